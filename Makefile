@@ -1,0 +1,94 @@
+# Makefile - build, run and test the hypervisor. `make help` lists the targets.
+CROSS_COMPILE ?=
+CC := $(CROSS_COMPILE)gcc
+LD := $(CROSS_COMPILE)ld
+HOSTCC ?= gcc
+PYTHON ?= /usr/bin/python3
+BUILD ?= build
+GUEST ?= hello
+CMDLINE ?=
+BOCHS ?= bochs
+QEMU ?= qemu-system-x86_64
+
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
+	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-builtin -I. -MMD -MP
+ASFLAGS := -I. -MMD -MP
+LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+
+HV_SRCS := $(wildcard boot/*.S kernel/*.c kernel/*.S drivers/*.c vmx/*.c vmx/*.S mmu/*.c devices/*.c)
+HV_OBJS := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
+
+GUEST_CFLAGS := -std=gnu11 -m32 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
+	-fno-pic -fno-pie -mno-sse -mno-mmx -fno-builtin -fno-asynchronous-unwind-tables \
+	-Iguests/lib -MMD -MP
+GUEST_LIB_SRCS := $(wildcard guests/lib/*.c guests/lib/*.S)
+GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
+GUEST_NAMES := $(patsubst guests/%.c,%,$(wildcard guests/*.c))
+GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
+
+.PHONY: all iso run test unit systest deps clean help guests
+all: $(BUILD)/hv.elf $(BUILD)/hv.iso guests
+
+help:
+	@echo "make            build build/hv.elf, build/hv.iso (with GUEST=$(GUEST)) and the test guests"
+	@echo "make run        boot build/hv.iso in Bochs with VMX; serial console on this terminal"
+	@echo "make test       host unit tests and system tests (Bochs and QEMU)"
+	@echo "make unit       host unit tests only (cmocka)"
+	@echo "make systest    system tests only (pytest)"
+	@echo "make deps       install (as root) or name the Debian packages needed"
+	@echo "variables: GUEST=name (guests/NAME.c)  CMDLINE='guest_mem=32M loglevel=debug'  CROSS_COMPILE=x86_64-elf-"
+
+$(BUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -c $< -o $@
+
+$(BUILD)/hv.elf: $(HV_OBJS) linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(HV_OBJS)
+	@grub-file --is-x86-multiboot2 $@ 2>/dev/null || { command -v grub-file >/dev/null && echo "error: $@ is not multiboot2" && exit 1; } || true
+
+# Guests: 32-bit multiboot v1 ELF kernels, each guests/NAME.c linked with guests/lib.
+$(BUILD)/guests/lib/%.c.o: guests/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/lib/%.S.o: guests/lib/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/%.c.o: guests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guests/%.elf: $(BUILD)/guests/%.c.o $(GUEST_LIB_OBJS) guests/lib/guest.ld
+	$(LD) -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segments -T guests/lib/guest.ld -o $@ $< $(GUEST_LIB_OBJS)
+
+guests: $(GUEST_ELFS)
+
+$(BUILD)/hv.iso: $(BUILD)/hv.elf $(BUILD)/guests/$(GUEST).elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(BUILD)/hv.elf $(BUILD)/guests/$(GUEST).elf "$(CMDLINE)"
+
+iso: $(BUILD)/hv.iso
+
+run: deps $(BUILD)/hv.iso
+	scripts/run-bochs.sh --iso $(BUILD)/hv.iso --interactive
+
+deps:
+	@scripts/deps.sh
+
+unit: deps
+	$(MAKE) -C tests/unit
+
+systest: deps all
+	$(PYTHON) -m pytest -q tests/system
+
+test: deps all
+	$(MAKE) -C tests/unit
+	$(PYTHON) -m pytest -q tests/system
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C tests/unit clean
+
+-include $(HV_OBJS:.o=.d) $(GUEST_LIB_OBJS:.o=.d)

@@ -1,0 +1,157 @@
+/* entry.S - 32-bit multiboot2 entry, identity map of the low 4 GiB, switch to long mode. */
+#define MB2_BOOT_MAGIC 0x36d76289
+#define COM1 0x3f8
+
+	.section .boot.text, "ax"
+	.code32
+	.global _start
+_start:
+	cli
+	cld
+	movl $boot_stack_top, %esp
+	movl %eax, boot_magic
+	movl %ebx, boot_info
+
+	/* Long mode needs CPUID leaf 0x80000001 EDX bit 29. */
+	pushfl
+	popl %eax
+	movl %eax, %ecx
+	xorl $(1 << 21), %eax
+	pushl %eax
+	popfl
+	pushfl
+	popl %eax
+	cmpl %eax, %ecx
+	je no_long_mode
+	movl $0x80000000, %eax
+	cpuid
+	cmpl $0x80000001, %eax
+	jb no_long_mode
+	movl $0x80000001, %eax
+	cpuid
+	testl $(1 << 29), %edx
+	jz no_long_mode
+
+	/* PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages: 0..4 GiB identity. */
+	movl $boot_pdpt, %eax
+	orl $0x3, %eax
+	movl %eax, boot_pml4
+	xorl %ecx, %ecx
+1:	movl %ecx, %eax
+	shll $12, %eax
+	addl $boot_pd, %eax
+	orl $0x3, %eax
+	movl %eax, boot_pdpt(,%ecx,8)
+	incl %ecx
+	cmpl $4, %ecx
+	jb 1b
+	xorl %ecx, %ecx
+2:	movl %ecx, %eax
+	shll $21, %eax
+	orl $0x83, %eax                 /* present, writable, 2 MiB page */
+	movl %eax, boot_pd(,%ecx,8)
+	movl %ecx, %eax
+	shrl $11, %eax                  /* high dword: (index * 2 MiB) >> 32 */
+	movl %eax, boot_pd+4(,%ecx,8)
+	incl %ecx
+	cmpl $2048, %ecx
+	jb 2b
+
+	movl %cr4, %eax
+	orl $(1 << 5), %eax             /* PAE */
+	movl %eax, %cr4
+	movl $boot_pml4, %eax
+	movl %eax, %cr3
+	movl $0xc0000080, %ecx          /* EFER.LME */
+	rdmsr
+	orl $(1 << 8), %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80000001, %eax           /* PG | PE */
+	andl $~0x60000000, %eax         /* caches on: clear CD and NW */
+	movl %eax, %cr0
+
+	lgdt gdt64_ptr
+	ljmp $0x08, $long_mode
+
+/* Without long mode nothing else can run: say so on COM1 (8N1, 115200) and halt. */
+no_long_mode:
+	movw $COM1+3, %dx
+	movb $0x80, %al
+	outb %al, %dx
+	movw $COM1, %dx
+	movb $1, %al
+	outb %al, %dx
+	movw $COM1+1, %dx
+	xorb %al, %al
+	outb %al, %dx
+	movw $COM1+3, %dx
+	movb $0x03, %al
+	outb %al, %dx
+	movl $no_lm_msg, %esi
+3:	lodsb
+	testb %al, %al
+	jz 5f
+	movb %al, %bl
+	movw $COM1+5, %dx
+4:	inb %dx, %al
+	testb $0x20, %al
+	jz 4b
+	movw $COM1, %dx
+	movb %bl, %al
+	outb %al, %dx
+	jmp 3b
+5:	cli
+	hlt
+	jmp 5b
+
+	.code64
+long_mode:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+	movabsq $boot_stack_top, %rsp
+	xorq %rbp, %rbp
+	movl boot_magic, %edi
+	movl boot_info, %esi
+	call kmain
+6:	cli
+	hlt
+	jmp 6b
+
+	.section .rodata
+no_lm_msg:
+	.asciz "[hv E] FATAL: this CPU has no long mode (x86-64); cannot continue\r\n"
+
+	.section .data
+	.balign 16
+	.global gdt64
+gdt64:
+	.quad 0                         /* 0x00 null */
+	.quad 0x00af9a000000ffff        /* 0x08 64-bit code, DPL 0 */
+	.quad 0x00cf92000000ffff        /* 0x10 data, DPL 0 */
+	.quad 0, 0                      /* 0x18 TSS (16 bytes), filled in by kernel/cpu.c */
+gdt64_end:
+	.global gdt64_ptr
+gdt64_ptr:
+	.short gdt64_end - gdt64 - 1
+	.quad gdt64
+
+boot_magic: .long 0
+boot_info:  .long 0
+
+	.section .bss
+	.balign 4096
+boot_pml4: .skip 4096
+boot_pdpt: .skip 4096
+boot_pd:   .skip 4096 * 4
+	.balign 16
+	.global boot_stack_bottom
+boot_stack_bottom:
+	.skip 32768
+	.global boot_stack_top
+boot_stack_top:

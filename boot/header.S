@@ -1,0 +1,31 @@
+/* header.S - the multiboot2 header: must sit in the first 32 KiB, in an allocatable section. */
+#define MB2_MAGIC 0xe85250d6
+#define MB2_ARCH_I386 0
+
+	.section .multiboot, "a"
+	.balign 8
+mb2_header:
+	.long MB2_MAGIC
+	.long MB2_ARCH_I386
+	.long mb2_header_end - mb2_header
+	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+
+	/* Information request: cmdline(1), modules(3), basic meminfo(4), mmap(6),
+	 * ACPI old(14) and new(15) RSDP, EFI mmap(17). Optional flag set: GRUB may omit any. */
+	.balign 8
+info_req:
+	.short 1, 1
+	.long info_req_end - info_req
+	.long 1, 3, 4, 6, 14, 15, 17
+info_req_end:
+
+	/* Modules page-aligned so the guest image can be read in place. */
+	.balign 8
+	.short 6, 0
+	.long 8
+
+	/* End tag. */
+	.balign 8
+	.short 0, 0
+	.long 8
+mb2_header_end:

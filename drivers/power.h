@@ -1,0 +1,22 @@
+/* power.h - ending the run: Bochs shutdown port, QEMU isa-debug-exit, ACPI S5, halt. */
+#ifndef DRIVERS_POWER_H
+#define DRIVERS_POWER_H
+
+#include "kernel/types.h"
+
+/*
+ * The value written to QEMU's isa-debug-exit when the hypervisor itself fails:
+ * QEMU then exits with status (0x7f << 1) | 1 = 255. A guest's own debug-exit value is passed
+ * through unchanged, so a guest's exit status is the same under the hypervisor as without it.
+ */
+#define POWER_FAIL_CODE 0x7f
+
+/* Records the ACPI RSDP (physical address) handed over by the boot loader, or 0. */
+void power_set_rsdp(u64 rsdp);
+/* Tries, in order: isa-debug-exit (only when fw_cfg says QEMU), Bochs's 0x8900 port, ACPI S5,
+ * then halts forever with interrupts off. Drains the console first. */
+void power_off(u8 code) __noreturn;
+/* True when QEMU's fw_cfg interface answers with its signature. */
+bool power_is_qemu(void);
+
+#endif

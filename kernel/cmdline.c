@@ -1,0 +1,165 @@
+/* cmdline.c - strict key=value parsing of the hypervisor command line. */
+#include "kernel/cmdline.h"
+#include "kernel/fmt.h"
+#include "kernel/lib.h"
+#include "kernel/log.h"
+
+void cmdline_defaults(struct hv_config *cfg)
+{
+	*cfg = (struct hv_config){
+		.guest_mem = GUEST_MEM_DEFAULT,
+		.loglevel = LOG_INFO,
+		.serial_port = 0x3f8,
+		.serial_baud = 115200,
+	};
+}
+
+/* Parses an unsigned decimal or 0x-hex number of exactly len chars; false on junk/overflow. */
+static bool parse_u64(const char *s, size_t len, u64 *out)
+{
+	u64 v = 0;
+	int base = 10;
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		int d = (c >= '0' && c <= '9') ? c - '0'
+			: (base == 16 && c >= 'a' && c <= 'f') ? c - 'a' + 10
+			: (base == 16 && c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		if (d < 0 || v > (~0ULL - (u64)d) / (u64)base)
+			return false;
+		v = v * (u64)base + (u64)d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_size(const char *s, size_t len, u64 *out)
+{
+	u64 mult = 1;
+	if (len && (s[len - 1] == 'K' || s[len - 1] == 'k'))
+		mult = KiB;
+	else if (len && (s[len - 1] == 'M' || s[len - 1] == 'm'))
+		mult = MiB;
+	else if (len && (s[len - 1] == 'G' || s[len - 1] == 'g'))
+		mult = GiB;
+	if (mult != 1)
+		len--;
+	u64 v;
+	if (!parse_u64(s, len, &v) || v > ~0ULL / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+static bool eq(const char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && !memcmp(s, word, len);
+}
+
+static int set_loglevel(struct hv_config *c, const char *v, size_t n)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	for (int i = 0; i < 4; i++)
+		if (eq(v, n, names[i]))
+			return c->loglevel = i, 0;
+	u64 x;
+	if (parse_u64(v, n, &x) && x <= 3)
+		return c->loglevel = (int)x, 0;
+	return -1;
+}
+
+static int set_baud(struct hv_config *c, const char *v, size_t n)
+{
+	u64 b;
+	if (!parse_u64(v, n, &b) || b < 50 || b > 115200 || 115200 % b)
+		return -1;
+	c->serial_baud = (u32)b;
+	return 0;
+}
+
+static int set_serial(struct hv_config *c, const char *v, size_t n)
+{
+	static const u16 ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
+	static const char *const names[] = { "com1", "com2", "com3", "com4" };
+	size_t plen = 0;
+	while (plen < n && v[plen] != ',')
+		plen++;
+	u64 port = 0;
+	for (int i = 0; i < 4; i++)
+		if (eq(v, plen, names[i]))
+			port = ports[i];
+	if (!port && (!parse_u64(v, plen, &port) || port == 0 || port > 0xfff8))
+		return -1;
+	c->serial_port = (u16)port;
+	return plen < n ? set_baud(c, v + plen + 1, n - plen - 1) : 0;
+}
+
+static int set_guest_mem(struct hv_config *c, const char *v, size_t n)
+{
+	u64 m;
+	if (!parse_size(v, n, &m) || m < GUEST_MEM_MIN || m > GUEST_MEM_MAX || (m & (PAGE_SIZE - 1)))
+		return -1;
+	c->guest_mem = m;
+	return 0;
+}
+
+static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, size_t vn,
+		 char *err, size_t errlen)
+{
+	int r;
+	if (eq(k, kn, "guest_mem"))
+		r = set_guest_mem(c, v, vn);
+	else if (eq(k, kn, "loglevel"))
+		r = set_loglevel(c, v, vn);
+	else if (eq(k, kn, "serial"))
+		r = set_serial(c, v, vn);
+	else if (eq(k, kn, "baud"))
+		r = set_baud(c, v, vn);
+	else {
+		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
+			     "serial= baud=)", (int)kn, k);
+		return -1;
+	}
+	if (r)
+		fmt_snprintf(err, errlen, "cmdline: bad value '%.*s' for %.*s (see docs/boot.md)",
+			     (int)vn, v, (int)kn, k);
+	return r;
+}
+
+int cmdline_parse(const char *line, struct hv_config *cfg, char *err, size_t errlen)
+{
+	struct hv_config c = *cfg;
+	size_t len = strnlen(line, CMDLINE_MAX + 1);
+	if (len > CMDLINE_MAX) {
+		fmt_snprintf(err, errlen, "cmdline: longer than %d characters", CMDLINE_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < len;) {
+		while (i < len && line[i] == ' ')
+			i++;
+		size_t w = i;
+		while (i < len && line[i] != ' ')
+			i++;
+		if (w == i)
+			break;
+		if (w == 0 && line[0] == '/')
+			continue;
+		size_t eqpos = w;
+		while (eqpos < i && line[eqpos] != '=')
+			eqpos++;
+		if (eqpos == i || eqpos == w) {
+			fmt_snprintf(err, errlen, "cmdline: '%.*s' is not key=value", (int)(i - w), line + w);
+			return -1;
+		}
+		if (apply(&c, line + w, eqpos - w, line + eqpos + 1, i - eqpos - 1, err, errlen))
+			return -1;
+	}
+	*cfg = c;
+	return 0;
+}

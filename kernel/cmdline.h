@@ -1,0 +1,30 @@
+/* cmdline.h - the hypervisor's command line (pure, host-tested). */
+#ifndef KERNEL_CMDLINE_H
+#define KERNEL_CMDLINE_H
+
+#include "kernel/types.h"
+
+#define GUEST_MEM_DEFAULT (64 * MiB)
+#define GUEST_MEM_MIN (2 * MiB)
+#define GUEST_MEM_MAX (3 * GiB)
+#define CMDLINE_MAX 1024
+
+struct hv_config {
+	u64 guest_mem;    /* guest_mem=64M: bytes of guest RAM (K, M, G suffixes) */
+	int loglevel;     /* loglevel=error|warn|info|debug or 0..3 */
+	u16 serial_port;  /* serial=com1|com2|com3|com4|0xPORT[,BAUD] */
+	u32 serial_baud;  /* serial=...,BAUD or baud=BAUD */
+	const char *guest_args; /* unused here: the guest's command line comes from its module */
+};
+
+/* Fills cfg with the defaults. */
+void cmdline_defaults(struct hv_config *cfg);
+
+/*
+ * Parses "key=value" words separated by spaces. A leading word that is a path (starts with '/')
+ * is skipped (some loaders pass the kernel's name). Unknown keys, bad values and over-long lines
+ * are refused: returns -1 with a one-line reason in err and cfg unchanged.
+ */
+int cmdline_parse(const char *line, struct hv_config *cfg, char *err, size_t errlen);
+
+#endif

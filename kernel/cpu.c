@@ -1,0 +1,89 @@
+/* cpu.c - host TSS and IDT; every host exception is reported and ends the run. */
+#include "kernel/cpu.h"
+#include "kernel/lib.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/x86.h"
+
+struct __packed tss64 {
+	u32 reserved0;
+	u64 rsp[3];
+	u64 reserved1;
+	u64 ist[7];
+	u64 reserved2;
+	u16 reserved3;
+	u16 iomap_base;
+};
+_Static_assert(sizeof(struct tss64) == 104, "TSS layout");
+
+struct __packed idt_gate {
+	u16 off_lo;
+	u16 sel;
+	u8 ist;
+	u8 type;
+	u16 off_mid;
+	u32 off_hi;
+	u32 reserved;
+};
+_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
+
+extern u64 gdt64[];
+extern const u64 isr_table[32];
+
+static struct tss64 tss __attribute__((aligned(16)));
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+static u8 df_stack[8192] __attribute__((aligned(16)));
+
+static const char *const exc_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
+	"coprocessor overrun", "#TS invalid TSS", "#NP segment not present", "#SS stack fault",
+	"#GP general protection", "#PF page fault", "reserved 15", "#MF x87 error",
+	"#AC alignment check", "#MC machine check", "#XM SIMD error", "#VE virtualization",
+	"#CP control protection", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
+	"reserved 26", "reserved 27", "#HV", "#VC", "#SX security", "reserved 31",
+};
+
+static void install_tss(void)
+{
+	u64 base = (u64)(uintptr_t)&tss;
+	u64 limit = sizeof(tss) - 1;
+	tss.ist[0] = (u64)(uintptr_t)(df_stack + sizeof(df_stack));
+	tss.iomap_base = sizeof(tss);
+	/* 64-bit available TSS descriptor (type 9), SDM Vol. 3A 8.2.3. */
+	gdt64[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
+		   (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt64[4] = base >> 32;
+	ltr(HOST_TR_SEL);
+}
+
+static void install_idt(void)
+{
+	for (int v = 0; v < 32; v++) {
+		u64 off = isr_table[v];
+		idt[v] = (struct idt_gate){
+			.off_lo = (u16)off, .sel = HOST_CS_SEL, .ist = (v == 8) ? 1 : 0,
+			.type = 0x8e, .off_mid = (u16)(off >> 16), .off_hi = (u32)(off >> 32),
+		};
+	}
+	struct desc_ptr p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	lidt(&p);
+}
+
+void cpu_init(void)
+{
+	install_tss();
+	install_idt();
+}
+
+u64 cpu_tss_base(void)
+{
+	return (u64)(uintptr_t)&tss;
+}
+
+void trap_handler(struct trap_frame *f)
+{
+	pr_err("host exception %llu (%s) error=%#llx rip=%#llx cr2=%#llx", f->vector,
+	       exc_names[f->vector & 31], f->error, f->rip, read_cr2());
+	panic_regs(f, "unexpected host exception %llu at rip=%#llx", f->vector, f->rip);
+}

@@ -1,0 +1,24 @@
+/* cpu.h - host CPU tables (GDT TSS, IDT) and the host exception path. */
+#ifndef KERNEL_CPU_H
+#define KERNEL_CPU_H
+
+#include "kernel/types.h"
+
+#define HOST_CS_SEL 0x08
+#define HOST_DS_SEL 0x10
+#define HOST_TR_SEL 0x18
+
+/* Saved by kernel/isr.S, in push order reversed. */
+struct trap_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss;
+};
+
+/* Installs the TSS (with a double-fault stack) and the exception IDT. */
+void cpu_init(void);
+u64 cpu_tss_base(void);
+void trap_handler(struct trap_frame *f);
+
+#endif

@@ -1,0 +1,27 @@
+/* log.h - leveled logging to the serial console. */
+#ifndef KERNEL_LOG_H
+#define KERNEL_LOG_H
+
+#include <stdarg.h>
+#include "kernel/types.h"
+
+/*
+ * Every hypervisor line starts with "[hv L] " (L = E W I D); guest console lines start with
+ * "[guest] " (devices/vuart.c). Scripts tell the two apart by that prefix (docs/debugging.md).
+ */
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+extern int log_level;
+
+void klog(int level, const char *fmt, ...) __printf(2, 3);
+void vklog(int level, const char *fmt, va_list ap);
+/* Writes text as is (newlines become CR LF); no prefix, no level. */
+void console_write(const char *s, size_t n);
+void console_puts(const char *s);
+
+#define pr_err(...) klog(LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...) klog(LOG_WARN, __VA_ARGS__)
+#define pr_info(...) klog(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) klog(LOG_DEBUG, __VA_ARGS__)
+
+#endif

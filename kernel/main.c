@@ -1,0 +1,83 @@
+/* main.c - boot sequence: console, boot information, memory, command line, guest, VMX, run. */
+#include "kernel/cmdline.h"
+#include "kernel/cpu.h"
+#include "kernel/lib.h"
+#include "kernel/log.h"
+#include "kernel/mb2.h"
+#include "kernel/panic.h"
+#include "kernel/pmm.h"
+#include "kernel/x86.h"
+#include "drivers/power.h"
+#include "drivers/uart.h"
+#include "kernel/hv.h"
+
+#define HV_VERSION "0.1"
+
+extern char __image_start[], __image_end[];
+
+static struct mb2_info boot_info;
+
+/* Stops before anything ran: one clear line, then power-off with the failure code. */
+__noreturn void hv_fail_boot(const char *what, const char *why)
+{
+	pr_err("FATAL: %s: %s", what, why);
+	pr_err("summary end=boot_failure code=%d exits=0", POWER_FAIL_CODE);
+	power_off(POWER_FAIL_CODE);
+}
+
+static void log_memory_map(const struct mb2_info *mb)
+{
+	pr_info("memory map (%s, %d entries):", mb->mmap_from_efi ? "EFI" : "BIOS", mb->n_mmap);
+	for (int i = 0; i < mb->n_mmap; i++)
+		pr_info("  0x%012llx-0x%012llx %s", mb->mmap[i].base, mb->mmap[i].base + mb->mmap[i].len,
+			mb2_mem_type_name(mb->mmap[i].type));
+}
+
+/* Frees the available RAM, then takes back the low 1 MiB, the image, modules and boot info. */
+static void memory_init(const struct mb2_info *mb)
+{
+	pmm_init();
+	for (int i = 0; i < mb->n_mmap; i++)
+		if (mb->mmap[i].type == MB2_MEM_AVAILABLE)
+			pmm_add_free(mb->mmap[i].base, mb->mmap[i].len);
+	for (int i = 0; i < mb->n_mmap; i++)
+		if (mb->mmap[i].type != MB2_MEM_AVAILABLE)
+			pmm_reserve(mb->mmap[i].base, mb->mmap[i].len);
+	pmm_reserve(0, 1 * MiB);
+	pmm_reserve((u64)(uintptr_t)__image_start,
+		    (u64)(uintptr_t)__image_end - (u64)(uintptr_t)__image_start);
+	pmm_reserve(mb->info_phys, mb->info_size);
+	for (int i = 0; i < mb->n_mods; i++)
+		pmm_reserve(mb->mods[i].start, mb->mods[i].end - mb->mods[i].start);
+	pr_info("page allocator: %llu pages (%llu MiB) free below 4 GiB", pmm_free_pages(),
+		pmm_free_pages() * PAGE_SIZE / MiB);
+	if (pmm_free_pages() == 0)
+		hv_fail_boot("memory", "no usable RAM in the boot memory map");
+}
+
+void kmain(u32 magic, u32 info_phys)
+{
+	static struct hv_config cfg;
+	char err[160];
+
+	uart_init(COM1_PORT, 115200);
+	cpu_init();
+	pr_info("hypervisor " HV_VERSION " starting");
+	if (mb2_parse(magic, (const void *)(uintptr_t)info_phys, info_phys, &boot_info, err,
+		      sizeof(err)))
+		hv_fail_boot("boot information", err);
+	power_set_rsdp(boot_info.rsdp);
+	cmdline_defaults(&cfg);
+	if (cmdline_parse(boot_info.cmdline, &cfg, err, sizeof(err)))
+		hv_fail_boot("command line", err);
+	if (cfg.serial_port != COM1_PORT || cfg.serial_baud != 115200) {
+		pr_info("console moves to port %#x at %u baud", cfg.serial_port, cfg.serial_baud);
+		if (!uart_init(cfg.serial_port, cfg.serial_baud))
+			uart_init(COM1_PORT, 115200); /* keep a console: say so on COM1 */
+	}
+	log_level = cfg.loglevel;
+	pr_info("boot loader: %s; command line: '%s'", boot_info.loader_name, boot_info.cmdline);
+	log_memory_map(&boot_info);
+	memory_init(&boot_info);
+	hv_start(&cfg, &boot_info);
+}

@@ -1,0 +1,73 @@
+/* panic.c - print why, the registers and a frame-pointer backtrace; then power off. */
+#include <stdarg.h>
+#include "kernel/panic.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/x86.h"
+#include "drivers/power.h"
+
+extern char boot_stack_bottom[], boot_stack_top[];
+extern char __image_start[], __image_end[];
+
+static bool in_panic;
+
+static void dump_frame(const struct trap_frame *f)
+{
+	pr_err("rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx", f->rax, f->rbx, f->rcx, f->rdx);
+	pr_err("rsi=%016llx rdi=%016llx rbp=%016llx rsp=%016llx", f->rsi, f->rdi, f->rbp, f->rsp);
+	pr_err("r8 =%016llx r9 =%016llx r10=%016llx r11=%016llx", f->r8, f->r9, f->r10, f->r11);
+	pr_err("r12=%016llx r13=%016llx r14=%016llx r15=%016llx", f->r12, f->r13, f->r14, f->r15);
+	pr_err("rip=%016llx rflags=%016llx cs=%04llx ss=%04llx", f->rip, f->rflags, f->cs, f->ss);
+}
+
+static void dump_control(void)
+{
+	pr_err("cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx", read_cr0(), read_cr2(),
+	       read_cr3(), read_cr4());
+}
+
+/* Walks the rbp chain while it stays inside the boot stack (the only host stack). */
+static void backtrace(u64 rbp)
+{
+	pr_err("backtrace (addr2line -e build/hv.elf ADDR):");
+	for (int depth = 0; depth < 32; depth++) {
+		if (rbp < (u64)(uintptr_t)boot_stack_bottom || rbp + 16 > (u64)(uintptr_t)boot_stack_top ||
+		    (rbp & 7))
+			break;
+		u64 ret = ((u64 *)(uintptr_t)rbp)[1];
+		if (ret < (u64)(uintptr_t)__image_start || ret >= (u64)(uintptr_t)__image_end)
+			break;
+		pr_err("  #%d %#llx", depth, ret);
+		rbp = ((u64 *)(uintptr_t)rbp)[0];
+	}
+}
+
+static __noreturn void vpanic(const struct trap_frame *f, const char *fmt, va_list ap)
+{
+	cli();
+	if (in_panic)
+		power_off(POWER_FAIL_CODE);
+	in_panic = true;
+	vklog(LOG_ERROR, fmt, ap);
+	pr_err("PANIC: the hypervisor stops here");
+	if (f)
+		dump_frame(f);
+	dump_control();
+	backtrace(f ? f->rbp : read_rbp());
+	pr_err("summary end=hv_panic code=%d", POWER_FAIL_CODE);
+	power_off(POWER_FAIL_CODE);
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vpanic(NULL, fmt, ap);
+}
+
+void panic_regs(const struct trap_frame *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vpanic(f, fmt, ap);
+}

@@ -1,0 +1,21 @@
+/* caps.c - VMX control and fixed-bit arithmetic. */
+#include "vmx/caps.h"
+
+u32 vmx_adjust_controls(u64 cap_msr, u32 want, u32 *missing)
+{
+	u32 must1 = (u32)cap_msr;
+	u32 may1 = (u32)(cap_msr >> 32);
+	if (missing)
+		*missing = want & ~may1;
+	return (want | must1) & may1;
+}
+
+u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1)
+{
+	return (value | fixed0) & fixed1;
+}
+
+bool vmx_cr_ok(u64 value, u64 fixed0, u64 fixed1)
+{
+	return (value & fixed0) == fixed0 && (value & ~fixed1) == 0;
+}

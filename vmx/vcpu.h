@@ -1,0 +1,68 @@
+/* vcpu.h - the one virtual CPU: guest GPRs, virtual control registers, counters, end state. */
+#ifndef VMX_VCPU_H
+#define VMX_VCPU_H
+
+#include "kernel/types.h"
+#include "vmx/vmcs.h"
+
+/* GPRs in x86 register-number order (the order exit qualifications use); then CR2.
+ * vmx/entry.S depends on these offsets. */
+enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	   GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15, GPR_COUNT };
+
+struct guest_regs {
+	u64 gpr[GPR_COUNT]; /* gpr[GPR_RSP] is unused: RSP lives in the VMCS */
+	u64 cr2;
+};
+_Static_assert(sizeof(struct guest_regs) == 17 * 8, "vmx/entry.S layout");
+
+/* How a run ended; printed as end=NAME in the summary line (docs/debugging.md). */
+enum vcpu_end {
+	END_NONE = 0,
+	END_DEBUG_EXIT,     /* guest wrote to isa-debug-exit */
+	END_TRIPLE_FAULT,
+	END_HALTED,         /* HLT with nothing that could ever wake it */
+	END_GUEST_ERROR,    /* the guest did something this hypervisor does not support */
+	END_ENTRY_FAILURE,  /* VMLAUNCH/VMRESUME failed or a VM entry failed */
+};
+
+struct vcpu {
+	struct guest_regs regs;
+	bool launched;
+	/* Virtual control registers: what the guest believes (read shadows hold the same). */
+	u64 cr0, cr3, cr4;
+	u64 efer;
+	/* MSRs kept here because nothing in the VMCS holds them. */
+	u64 kernel_gs_base, pat, star, lstar, cstar, fmask, tsc_aux;
+	/* Guest RAM: host-physical base and size; guest physical 0 maps to ram_hpa. */
+	hpa_t ram_hpa;
+	u64 ram_size;
+	/* Counters. */
+	u64 exits_total;
+	u64 exits[EXIT_REASON_MAX + 1]; /* last slot: reasons beyond the table */
+	/* End of run. */
+	enum vcpu_end end;
+	u32 exit_code;        /* debug-exit value V (the run's status is (V << 1) | 1) */
+	char end_detail[160]; /* one line: why the run ended */
+};
+
+extern struct vcpu vcpu0;
+
+/* Runs the guest until it ends; returns with vcpu->end set. */
+void vcpu_run(struct vcpu *v);
+/* Stops the guest at the next exit-handler return, with a reason line. */
+void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...) __printf(3, 4);
+/* Advances guest RIP past the exiting instruction (the one place that does). */
+void vcpu_skip_instruction(void);
+/* Queues a hardware exception for the next VM entry. */
+void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
+/* Sets the guest GPR named by register number r (32-bit guests: writes the low 32 bits
+ * zero-extended, as the CPU does for 32-bit operands). */
+void vcpu_set_gpr(struct vcpu *v, int r, u64 value);
+u64 vcpu_get_gpr(struct vcpu *v, int r);
+const char *vcpu_end_name(enum vcpu_end e);
+
+/* Assembly entry (vmx/entry.S): 0 after a VM exit; 1 VMfailValid; 2 VMfailInvalid. */
+int vmx_enter(struct guest_regs *regs, int launched);
+
+#endif
