@@ -1,11 +1,88 @@
-/* hv.c - temporary: boot path only. */
+/* hv.c - from a booted host to a running guest: load the guest, bring up VMX, run, report. */
 #include "kernel/hv.h"
+#include "kernel/guest_load.h"
+#include "kernel/lib.h"
 #include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/pmm.h"
+#include "kernel/x86.h"
+#include "devices/pio.h"
 #include "drivers/power.h"
+#include "mmu/idmap.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmx.h"
+
+#define GUEST_RAM_ALIGN (2 * MiB)
+
+/* Why: with external-interrupt exiting, a host PIC interrupt would end every guest slice; the
+ * hypervisor polls its devices and needs no host interrupts, so both 8259s are masked. */
+static void mask_legacy_pic(void)
+{
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+}
+
+static __noreturn void no_room(const struct hv_config *cfg)
+{
+	pr_err("guest_mem=%lluM does not fit: %llu MiB free", cfg->guest_mem / MiB,
+	       pmm_free_pages() * PAGE_SIZE / MiB);
+	hv_fail_boot("guest", "not enough contiguous memory for guest RAM (lower guest_mem=)");
+}
+
+static void load_guest(struct vcpu *v, const struct hv_config *cfg, const struct mb2_info *mb,
+		       struct guest_image *img)
+{
+	char err[160];
+	if (mb->n_mods == 0)
+		hv_fail_boot("guest", "no guest module: the guest kernel must follow the hypervisor "
+			     "as a GRUB 'module2' line (docs/boot.md)");
+	if (mb->n_mods > 1)
+		pr_warn("%d modules given: the first one is the guest, the others are ignored",
+			mb->n_mods);
+	const struct mb2_module *m = &mb->mods[0];
+	v->ram_size = cfg->guest_mem;
+	v->ram_hpa = pmm_alloc_contig(cfg->guest_mem / PAGE_SIZE, GUEST_RAM_ALIGN);
+	if (!v->ram_hpa)
+		no_room(cfg);
+	u8 *ram = (u8 *)(uintptr_t)v->ram_hpa;
+	memset(ram, 0, v->ram_size);
+	if (guest_load_mb1((const u8 *)(uintptr_t)m->start, m->end - m->start, ram, v->ram_size, img,
+			   err, sizeof(err)))
+		hv_fail_boot("guest", err);
+	pr_info("guest: '%s' (%llu bytes, %s) loaded at %#llx-%#llx, entry %#x; RAM %llu MiB at "
+		"host %#llx", m->cmdline, m->end - m->start, img->format, img->load_lo, img->load_hi,
+		img->entry, v->ram_size / MiB, v->ram_hpa);
+	v->root_hpa = idmap_build(v->ram_hpa, v->ram_size);
+	if (!v->root_hpa)
+		no_room(cfg);
+}
 
 void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 {
-	(void)cfg;
-	pr_info("%d modules", mb->n_mods);
-	power_off(0);
+	struct vcpu *v = &vcpu0;
+	struct guest_image img;
+	char err[200];
+
+	load_guest(v, cfg, mb, &img);
+	u32 mbi = guest_build_mbi((u8 *)(uintptr_t)v->ram_hpa, v->ram_size, mb->mods[0].cmdline,
+				  "slotvisor");
+	if (vmx_probe(err, sizeof(err)))
+		hv_fail_boot("VMX", err);
+	if (vmx_enable(err, sizeof(err)))
+		hv_fail_boot("VMX", err);
+	mask_legacy_pic();
+	vuart_init(0x3f8);
+	debug_exit_init(0xf4);
+	vcpu_setup(v, img.entry, mbi);
+	pr_info("memory: %llu pages free after setup (identity map %llu pages)", pmm_free_pages(),
+		idmap_pages());
+	pr_info("guest: starting at %#x", img.entry);
+	vcpu_run(v);
+	u8 code = v->end == END_DEBUG_EXIT ? (u8)v->exit_code : POWER_FAIL_CODE;
+	if (v->end == END_DEBUG_EXIT)
+		pr_info("guest ended: %s", v->end_detail);
+	else
+		pr_err("guest ended: %s", v->end_detail);
+	vcpu_print_summary(v, code);
+	power_off(code);
 }

@@ -33,10 +33,13 @@ struct vcpu {
 	u64 cr0, cr3, cr4;
 	u64 efer;
 	/* MSRs kept here because nothing in the VMCS holds them. */
-	u64 kernel_gs_base, pat, star, lstar, cstar, fmask, tsc_aux;
+	u64 kernel_gs_base, pat, star, lstar, cstar, fmask;
+	u64 tsc_offset; /* guest TSC = host TSC + tsc_offset (VMCS TSC_OFFSET) */
 	/* Guest RAM: host-physical base and size; guest physical 0 maps to ram_hpa. */
 	hpa_t ram_hpa;
 	u64 ram_size;
+	hpa_t root_hpa; /* the page tables the CPU really uses for the guest (GUEST_CR3) */
+	u64 last_rip;   /* guest RIP at the latest exit */
 	/* Counters. */
 	u64 exits_total;
 	u64 exits[EXIT_REASON_MAX + 1]; /* last slot: reasons beyond the table */
@@ -48,6 +51,13 @@ struct vcpu {
 
 extern struct vcpu vcpu0;
 
+/* Writes the VMCS: controls, host state, and the multiboot entry state (EIP, EBX=mbi). */
+void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi);
+/* The CR0/CR4 values the CPU really runs the guest with, for what the guest believes. */
+u64 vcpu_real_cr0(u64 guest_cr0);
+u64 vcpu_real_cr4(u64 guest_cr4);
+/* Prints the one summary line (docs/debugging.md); code is the run's exit code. */
+void vcpu_print_summary(struct vcpu *v, u8 code);
 /* Runs the guest until it ends; returns with vcpu->end set. */
 void vcpu_run(struct vcpu *v);
 /* Stops the guest at the next exit-handler return, with a reason line. */

@@ -1,0 +1,27 @@
+/* pio.h - emulated port-I/O devices: one ops struct per device, registered in one table. */
+#ifndef DEVICES_PIO_H
+#define DEVICES_PIO_H
+
+#include "kernel/types.h"
+
+struct pio_device {
+	const char *name;
+	u16 base, count; /* ports [base, base + count) */
+	u32 (*read)(struct pio_device *d, u16 port, int size);
+	void (*write)(struct pio_device *d, u16 port, int size, u32 value);
+	void (*reset)(struct pio_device *d);
+};
+
+void pio_register(struct pio_device *d);
+void pio_reset_all(void);
+/* Dispatches an access of size 1, 2 or 4. Unclaimed ports read as all ones and ignore writes,
+ * as on a PC bus; both return false so the caller can count them. */
+bool pio_read(u16 port, int size, u32 *value);
+bool pio_write(u16 port, int size, u32 value);
+
+/* Device constructors (each registers itself). */
+void vuart_init(u16 base);
+void vuart_flush(void);
+void debug_exit_init(u16 port);
+
+#endif

@@ -1,0 +1,45 @@
+/* guest_load.h - loading a multiboot (v1) kernel into guest RAM, as a multiboot loader does.
+ * Pure: works on byte buffers, host-tested in tests/unit/test_guest_load.c. */
+#ifndef KERNEL_GUEST_LOAD_H
+#define KERNEL_GUEST_LOAD_H
+
+#include "kernel/types.h"
+
+#define MB1_HEADER_MAGIC 0x1badb002
+#define MB1_BOOT_MAGIC 0x2badb002
+#define MB1_SEARCH_LIMIT 8192
+
+/* Guest-physical layout of what the loader builds below 1 MiB (docs/boot.md). */
+#define GUEST_GDT_GPA 0x1000     /* null, 0x08 flat code32, 0x10 flat data */
+#define GUEST_MBI_GPA 0x2000     /* multiboot info, then the memory map */
+#define GUEST_MMAP_GPA 0x2100
+#define GUEST_CMDLINE_GPA 0x2400 /* up to GUEST_CMDLINE_MAX bytes */
+#define GUEST_CMDLINE_MAX 1024
+#define GUEST_LOADER_NAME_GPA 0x2800
+#define GUEST_BOOT_AREA_START 0x1000
+#define GUEST_BOOT_AREA_END 0x3000
+#define GUEST_CODE_SEL 0x08
+#define GUEST_DATA_SEL 0x10
+
+struct guest_image {
+	u32 entry;          /* EIP at start */
+	u64 load_lo, load_hi; /* guest-physical range written (incl. bss) */
+	const char *format; /* "elf32", "elf64" or "a.out kludge" */
+	u32 mb_flags;
+};
+
+/*
+ * Checks the multiboot header (first 8 KiB, 4-byte aligned, checksum, no unknown required
+ * flag) and copies the image into ram (guest physical 0 .. ram_size): ELF32/ELF64 PT_LOAD
+ * segments by physical address with bss zeroed, or the header's address fields (flag 16).
+ * Refuses anything that is truncated, overlaps the loader's own area, or does not fit.
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int guest_load_mb1(const u8 *img, u64 len, u8 *ram, u64 ram_size, struct guest_image *out,
+		   char *err, size_t errlen);
+
+/* Writes the GDT, the multiboot info (memory, cmdline, mmap, loader name) into ram and
+ * returns the info block's guest-physical address (for EBX). */
+u32 guest_build_mbi(u8 *ram, u64 ram_size, const char *cmdline, const char *loader_name);
+
+#endif

@@ -1,0 +1,207 @@
+/* exit.c - exit dispatch by basic exit reason, and the handlers too small for a file. */
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+#include "kernel/log.h"
+#include "kernel/x86.h"
+
+typedef void (*exit_handler)(struct vcpu *v);
+
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+
+static void handle_triple_fault(struct vcpu *v)
+{
+	vcpu_stop(v, END_TRIPLE_FAULT, "guest triple fault at rip=%#llx (an exception it could "
+		  "not deliver, e.g. no IDT)", vmcs_read(GUEST_RIP));
+}
+
+/* HLT: nothing can wake the guest yet (no virtual interrupt sources), so the run ends. */
+static void handle_hlt(struct vcpu *v)
+{
+	bool intr_on = vmcs_read(GUEST_RFLAGS) & RFLAGS_IF;
+	vcpu_skip_instruction();
+	vcpu_stop(v, END_HALTED, "guest halted at rip=%#llx with interrupts %s; no virtual "
+		  "device can raise an interrupt, so it can never wake", v->last_rip,
+		  intr_on ? "enabled" : "disabled");
+}
+
+/* Guest VMX instructions: VMX is hidden in CPUID, so they fault as on a CPU without it. */
+static void handle_vmx_insn(struct vcpu *v)
+{
+	(void)v;
+	vcpu_inject_exception(VEC_UD, false, 0);
+}
+
+/* Instructions whose feature CPUID hides (MONITOR/MWAIT, XSAVE, SMX). */
+static void handle_ud(struct vcpu *v)
+{
+	(void)v;
+	vcpu_inject_exception(VEC_UD, false, 0);
+}
+
+static void handle_skip(struct vcpu *v)
+{
+	(void)v;
+	vcpu_skip_instruction(); /* INVD, WBINVD, INVLPG with paging off: nothing to do */
+}
+
+static void handle_rdpmc(struct vcpu *v)
+{
+	(void)v;
+	vcpu_inject_exception(VEC_GP, true, 0); /* no performance counters are exposed */
+}
+
+/* Acknowledged on exit; host interrupts are masked at the PIC, so this is only counted. */
+static void handle_external_interrupt(struct vcpu *v)
+{
+	(void)v;
+	pr_debug("external interrupt vector %llu during guest run",
+		 vmcs_read(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK);
+}
+
+static void handle_exception(struct vcpu *v)
+{
+	u32 info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
+	u32 vec = info & INTR_INFO_VECTOR_MASK;
+	u32 type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+	if (type == INTR_TYPE_NMI) {
+		pr_warn("host NMI during guest run: ignored");
+		return;
+	}
+	if (vec == VEC_PF) {
+		u64 gla = vmcs_read(EXIT_QUALIFICATION);
+		u32 ec = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+		vcpu_stop(v, END_GUEST_ERROR, "guest %s at address %#llx (rip=%#llx) outside its "
+			  "%llu MiB of RAM: no device is there", (ec & 2) ? "write" : "read", gla,
+			  v->last_rip, v->ram_size / MiB);
+		return;
+	}
+	vcpu_stop(v, END_GUEST_ERROR, "unexpected intercepted exception vector %u at rip=%#llx",
+		  vec, v->last_rip);
+}
+
+static void handle_task_switch(struct vcpu *v)
+{
+	vcpu_stop(v, END_GUEST_ERROR, "guest task switch (qualification %#llx) is not supported",
+		  vmcs_read(EXIT_QUALIFICATION));
+}
+
+static const exit_handler handlers[EXIT_REASON_MAX] = {
+	[EXIT_EXCEPTION_NMI] = handle_exception,
+	[EXIT_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_TASK_SWITCH] = handle_task_switch,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_GETSEC] = handle_ud,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_INVD] = handle_skip,
+	[EXIT_INVLPG] = handle_skip,
+	[EXIT_RDPMC] = handle_rdpmc,
+	[EXIT_VMCALL] = handle_vmcall,
+	[EXIT_VMCLEAR] = handle_vmx_insn,
+	[EXIT_VMLAUNCH] = handle_vmx_insn,
+	[EXIT_VMPTRLD] = handle_vmx_insn,
+	[EXIT_VMPTRST] = handle_vmx_insn,
+	[EXIT_VMREAD] = handle_vmx_insn,
+	[EXIT_VMRESUME] = handle_vmx_insn,
+	[EXIT_VMWRITE] = handle_vmx_insn,
+	[EXIT_VMXOFF] = handle_vmx_insn,
+	[EXIT_VMXON] = handle_vmx_insn,
+	[EXIT_INVEPT] = handle_vmx_insn,
+	[EXIT_INVVPID] = handle_vmx_insn,
+	[EXIT_VMFUNC] = handle_vmx_insn,
+	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_IO_INSTRUCTION] = handle_io,
+	[EXIT_RDMSR] = handle_rdmsr,
+	[EXIT_WRMSR] = handle_wrmsr,
+	[EXIT_MWAIT] = handle_ud,
+	[EXIT_MONITOR] = handle_ud,
+	[EXIT_WBINVD] = handle_skip,
+	[EXIT_XSETBV] = handle_ud,
+};
+
+static void handle_failed_entry(struct vcpu *v, u32 reason)
+{
+	u32 basic = reason & EXIT_REASON_BASIC_MASK;
+	pr_err("VM entry failed: exit reason %u (%s), qualification %#llx", basic,
+	       basic == EXIT_INVALID_GUEST_STATE ? "invalid guest state"
+	       : basic == EXIT_MSR_LOADING ? "MSR loading" : basic == EXIT_MACHINE_CHECK
+	       ? "machine check during entry" : vmx_exit_reason_name(basic),
+	       vmcs_read(EXIT_QUALIFICATION));
+	vmx_dump_guest_state();
+	vcpu_stop(v, END_ENTRY_FAILURE, "VM entry failed on %s (exit reason %#x)",
+		  basic == EXIT_INVALID_GUEST_STATE ? "guest state" : vmx_exit_reason_name(basic),
+		  reason);
+}
+
+void vmx_handle_exit(struct vcpu *v)
+{
+	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
+	u32 basic = reason & EXIT_REASON_BASIC_MASK;
+	v->exits_total++;
+	v->exits[basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX]++;
+	v->last_rip = vmcs_read(GUEST_RIP);
+	if (reason & EXIT_REASON_FAILED_ENTRY) {
+		handle_failed_entry(v, reason);
+		return;
+	}
+	if (basic < EXIT_REASON_MAX && handlers[basic]) {
+		handlers[basic](v);
+		return;
+	}
+	pr_err("unhandled VM exit: reason %u (%s) qualification %#llx rip=%#llx", basic,
+	       vmx_exit_reason_name(basic), vmcs_read(EXIT_QUALIFICATION), v->last_rip);
+	vcpu_stop(v, END_GUEST_ERROR, "unhandled VM exit %u (%s)", basic,
+		  vmx_exit_reason_name(basic));
+}
+
+static void dump_segment(const char *name, enum vmcs_field sel)
+{
+	u32 idx = (sel - GUEST_ES_SELECTOR) / 2;
+	pr_err("  %-4s sel=%04llx base=%#llx limit=%#llx ar=%#llx", name, vmcs_read(sel),
+	       vmcs_read(GUEST_ES_BASE + idx * 2), vmcs_read(GUEST_ES_LIMIT + idx * 2),
+	       vmcs_read(GUEST_ES_AR + idx * 2));
+}
+
+void vmx_dump_guest_state(void)
+{
+	static const char *const seg[] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };
+	pr_err("guest state:");
+	pr_err("  cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx dr7=%#llx", vmcs_read(GUEST_CR0),
+	       vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4), vmcs_read(GUEST_IA32_EFER),
+	       vmcs_read(GUEST_DR7));
+	pr_err("  rip=%#llx rsp=%#llx rflags=%#llx", vmcs_read(GUEST_RIP), vmcs_read(GUEST_RSP),
+	       vmcs_read(GUEST_RFLAGS));
+	for (u32 i = 0; i < 8; i++)
+		dump_segment(seg[i], GUEST_ES_SELECTOR + i * 2);
+	pr_err("  gdtr base=%#llx limit=%#llx idtr base=%#llx limit=%#llx",
+	       vmcs_read(GUEST_GDTR_BASE), vmcs_read(GUEST_GDTR_LIMIT), vmcs_read(GUEST_IDTR_BASE),
+	       vmcs_read(GUEST_IDTR_LIMIT));
+	pr_err("  activity=%llu interruptibility=%#llx pending_dbg=%#llx link=%#llx",
+	       vmcs_read(GUEST_ACTIVITY_STATE), vmcs_read(GUEST_INTERRUPTIBILITY),
+	       vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS), vmcs_read(VMCS_LINK_POINTER));
+	pr_err("  entry: controls=%#llx intr_info=%#llx", vmcs_read(VM_ENTRY_CONTROLS),
+	       vmcs_read(VM_ENTRY_INTR_INFO));
+}
+
+void vmx_report_entry_error(struct vcpu *v, int st)
+{
+	const char *insn = v->launched ? "VMRESUME" : "VMLAUNCH";
+	if (st == 2) {
+		pr_err("%s failed: VMfailInvalid (no current VMCS)", insn);
+		vcpu_stop(v, END_ENTRY_FAILURE, "%s failed: VMfailInvalid", insn);
+		return;
+	}
+	u32 err = (u32)vmcs_read(VM_INSTRUCTION_ERROR);
+	pr_err("%s failed: VM-instruction error %u: %s", insn, err, vmx_instruction_error_name(err));
+	pr_err("controls: pin=%#llx proc=%#llx exit=%#llx entry=%#llx",
+	       vmcs_read(PIN_BASED_VM_EXEC_CONTROL), vmcs_read(CPU_BASED_VM_EXEC_CONTROL),
+	       vmcs_read(VM_EXIT_CONTROLS), vmcs_read(VM_ENTRY_CONTROLS));
+	pr_err("host: cr0=%#llx cr3=%#llx cr4=%#llx rip=%#llx rsp=%#llx",
+	       vmcs_read(HOST_CR0), vmcs_read(HOST_CR3), vmcs_read(HOST_CR4), vmcs_read(HOST_RIP),
+	       vmcs_read(HOST_RSP));
+	vmx_dump_guest_state();
+	vcpu_stop(v, END_ENTRY_FAILURE, "%s failed: error %u (%s)", insn, err,
+		  vmx_instruction_error_name(err));
+}

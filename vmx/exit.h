@@ -1,0 +1,22 @@
+/* exit.h - VM-exit dispatch and the handlers, one family per file. */
+#ifndef VMX_EXIT_H
+#define VMX_EXIT_H
+
+#include "vmx/vcpu.h"
+
+/* Reads the exit reason, counts it and calls its handler; unknown reasons stop the guest. */
+void vmx_handle_exit(struct vcpu *v);
+/* Explains a failed VMLAUNCH/VMRESUME (st from vmx_enter) and stops the guest. */
+void vmx_report_entry_error(struct vcpu *v, int st);
+/* Prints the guest-state fields a failed entry depends on. */
+void vmx_dump_guest_state(void);
+
+/* Handlers (vmx/exit_*.c); each returns after updating the VMCS and v. */
+void handle_cpuid(struct vcpu *v);
+void handle_rdmsr(struct vcpu *v);
+void handle_wrmsr(struct vcpu *v);
+void handle_cr_access(struct vcpu *v);
+void handle_io(struct vcpu *v);
+void handle_vmcall(struct vcpu *v);
+
+#endif

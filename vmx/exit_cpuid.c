@@ -1,0 +1,97 @@
+/* exit_cpuid.c - CPUID: the host's answers, minus what is not virtualized, plus the
+ * hypervisor leaves 0x40000000-0x400000ff (docs/vmx.md lists every change). */
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+#include "kernel/x86.h"
+
+#define HV_CPUID_BASE 0x40000000u
+#define HV_CPUID_MAX 0x40000001u
+/* "Slotvisor" in EBX, ECX, EDX, NUL-padded to 12 bytes. */
+#define HV_SIG_EBX 0x746f6c53u /* "Slot" */
+#define HV_SIG_ECX 0x6f736976u /* "viso" */
+#define HV_SIG_EDX 0x00000072u /* "r\0\0\0" */
+
+/* CPUID.1:ECX */
+#define C1_MONITOR BIT(3)
+#define C1_VMX BIT(5)
+#define C1_SMX BIT(6)
+#define C1_FMA BIT(12)
+#define C1_PDCM BIT(15)
+#define C1_PCID BIT(17)
+#define C1_X2APIC BIT(21)
+#define C1_TSC_DEADLINE BIT(24)
+#define C1_XSAVE BIT(26)
+#define C1_OSXSAVE BIT(27)
+#define C1_AVX BIT(28)
+#define C1_F16C BIT(29)
+#define C1_HYPERVISOR BIT(31)
+/* CPUID.7.0:EBX / ECX */
+#define C7B_SGX BIT(2)
+#define C7B_HLE BIT(4)
+#define C7B_AVX2 BIT(5)
+#define C7B_INVPCID BIT(10)
+#define C7B_RTM BIT(11)
+#define C7B_PQM BIT(12)
+#define C7B_MPX BIT(14)
+#define C7B_PQE BIT(15)
+#define C7B_AVX512 (BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | BIT(30) | BIT(31))
+#define C7B_PT BIT(25)
+#define C7C_UMIP BIT(2)
+#define C7C_PKU BIT(3)
+#define C7C_OSPKE BIT(4)
+#define C7C_WAITPKG BIT(5)
+#define C7C_LA57 BIT(16)
+/* CPUID.80000001:EDX */
+#define C81D_RDTSCP BIT(27)
+
+struct cpuid_regs {
+	u32 a, b, c, d;
+};
+
+/* Removes what the hypervisor does not virtualize (yet): VMX, SMX, MONITOR/MWAIT, XSAVE and
+ * everything that needs it (AVX...), PCID/INVPCID, x2APIC and TSC-deadline, PMU, TSX, SGX. */
+static void filter(u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+	switch (leaf) {
+	case 1:
+		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_FMA | C1_PDCM | C1_PCID | C1_X2APIC |
+			       C1_TSC_DEADLINE | C1_XSAVE | C1_OSXSAVE | C1_AVX | C1_F16C);
+		r->c |= (u32)C1_HYPERVISOR;
+		break;
+	case 5: case 0xa: case 0xd: case 0x12: case 0x14:
+		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	case 7:
+		if (sub == 0) {
+			r->b &= ~(u32)(C7B_SGX | C7B_HLE | C7B_AVX2 | C7B_INVPCID | C7B_RTM | C7B_PQM |
+				       C7B_MPX | C7B_PQE | C7B_AVX512 | C7B_PT);
+			r->c &= ~(u32)(C7C_UMIP | C7C_PKU | C7C_OSPKE | C7C_WAITPKG | C7C_LA57);
+		} else {
+			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		}
+		break;
+	case 0x80000001:
+		r->d &= ~(u32)C81D_RDTSCP;
+		break;
+	default:
+		break;
+	}
+}
+
+void handle_cpuid(struct vcpu *v)
+{
+	u32 leaf = (u32)v->regs.gpr[GPR_RAX], sub = (u32)v->regs.gpr[GPR_RCX];
+	struct cpuid_regs r = { 0, 0, 0, 0 };
+	if (leaf == HV_CPUID_BASE)
+		r = (struct cpuid_regs){ HV_CPUID_MAX, HV_SIG_EBX, HV_SIG_ECX, HV_SIG_EDX };
+	else if ((leaf & 0xffffff00u) != HV_CPUID_BASE) {
+		cpuid(leaf, sub, &r.a, &r.b, &r.c, &r.d);
+		filter(leaf, sub, &r);
+	}
+	/* 0x40000001 (features) and the rest of the range: all zero. */
+	v->regs.gpr[GPR_RAX] = r.a;
+	v->regs.gpr[GPR_RBX] = r.b;
+	v->regs.gpr[GPR_RCX] = r.c;
+	v->regs.gpr[GPR_RDX] = r.d;
+	vcpu_skip_instruction();
+}

@@ -1,0 +1,112 @@
+/* exit_cr.c - control-register accesses. The guest owns no CR0/CR4 bit (both masks are all
+ * ones): every write exits here, is checked as the CPU would check it, and then updates the
+ * read shadow (what the guest sees) and the real value (what the CPU runs with). */
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+#include "kernel/log.h"
+#include "kernel/x86.h"
+
+#define VEC_GP 13
+#define CRQ_NUM(q) ((q) & 0xf)
+#define CRQ_TYPE(q) (((q) >> 4) & 3)
+#define CRQ_GPR(q) (((q) >> 8) & 0xf)
+#define CRQ_LMSW_DATA(q) (((q) >> 16) & 0xffff)
+#define CR_MOV_TO 0
+#define CR_MOV_FROM 1
+#define CR_CLTS 2
+#define CR_LMSW 3
+
+static u64 cr4_supported(void)
+{
+	u32 a, b, c, d;
+	u64 ok = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
+		 CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	cpuid(7, 0, &a, &b, &c, &d);
+	if (b & BIT(0))
+		ok |= CR4_FSGSBASE;
+	if (b & BIT(7))
+		ok |= CR4_SMEP;
+	if (b & BIT(20))
+		ok |= CR4_SMAP;
+	return ok;
+}
+
+/* Returns false when the write must #GP. */
+static bool guest_write_cr0(struct vcpu *v, u64 val)
+{
+	val |= CR0_ET; /* hardwired to 1 */
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+		return false;
+	if ((val & CR0_PG) && !(v->cr0 & CR0_PG)) {
+		vcpu_stop(v, END_GUEST_ERROR, "guest enables paging (CR0=%#llx at rip=%#llx): the "
+			  "shadow MMU is not built yet, only paging-off guests run", val, v->last_rip);
+		return true;
+	}
+	if (!(val & CR0_PE)) {
+		vcpu_stop(v, END_GUEST_ERROR, "guest leaves protected mode (CR0=%#llx at rip=%#llx): "
+			  "real mode is not supported", val, v->last_rip);
+		return true;
+	}
+	v->cr0 = val;
+	vmcs_write(CR0_READ_SHADOW, val);
+	vmcs_write(GUEST_CR0, vcpu_real_cr0(val));
+	return true;
+}
+
+static bool guest_write_cr4(struct vcpu *v, u64 val)
+{
+	if (val & ~cr4_supported())
+		return false;
+	v->cr4 = val;
+	vmcs_write(CR4_READ_SHADOW, val);
+	vmcs_write(GUEST_CR4, vcpu_real_cr4(val));
+	return true;
+}
+
+static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
+{
+	switch (cr) {
+	case 0: return guest_write_cr0(v, val);
+	case 3:
+		v->cr3 = (v->efer & EFER_LMA) ? val : (val & 0xffffffff);
+		return true; /* paging off: the guest's CR3 has no effect until paging is on */
+	case 4: return guest_write_cr4(v, val);
+	default:
+		vcpu_stop(v, END_GUEST_ERROR, "MOV to CR%u is not supported", cr);
+		return true;
+	}
+}
+
+void handle_cr_access(struct vcpu *v)
+{
+	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u32 cr = CRQ_NUM(q);
+	bool ok = true;
+	switch (CRQ_TYPE(q)) {
+	case CR_MOV_TO:
+		ok = mov_to_cr(v, cr, vcpu_get_gpr(v, (int)CRQ_GPR(q)));
+		break;
+	case CR_MOV_FROM:
+		if (cr != 3) {
+			vcpu_stop(v, END_GUEST_ERROR, "MOV from CR%u is not supported", cr);
+			return;
+		}
+		vcpu_set_gpr(v, (int)CRQ_GPR(q), v->cr3);
+		break;
+	case CR_CLTS:
+		ok = guest_write_cr0(v, v->cr0 & ~CR0_TS);
+		break;
+	case CR_LMSW: /* loads PE, MP, EM, TS; cannot clear PE */
+		ok = guest_write_cr0(v, (v->cr0 & ~0xeULL) | (CRQ_LMSW_DATA(q) & 0xf) | (v->cr0 & CR0_PE));
+		break;
+	}
+	if (v->end != END_NONE)
+		return;
+	if (!ok) {
+		pr_warn("guest CR%u write refused (qualification %#llx, rip=%#llx): #GP injected", cr,
+			q, v->last_rip);
+		vcpu_inject_exception(VEC_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction();
+}

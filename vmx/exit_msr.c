@@ -1,0 +1,148 @@
+/* exit_msr.c - RDMSR/WRMSR: the MSRs a guest of this hypervisor has; any other one gets #GP
+ * and the console says which. */
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+#include "kernel/log.h"
+#include "kernel/x86.h"
+
+#define MSR_TSC 0x10
+#define MSR_PLATFORM_ID 0x17
+#define MSR_APIC_BASE 0x1b
+#define MSR_BIOS_SIGN_ID 0x8b
+#define MSR_MTRRCAP 0xfe
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MISC_ENABLE 0x1a0
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_FMASK 0xc0000084
+#define APIC_BASE_DEFAULT 0xfee00900ULL /* 0xfee00000, enabled, bootstrap processor */
+#define VEC_GP 13
+
+static bool canonical(u64 a)
+{
+	return (u64)((s64)(a << 16) >> 16) == a;
+}
+
+static bool pat_ok(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (u8)(pat >> (i * 8));
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static bool has_nx(void)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	return d & BIT(20);
+}
+
+/* Returns false for an MSR the guest does not have. */
+static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_IA32_EFER: *val = v->efer; return true;
+	case MSR_IA32_SYSENTER_CS: *val = vmcs_read(GUEST_SYSENTER_CS); return true;
+	case MSR_IA32_SYSENTER_ESP: *val = vmcs_read(GUEST_SYSENTER_ESP); return true;
+	case MSR_IA32_SYSENTER_EIP: *val = vmcs_read(GUEST_SYSENTER_EIP); return true;
+	case MSR_FS_BASE: *val = vmcs_read(GUEST_FS_BASE); return true;
+	case MSR_GS_BASE: *val = vmcs_read(GUEST_GS_BASE); return true;
+	case MSR_KERNEL_GS_BASE: *val = v->kernel_gs_base; return true;
+	case MSR_STAR: *val = v->star; return true;
+	case MSR_LSTAR: *val = v->lstar; return true;
+	case MSR_CSTAR: *val = v->cstar; return true;
+	case MSR_FMASK: *val = v->fmask; return true;
+	case MSR_IA32_PAT: *val = v->pat; return true;
+	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
+	case MSR_APIC_BASE: *val = APIC_BASE_DEFAULT; return true;
+	case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCKED; return true; /* VMX off */
+	case MSR_MISC_ENABLE: *val = 1; return true; /* fast strings */
+	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP:
+	case MSR_MCG_CAP: case MSR_MCG_STATUS:
+		*val = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Returns false when the write must #GP (unknown MSR or a value the MSR refuses). */
+static bool msr_write(struct vcpu *v, u32 msr, u64 val)
+{
+	u64 efer_ok = EFER_SCE | EFER_LME | EFER_LMA | (has_nx() ? EFER_NXE : 0);
+	switch (msr) {
+	case MSR_IA32_EFER:
+		if ((val & ~efer_ok) || (((val ^ v->efer) & EFER_LME) && (v->cr0 & CR0_PG)))
+			return false;
+		v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA);
+		/* The CPU runs a paging-off guest under the hypervisor's 32-bit tables: LME stays
+		 * clear in the real EFER until the guest really enters long mode. */
+		vmcs_write(GUEST_IA32_EFER, v->efer & (EFER_SCE | EFER_NXE));
+		return true;
+	case MSR_IA32_SYSENTER_CS: vmcs_write(GUEST_SYSENTER_CS, val & 0xffffffff); return true;
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+		if (!canonical(val))
+			return false;
+		if (msr == MSR_IA32_SYSENTER_ESP) vmcs_write(GUEST_SYSENTER_ESP, val);
+		else if (msr == MSR_IA32_SYSENTER_EIP) vmcs_write(GUEST_SYSENTER_EIP, val);
+		else if (msr == MSR_FS_BASE) vmcs_write(GUEST_FS_BASE, val);
+		else if (msr == MSR_GS_BASE) vmcs_write(GUEST_GS_BASE, val);
+		else if (msr == MSR_KERNEL_GS_BASE) v->kernel_gs_base = val;
+		else if (msr == MSR_LSTAR) v->lstar = val;
+		else v->cstar = val;
+		return true;
+	case MSR_STAR: v->star = val; return true;
+	case MSR_FMASK: v->fmask = val & 0xffffffff; return true;
+	case MSR_IA32_PAT:
+		if (!pat_ok(val))
+			return false;
+		v->pat = val;
+		return true;
+	case MSR_TSC:
+		v->tsc_offset = val - rdtsc();
+		vmcs_write(TSC_OFFSET, v->tsc_offset);
+		return true;
+	case MSR_BIOS_SIGN_ID: case MSR_MISC_ENABLE: return true; /* accepted, no effect */
+	case MSR_MCG_STATUS: return val == 0;
+	default:
+		return false;
+	}
+}
+
+void handle_rdmsr(struct vcpu *v)
+{
+	u32 msr = (u32)v->regs.gpr[GPR_RCX];
+	u64 val;
+	if (!msr_read(v, msr, &val)) {
+		pr_warn("guest rdmsr %#x (unknown MSR) at rip=%#llx: #GP injected", msr, v->last_rip);
+		vcpu_inject_exception(VEC_GP, true, 0);
+		return;
+	}
+	v->regs.gpr[GPR_RAX] = val & 0xffffffff;
+	v->regs.gpr[GPR_RDX] = val >> 32;
+	vcpu_skip_instruction();
+}
+
+void handle_wrmsr(struct vcpu *v)
+{
+	u32 msr = (u32)v->regs.gpr[GPR_RCX];
+	u64 val = (v->regs.gpr[GPR_RDX] << 32) | (v->regs.gpr[GPR_RAX] & 0xffffffff);
+	if (!msr_write(v, msr, val)) {
+		pr_warn("guest wrmsr %#x value %#llx (unknown MSR or refused value) at rip=%#llx: "
+			"#GP injected", msr, val, v->last_rip);
+		vcpu_inject_exception(VEC_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction();
+}

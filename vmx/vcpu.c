@@ -1,0 +1,260 @@
+/* vcpu.c - VMCS setup for the guest, the run loop, event injection and the summary line. */
+#include <stdarg.h>
+#include "vmx/vcpu.h"
+#include "vmx/caps.h"
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+#include "kernel/cpu.h"
+#include "kernel/fmt.h"
+#include "kernel/guest_load.h"
+#include "kernel/lib.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/x86.h"
+#include "devices/pio.h"
+#include "drivers/power.h"
+
+struct vcpu vcpu0;
+
+extern char vmx_exit[];
+
+/* Computes a control field from its capability MSR; a wanted control the CPU lacks is fatal. */
+static u32 control(const char *name, u64 cap, u32 want)
+{
+	u32 missing;
+	u32 v = vmx_adjust_controls(cap, want, &missing);
+	if (missing)
+		panic("vmx: CPU cannot set %s controls %#x (capability %#llx)", name, missing, cap);
+	return v;
+}
+
+static void setup_controls(void)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL,
+		   control("pin-based", c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING));
+	/* No MSR or I/O bitmaps: every RDMSR/WRMSR and every I/O instruction exits. CR3 accesses
+	 * exit because the guest's CR3 is virtual (the real one points at hypervisor tables). */
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
+		   control("processor-based", c->proc,
+			   CPU_USE_TSC_OFFSETTING | CPU_HLT_EXITING | CPU_INVLPG_EXITING | CPU_MWAIT_EXITING |
+			   CPU_RDPMC_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
+			   CPU_UNCOND_IO_EXITING | CPU_MONITOR_EXITING));
+	vmcs_write(VM_EXIT_CONTROLS,
+		   control("VM-exit", c->exit,
+			   EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_IA32_EFER |
+			   EXIT_LOAD_IA32_EFER));
+	vmcs_write(VM_ENTRY_CONTROLS, control("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER));
+	/* #PF: with paging off the only page faults are accesses outside guest RAM. */
+	vmcs_write(EXCEPTION_BITMAP, BIT(14));
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write(CR3_TARGET_COUNT, 0);
+	vmcs_write(TSC_OFFSET, 0);
+	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_INTR_INFO, 0);
+	/* The guest owns no CR0/CR4 bit: every write exits and reads see the shadows. */
+	vmcs_write(CR0_GUEST_HOST_MASK, ~0ULL);
+	vmcs_write(CR4_GUEST_HOST_MASK, ~0ULL);
+}
+
+static void setup_host_state(void)
+{
+	struct desc_ptr gdt, idt;
+	sgdt(&gdt);
+	sidt(&idt);
+	vmcs_write(HOST_CR0, read_cr0());
+	vmcs_write(HOST_CR3, read_cr3());
+	vmcs_write(HOST_CR4, read_cr4());
+	vmcs_write(HOST_CS_SELECTOR, HOST_CS_SEL);
+	vmcs_write(HOST_SS_SELECTOR, HOST_DS_SEL);
+	vmcs_write(HOST_DS_SELECTOR, HOST_DS_SEL);
+	vmcs_write(HOST_ES_SELECTOR, HOST_DS_SEL);
+	vmcs_write(HOST_FS_SELECTOR, 0);
+	vmcs_write(HOST_GS_SELECTOR, 0);
+	vmcs_write(HOST_TR_SELECTOR, HOST_TR_SEL);
+	vmcs_write(HOST_FS_BASE, 0);
+	vmcs_write(HOST_GS_BASE, 0);
+	vmcs_write(HOST_TR_BASE, cpu_tss_base());
+	vmcs_write(HOST_GDTR_BASE, gdt.base);
+	vmcs_write(HOST_IDTR_BASE, idt.base);
+	vmcs_write(HOST_IA32_SYSENTER_CS, 0);
+	vmcs_write(HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_write(HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	vmcs_write(HOST_RIP, (u64)(uintptr_t)vmx_exit);
+}
+
+static void set_segment(enum vmcs_field sel, u16 selector, u32 ar)
+{
+	/* Selector, base, limit and AR fields of one register sit at fixed distances (B.1-B.4). */
+	u32 idx = (sel - GUEST_ES_SELECTOR) / 2;
+	vmcs_write(sel, selector);
+	vmcs_write(GUEST_ES_BASE + idx * 2, 0);
+	vmcs_write(GUEST_ES_LIMIT + idx * 2, 0xffffffff);
+	vmcs_write(GUEST_ES_AR + idx * 2, ar);
+}
+
+/* Multiboot machine state (multiboot spec 3.2): flat 32-bit protected mode, paging off. */
+static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	v->cr0 = CR0_PE | CR0_ET;
+	v->cr4 = 0;
+	v->cr3 = 0;
+	v->efer = 0;
+	v->pat = 0x0007040600070406ULL;
+	vmcs_write(CR0_READ_SHADOW, v->cr0);
+	vmcs_write(CR4_READ_SHADOW, v->cr4);
+	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
+	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr4));
+	vmcs_write(GUEST_CR3, v->root_hpa);
+	vmcs_write(GUEST_IA32_EFER, 0);
+	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(GUEST_RSP, 0);
+	vmcs_write(GUEST_RIP, entry);
+	vmcs_write(GUEST_RFLAGS, RFLAGS_FIXED);
+	set_segment(GUEST_CS_SELECTOR, GUEST_CODE_SEL, 0xc09b);
+	for (enum vmcs_field s = GUEST_ES_SELECTOR; s <= GUEST_GS_SELECTOR; s += 2)
+		if (s != GUEST_CS_SELECTOR)
+			set_segment(s, GUEST_DATA_SEL, 0xc093);
+	vmcs_write(GUEST_LDTR_SELECTOR, 0);
+	vmcs_write(GUEST_LDTR_BASE, 0);
+	vmcs_write(GUEST_LDTR_LIMIT, 0);
+	vmcs_write(GUEST_LDTR_AR, AR_UNUSABLE);
+	vmcs_write(GUEST_TR_SELECTOR, 0);
+	vmcs_write(GUEST_TR_BASE, 0);
+	vmcs_write(GUEST_TR_LIMIT, 0x67);
+	vmcs_write(GUEST_TR_AR, 0x8b); /* present, 32-bit busy TSS */
+	vmcs_write(GUEST_GDTR_BASE, GUEST_GDT_GPA);
+	vmcs_write(GUEST_GDTR_LIMIT, 3 * 8 - 1);
+	vmcs_write(GUEST_IDTR_BASE, 0);
+	vmcs_write(GUEST_IDTR_LIMIT, 0);
+	vmcs_write(GUEST_SYSENTER_CS, 0);
+	vmcs_write(GUEST_SYSENTER_ESP, 0);
+	vmcs_write(GUEST_SYSENTER_EIP, 0);
+	vmcs_write(GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write(GUEST_ACTIVITY_STATE, 0);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+	(void)c;
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.gpr[GPR_RAX] = MB1_BOOT_MAGIC;
+	v->regs.gpr[GPR_RBX] = mbi;
+}
+
+u64 vcpu_real_cr0(u64 guest_cr0)
+{
+	/* Without unrestricted guest the CPU runs the guest with PE, PG and NE set (A.7); a
+	 * paging-off guest runs on the hypervisor's identity map. */
+	return vmx_fix_cr(guest_cr0 | CR0_PE | CR0_PG | CR0_NE, vmx_caps.cr0_fixed0,
+			  vmx_caps.cr0_fixed1);
+}
+
+u64 vcpu_real_cr4(u64 guest_cr4)
+{
+	/* Paging-structure bits follow the hypervisor's tables, not the guest's, while the guest
+	 * has paging off; VMXE is required in VMX operation and hidden from the guest. */
+	u64 passthrough = guest_cr4 & (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE |
+				       CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
+	return vmx_fix_cr(passthrough | CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1);
+}
+
+void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi)
+{
+	setup_controls();
+	setup_host_state();
+	setup_guest_state(v, entry, mbi);
+}
+
+void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
+{
+	va_list ap;
+	if (v->end != END_NONE)
+		return;
+	v->end = end;
+	va_start(ap, fmt);
+	fmt_vsnprintf(v->end_detail, sizeof(v->end_detail), fmt, ap);
+	va_end(ap);
+}
+
+void vcpu_skip_instruction(void)
+{
+	u64 rip = vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	if (!(vmcs_read(GUEST_CS_AR) & BIT(13))) /* not 64-bit code: EIP wraps at 4 GiB */
+		rip &= 0xffffffffULL;
+	vmcs_write(GUEST_RIP, rip);
+	/* An emulated instruction ends STI/MOV-SS blocking, as executing it would (SDM 26.3.1.5). */
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+	if (intr & 3)
+		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
+}
+
+void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
+{
+	u32 info = vector | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_CODE;
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO, info);
+}
+
+u64 vcpu_get_gpr(struct vcpu *v, int r)
+{
+	return r == GPR_RSP ? vmcs_read(GUEST_RSP) : v->regs.gpr[r];
+}
+
+void vcpu_set_gpr(struct vcpu *v, int r, u64 value)
+{
+	if (!(v->efer & EFER_LMA))
+		value &= 0xffffffffULL;
+	if (r == GPR_RSP)
+		vmcs_write(GUEST_RSP, value);
+	else
+		v->regs.gpr[r] = value;
+}
+
+const char *vcpu_end_name(enum vcpu_end e)
+{
+	static const char *const names[] = {
+		[END_NONE] = "none", [END_DEBUG_EXIT] = "debug_exit",
+		[END_TRIPLE_FAULT] = "triple_fault", [END_HALTED] = "halted",
+		[END_GUEST_ERROR] = "guest_error", [END_ENTRY_FAILURE] = "entry_failure",
+	};
+	return e < ARRAY_SIZE(names) ? names[e] : "unknown";
+}
+
+/* The one line scripts read at the end of a run (docs/debugging.md: "The summary line"). */
+void vcpu_print_summary(struct vcpu *v, u8 code)
+{
+	char buf[1024];
+	int n = fmt_snprintf(buf, sizeof(buf), "summary end=%s code=%u", vcpu_end_name(v->end), code);
+	if (v->end == END_DEBUG_EXIT)
+		n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " status=%u", (code << 1) | 1);
+	n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " exits=%llu", v->exits_total);
+	for (u32 r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(buf) - 40; r++)
+		if (v->exits[r])
+			n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " exits.%s=%llu",
+					  r == EXIT_REASON_MAX ? "other" : vmx_exit_reason_name(r),
+					  v->exits[r]);
+	fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " guest_rip=%#llx", v->last_rip);
+	pr_info("%s", buf);
+}
+
+void vcpu_run(struct vcpu *v)
+{
+	while (v->end == END_NONE) {
+		int st = vmx_enter(&v->regs, v->launched);
+		if (st) {
+			vmx_report_entry_error(v, st);
+			break;
+		}
+		v->launched = true;
+		vmx_handle_exit(v);
+	}
+	vuart_flush();
+}
