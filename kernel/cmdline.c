@@ -100,6 +100,17 @@ static int set_serial(struct hv_config *c, const char *v, size_t n)
 	return plen < n ? set_baud(c, v + plen + 1, n - plen - 1) : 0;
 }
 
+static int set_selftest(struct hv_config *c, const char *v, size_t n)
+{
+	if (eq(v, n, "panic"))
+		c->selftest = SELFTEST_PANIC;
+	else if (eq(v, n, "exception"))
+		c->selftest = SELFTEST_EXCEPTION;
+	else
+		return -1;
+	return 0;
+}
+
 static int set_guest_mem(struct hv_config *c, const char *v, size_t n)
 {
 	u64 m;
@@ -121,9 +132,11 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 		r = set_serial(c, v, vn);
 	else if (eq(k, kn, "baud"))
 		r = set_baud(c, v, vn);
+	else if (eq(k, kn, "selftest"))
+		r = set_selftest(c, v, vn);
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud=)", (int)kn, k);
+			     "serial= baud= selftest=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

@@ -9,12 +9,14 @@
 #define GUEST_MEM_MAX (3 * GiB)
 #define CMDLINE_MAX 1024
 
+enum { SELFTEST_NONE, SELFTEST_PANIC, SELFTEST_EXCEPTION };
+
 struct hv_config {
 	u64 guest_mem;    /* guest_mem=64M: bytes of guest RAM (K, M, G suffixes) */
 	int loglevel;     /* loglevel=error|warn|info|debug or 0..3 */
 	u16 serial_port;  /* serial=com1|com2|com3|com4|0xPORT[,BAUD] */
 	u32 serial_baud;  /* serial=...,BAUD or baud=BAUD */
-	const char *guest_args; /* unused here: the guest's command line comes from its module */
+	int selftest;     /* selftest=panic|exception: exercise the fatal paths after boot */
 };
 
 /* Fills cfg with the defaults. */

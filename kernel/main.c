@@ -79,5 +79,9 @@ void kmain(u32 magic, u32 info_phys)
 	pr_info("boot loader: %s; command line: '%s'", boot_info.loader_name, boot_info.cmdline);
 	log_memory_map(&boot_info);
 	memory_init(&boot_info);
+	if (cfg.selftest == SELFTEST_PANIC)
+		panic("selftest: panic requested on the command line");
+	if (cfg.selftest == SELFTEST_EXCEPTION)
+		__asm__ volatile("ud2");
 	hv_start(&cfg, &boot_info);
 }

@@ -27,9 +27,11 @@ static void dump_control(void)
 }
 
 /* Walks the rbp chain while it stays inside the boot stack (the only host stack). */
-static void backtrace(u64 rbp)
+static void backtrace(u64 rip, u64 rbp)
 {
 	pr_err("backtrace (addr2line -e build/hv.elf ADDR):");
+	if (rip)
+		pr_err("  rip %#llx", rip);
 	for (int depth = 0; depth < 32; depth++) {
 		if (rbp < (u64)(uintptr_t)boot_stack_bottom || rbp + 16 > (u64)(uintptr_t)boot_stack_top ||
 		    (rbp & 7))
@@ -53,7 +55,7 @@ static __noreturn void vpanic(const struct trap_frame *f, const char *fmt, va_li
 	if (f)
 		dump_frame(f);
 	dump_control();
-	backtrace(f ? f->rbp : read_rbp());
+	backtrace(f ? f->rip : 0, f ? f->rbp : read_rbp());
 	pr_err("summary end=hv_panic code=%d", POWER_FAIL_CODE);
 	power_off(POWER_FAIL_CODE);
 }
