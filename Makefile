@@ -27,6 +27,7 @@ GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_NAMES := $(patsubst guests/%.c,%,$(wildcard guests/*.c))
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 
+.SECONDARY:
 .PHONY: all iso run test unit systest deps clean help guests
 all: $(BUILD)/hv.elf $(BUILD)/hv.iso guests
 

@@ -106,6 +106,10 @@ static int set_selftest(struct hv_config *c, const char *v, size_t n)
 		c->selftest = SELFTEST_PANIC;
 	else if (eq(v, n, "exception"))
 		c->selftest = SELFTEST_EXCEPTION;
+	else if (eq(v, n, "entry_guest_state"))
+		c->selftest = SELFTEST_ENTRY_GUEST_STATE;
+	else if (eq(v, n, "entry_control"))
+		c->selftest = SELFTEST_ENTRY_CONTROL;
 	else
 		return -1;
 	return 0;

@@ -9,14 +9,16 @@
 #define GUEST_MEM_MAX (3 * GiB)
 #define CMDLINE_MAX 1024
 
-enum { SELFTEST_NONE, SELFTEST_PANIC, SELFTEST_EXCEPTION };
+/* selftest=: deliberately break something to exercise a fatal path (docs/debugging.md). */
+enum { SELFTEST_NONE, SELFTEST_PANIC, SELFTEST_EXCEPTION, SELFTEST_ENTRY_GUEST_STATE,
+       SELFTEST_ENTRY_CONTROL };
 
 struct hv_config {
 	u64 guest_mem;    /* guest_mem=64M: bytes of guest RAM (K, M, G suffixes) */
 	int loglevel;     /* loglevel=error|warn|info|debug or 0..3 */
 	u16 serial_port;  /* serial=com1|com2|com3|com4|0xPORT[,BAUD] */
 	u32 serial_baud;  /* serial=...,BAUD or baud=BAUD */
-	int selftest;     /* selftest=panic|exception: exercise the fatal paths after boot */
+	int selftest;     /* selftest=panic|exception|entry_guest_state|entry_control */
 };
 
 /* Fills cfg with the defaults. */

@@ -74,6 +74,13 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	vuart_init(0x3f8);
 	debug_exit_init(0xf4);
 	vcpu_setup(v, img.entry, mbi);
+	/* Deliberate breakage to test the failure reports: a TR of type "available TSS" (not busy) fails the
+	 * guest-state checks (SDM 26.3.1.2); a CR3-target count above 4 fails the control checks
+	 * (26.2.1.1), so VMLAUNCH itself fails with VM-instruction error 7. */
+	if (cfg->selftest == SELFTEST_ENTRY_GUEST_STATE)
+		vmcs_write(GUEST_TR_AR, 0x89); /* available, not busy */
+	if (cfg->selftest == SELFTEST_ENTRY_CONTROL)
+		vmcs_write(CR3_TARGET_COUNT, 5);
 	pr_info("memory: %llu pages free after setup (identity map %llu pages)", pmm_free_pages(),
 		idmap_pages());
 	pr_info("guest: starting at %#x", img.entry);

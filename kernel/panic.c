@@ -60,11 +60,24 @@ static __noreturn void vpanic(const struct trap_frame *f, const char *fmt, va_li
 	power_off(POWER_FAIL_CODE);
 }
 
+/* Registers at the call: the callee-saved ones still hold the caller's values. */
+#define SNAPSHOT(f)                                                                        \
+	__asm__ volatile("mov %%rbx, %0; mov %%r12, %1; mov %%r13, %2; mov %%r14, %3; "    \
+			 "mov %%r15, %4; mov %%rbp, %5; mov %%rsp, %6"                     \
+			 : "=m"((f).rbx), "=m"((f).r12), "=m"((f).r13), "=m"((f).r14),      \
+			   "=m"((f).r15), "=m"((f).rbp), "=m"((f).rsp))
+
 void panic(const char *fmt, ...)
 {
+	struct trap_frame f = { 0 };
 	va_list ap;
+	SNAPSHOT(f);
+	f.rip = (u64)(uintptr_t)__builtin_return_address(0);
+	f.cs = read_cs();
+	f.ss = read_ss();
+	f.rflags = read_rflags();
 	va_start(ap, fmt);
-	vpanic(NULL, fmt, ap);
+	vpanic(&f, fmt, ap);
 }
 
 void panic_regs(const struct trap_frame *f, const char *fmt, ...)

@@ -1,0 +1,38 @@
+/* isr.S - exception entry stubs for vectors 0-31 (32-bit, ring 0, no privilege change).
+ * Each stub makes the frame uniform (pushes 0 where the CPU pushes no error code), pushes its
+ * vector and jumps to the common path, which saves the GPRs and calls idt_dispatch(frame). */
+
+	.text
+	.code32
+
+	.macro stub v
+	.balign 8
+isr_stub_\v:
+	.if !((\v == 8) || (\v == 10) || (\v == 11) || (\v == 12) || (\v == 13) || (\v == 14) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30))
+	pushl $0
+	.endif
+	pushl $\v
+	jmp isr_common
+	.endm
+
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	stub \v
+	.endr
+
+isr_common:
+	cld
+	pushal
+	pushl %esp                      /* struct idt_frame * */
+	call idt_dispatch
+	addl $4, %esp
+	popal
+	addl $8, %esp                   /* vector, error code */
+	iret
+
+	.section .rodata
+	.balign 4
+	.global isr_stubs
+isr_stubs:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.long isr_stub_\v
+	.endr
