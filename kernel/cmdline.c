@@ -157,6 +157,7 @@ int cmdline_parse(const char *line, struct hv_config *cfg, char *err, size_t err
 		fmt_snprintf(err, errlen, "cmdline: longer than %d characters", CMDLINE_MAX);
 		return -1;
 	}
+	bool first = true;
 	for (size_t i = 0; i < len;) {
 		while (i < len && line[i] == ' ')
 			i++;
@@ -165,8 +166,11 @@ int cmdline_parse(const char *line, struct hv_config *cfg, char *err, size_t err
 			i++;
 		if (w == i)
 			break;
-		if (w == 0 && line[0] == '/')
-			continue;
+		if (first && line[w] == '/') {
+			first = false;
+			continue; /* the kernel's own path, as some loaders pass it */
+		}
+		first = false;
 		size_t eqpos = w;
 		while (eqpos < i && line[eqpos] != '=')
 			eqpos++;

@@ -25,26 +25,28 @@ static void pad(struct out *o, char c, int n)
 		put(o, c);
 }
 
-static const char *num_prefix(const struct spec *s, bool neg, int base, bool upper, bool nonzero)
+/* Sign for signed conversions (base 10 with is_signed); 0x for %#x. Octal's '#' is handled
+ * as a precision increase in put_num, as C specifies. */
+static const char *num_prefix(const struct spec *s, bool neg, bool is_signed, int base,
+			      bool upper, bool nonzero)
 {
 	if (neg)
 		return "-";
-	if (s->plus)
+	if (is_signed && s->plus)
 		return "+";
-	if (s->space)
+	if (is_signed && s->space)
 		return " ";
 	if (s->alt && base == 16 && nonzero)
 		return upper ? "0X" : "0x";
-	if (s->alt && base == 8)
-		return "0";
 	return "";
 }
 
 /* Emits one integer: digits of v in base, then sign/prefix and padding per spec. */
-static void put_num(struct out *o, const struct spec *s, u64 v, bool neg, int base, bool upper)
+static void put_num(struct out *o, const struct spec *s, u64 v, bool neg, bool is_signed, int base,
+		    bool upper)
 {
 	const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-	const char *pre = num_prefix(s, neg, base, upper, v != 0);
+	const char *pre = num_prefix(s, neg, is_signed, base, upper, v != 0);
 	char tmp[24];
 	int n = 0, plen = 0;
 	do {
@@ -56,6 +58,8 @@ static void put_num(struct out *o, const struct spec *s, u64 v, bool neg, int ba
 	while (pre[plen])
 		plen++;
 	int zeros = s->prec > n ? s->prec - n : 0;
+	if (s->alt && base == 8 && zeros == 0 && (n == 0 || tmp[n - 1] != '0'))
+		zeros = 1; /* %#o: the first digit must be 0 */
 	if (s->zero && !s->left && s->prec < 0)
 		zeros = MAX(zeros, s->width - plen - n);
 	int total = plen + zeros + n;
@@ -177,15 +181,15 @@ static void put_conv(struct out *o, struct spec *s, int len, char c, va_list *ap
 	switch (c) {
 	case 'd': case 'i':
 		sv = get_signed(ap, len);
-		put_num(o, s, sv < 0 ? (u64)0 - (u64)sv : (u64)sv, sv < 0, 10, false);
+		put_num(o, s, sv < 0 ? (u64)0 - (u64)sv : (u64)sv, sv < 0, true, 10, false);
 		break;
-	case 'u': put_num(o, s, get_unsigned(ap, len), false, 10, false); break;
-	case 'x': put_num(o, s, get_unsigned(ap, len), false, 16, false); break;
-	case 'X': put_num(o, s, get_unsigned(ap, len), false, 16, true); break;
-	case 'o': put_num(o, s, get_unsigned(ap, len), false, 8, false); break;
+	case 'u': put_num(o, s, get_unsigned(ap, len), false, false, 10, false); break;
+	case 'x': put_num(o, s, get_unsigned(ap, len), false, false, 16, false); break;
+	case 'X': put_num(o, s, get_unsigned(ap, len), false, false, 16, true); break;
+	case 'o': put_num(o, s, get_unsigned(ap, len), false, false, 8, false); break;
 	case 'p':
 		s->alt = true;
-		put_num(o, s, (u64)(uintptr_t)va_arg(*ap, void *), false, 16, false);
+		put_num(o, s, (u64)(uintptr_t)va_arg(*ap, void *), false, false, 16, false);
 		break;
 	case 's': put_str(o, s, va_arg(*ap, const char *)); break;
 	case 'c':

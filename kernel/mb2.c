@@ -69,7 +69,7 @@ static int parse_mmap(struct mb2_info *o, const u8 *p, u32 size, char *err, size
 	if (esize < 24 || esize % 8)
 		return fail(err, n, "multiboot2: memory-map entry size %u is invalid", esize, 0);
 	o->n_mmap = 0;
-	for (u32 off = 16; off + esize <= size; off += esize)
+	for (u64 off = 16; off + esize <= size; off += esize)
 		if (add_region(o, rd64(p + off), rd64(p + off + 8), rd32(p + off + 16)))
 			return fail(err, n, "multiboot2: more than %u memory-map entries", MB2_MAX_MMAP, 0);
 	o->mmap_from_efi = false;
@@ -101,10 +101,10 @@ static int parse_efi_mmap(struct mb2_info *o, const u8 *p, u32 size, char *err, 
 	if (o->n_mmap && !o->mmap_from_efi)
 		return 0; /* the BIOS-style map wins when both are given */
 	o->n_mmap = 0;
-	for (u32 off = 16; off + dsize <= size; off += dsize) {
+	for (u64 off = 16; off + dsize <= size; off += dsize) {
 		u64 pages = rd64(p + off + 24);
 		if (pages > (~0ULL >> PAGE_SHIFT))
-			return fail(err, n, "multiboot2: EFI descriptor %u has absurd size", off / dsize, 0);
+			return fail(err, n, "multiboot2: EFI descriptor %u has absurd size", (u32)(off / dsize), 0);
 		if (add_region(o, rd64(p + off + 8), pages << PAGE_SHIFT, efi_to_mb2_type(rd32(p + off))))
 			return fail(err, n, "multiboot2: more than %u memory-map entries", MB2_MAX_MMAP, 0);
 	}
@@ -178,7 +178,9 @@ int mb2_parse(u32 magic, const void *info, u64 info_phys, struct mb2_info *out, 
 	if (magic != MB2_BOOTLOADER_MAGIC)
 		return fail(err, errlen, "not booted by a multiboot2 loader: magic %#x, expected %#x",
 			    magic, MB2_BOOTLOADER_MAGIC);
-	if (!info || (info_phys & 7))
+	if (!info)
+		return fail(err, errlen, "multiboot2: no info block (EBX=0)", 0, 0);
+	if (info_phys & 7)
 		return fail(err, errlen, "multiboot2: info block at %#x is not 8-byte aligned",
 			    (u32)info_phys, 0);
 	u32 total = rd32(base);

@@ -2,7 +2,8 @@
 #include "kernel/pmm.h"
 #include "kernel/lib.h"
 
-static u64 bitmap[PMM_PAGES / 64];
+static u64 bitmap[PMM_PAGES / 64];   /* 1 = used */
+static u64 reserved[PMM_PAGES / 64]; /* 1 = pmm_reserve()d: never freed by pmm_add_free */
 static u64 nfree, ntotal, hint;
 
 static bool used(u64 pfn) { return bitmap[pfn / 64] & BIT(pfn % 64); }
@@ -24,6 +25,8 @@ static void set_free(u64 pfn)
 void pmm_init(void)
 {
 	memset(bitmap, 0xff, sizeof(bitmap));
+	memset(reserved, 0, sizeof(reserved));
+	reserved[0] = 1; /* page 0: its address is the "no page" value */
 	nfree = ntotal = hint = 0;
 }
 
@@ -34,7 +37,7 @@ void pmm_add_free(u64 base, u64 len)
 	u64 first = ALIGN_UP(base, PAGE_SIZE) / PAGE_SIZE;
 	u64 end = MIN(ALIGN_DOWN(base + len, PAGE_SIZE), PMM_LIMIT) / PAGE_SIZE;
 	for (u64 p = first; p < end; p++)
-		if (used(p)) {
+		if (used(p) && !(reserved[p / 64] & BIT(p % 64))) {
 			set_free(p);
 			ntotal++;
 		}
@@ -45,11 +48,13 @@ void pmm_reserve(u64 base, u64 len)
 	if (base >= PMM_LIMIT || len == 0)
 		return;
 	u64 last = (base + len < base || base + len > PMM_LIMIT) ? PMM_LIMIT : base + len;
-	for (u64 p = base / PAGE_SIZE; p < ALIGN_UP(last, PAGE_SIZE) / PAGE_SIZE; p++)
+	for (u64 p = base / PAGE_SIZE; p < ALIGN_UP(last, PAGE_SIZE) / PAGE_SIZE; p++) {
+		reserved[p / 64] |= BIT(p % 64);
 		if (!used(p)) {
 			set_used(p);
 			ntotal--;
 		}
+	}
 }
 
 u64 pmm_alloc(void)
