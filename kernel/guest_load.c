@@ -71,6 +71,8 @@ static int load_segment(const u8 *img, u64 len, u8 *ram, u64 ram_size, u64 off, 
 			    "has %llu", off + filesz, len);
 	if (check_range(gpa, memsz, ram_size, err, n))
 		return -1;
+	if (memsz == 0)
+		return 0; /* nothing to place (and gpa may be anywhere) */
 	memcpy(ram + gpa, img + off, filesz);
 	memset(ram + gpa + filesz, 0, memsz - filesz);
 	note_range(o, gpa, gpa + memsz);
