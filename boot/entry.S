@@ -101,9 +101,37 @@ no_long_mode:
 	movb %bl, %al
 	outb %al, %dx
 	jmp 3b
-5:	cli
+5:	movw $COM1+5, %dx               /* drain: wait for TEMT */
+	inb %dx, %al
+	testb $0x40, %al
+	jz 5b
+	/* Power off as kernel/panic does: isa-debug-exit when fw_cfg says QEMU, then Bochs. */
+	movw $0x510, %dx
+	xorw %ax, %ax
+	outw %ax, %dx
+	movw $0x511, %dx
+	xorl %ecx, %ecx
+	movl $4, %ebx
+6:	shll $8, %ecx
+	inb %dx, %al
+	movb %al, %cl
+	decl %ebx
+	jnz 6b
+	cmpl $0x51454d55, %ecx          /* "QEMU" read in order */
+	jne 7f
+	movw $0xf4, %dx
+	movl $0x7f, %eax
+	outl %eax, %dx
+7:	movl $shutdown_str, %esi
+	movw $0x8900, %dx
+8:	lodsb
+	testb %al, %al
+	jz 9f
+	outb %al, %dx
+	jmp 8b
+9:	cli
 	hlt
-	jmp 5b
+	jmp 9b
 
 	.code64
 long_mode:
@@ -119,13 +147,16 @@ long_mode:
 	movl boot_magic, %edi
 	movl boot_info, %esi
 	call kmain
-6:	cli
+10:	cli
 	hlt
-	jmp 6b
+	jmp 10b
 
 	.section .rodata
 no_lm_msg:
-	.asciz "[hv E] FATAL: this CPU has no long mode (x86-64); cannot continue\r\n"
+	.ascii "[hv E] FATAL: CPU: no long mode (x86-64): this hypervisor needs a 64-bit CPU\r\n"
+	.asciz "[hv E] summary end=boot_failure code=127 exits=0\r\n"
+shutdown_str:
+	.asciz "Shutdown"
 
 	.section .data
 	.balign 16

@@ -67,8 +67,9 @@ static const struct sdt_header *find_fadt(const u8 *rsdp)
 	return NULL;
 }
 
-/* Reads SLP_TYPa from "_S5_" Name(..., Package(){a, b, ...}) in the DSDT AML. */
-static int find_s5_type(const struct sdt_header *dsdt)
+/* Reads SLP_TYPa (b = false) or SLP_TYPb (b = true) from "_S5_" Name(..., Package(){a, b,
+ * ...}) in the DSDT AML. */
+static int find_s5_type(const struct sdt_header *dsdt, bool b)
 {
 	const u8 *p = (const u8 *)dsdt + sizeof(*dsdt);
 	const u8 *end = (const u8 *)dsdt + dsdt->length;
@@ -80,7 +81,12 @@ static int find_s5_type(const struct sdt_header *dsdt)
 		q++;                      /* NumElements */
 		if (*q == 0x0a)           /* BytePrefix */
 			q++;
-		return *q & 7;
+		if (b) {
+			q++;
+			if (q < end && *q == 0x0a)
+				q++;
+		}
+		return q < end ? *q & 7 : -1;
 	}
 	return -1;
 }
@@ -100,7 +106,8 @@ void acpi_enter_s5(u64 rsdp_phys)
 	memcpy(&pm1a, f + 64, 4);
 	memcpy(&pm1b, f + 68, 4);
 	const struct sdt_header *dsdt = table_at(dsdt_addr, sizeof(struct sdt_header));
-	int typ = dsdt ? find_s5_type(dsdt) : -1;
+	int typ = dsdt ? find_s5_type(dsdt, false) : -1;
+	int typb = dsdt ? find_s5_type(dsdt, true) : -1;
 	if (typ < 0 || !pm1a)
 		return;
 	if (smi_cmd && !(inw((u16)pm1a) & SCI_EN)) {
@@ -110,5 +117,5 @@ void acpi_enter_s5(u64 rsdp_phys)
 	}
 	outw((u16)pm1a, (u16)((typ << 10) | SLP_EN));
 	if (pm1b)
-		outw((u16)pm1b, (u16)((typ << 10) | SLP_EN));
+		outw((u16)pm1b, (u16)(((typb < 0 ? typ : typb) << 10) | SLP_EN));
 }

@@ -18,6 +18,7 @@ struct hv_config {
 	int loglevel;     /* loglevel=error|warn|info|debug or 0..3 */
 	u16 serial_port;  /* serial=com1|com2|com3|com4|0xPORT[,BAUD] */
 	u32 serial_baud;  /* serial=...,BAUD or baud=BAUD */
+	u64 shadow_pages; /* shadow_pages=N: the shadow page pool (64..16384, default 4096) */
 	int selftest;     /* selftest=panic|exception|entry_guest_state|entry_control */
 };
 

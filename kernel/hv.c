@@ -8,7 +8,8 @@
 #include "kernel/x86.h"
 #include "devices/pio.h"
 #include "drivers/power.h"
-#include "mmu/idmap.h"
+#include "devices/mmio.h"
+#include "mmu/mmu.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 
@@ -52,9 +53,6 @@ static void load_guest(struct vcpu *v, const struct hv_config *cfg, const struct
 	pr_info("guest: '%s' (%llu bytes, %s) loaded at %#llx-%#llx, entry %#x; RAM %llu MiB at "
 		"host %#llx", m->cmdline, m->end - m->start, img->format, img->load_lo, img->load_hi,
 		img->entry, v->ram_size / MiB, v->ram_hpa);
-	v->root_hpa = idmap_build(v->ram_hpa, v->ram_size);
-	if (!v->root_hpa)
-		no_room(cfg);
 }
 
 void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
@@ -70,9 +68,17 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		hv_fail_boot("VMX", err);
 	if (vmx_enable(err, sizeof(err)))
 		hv_fail_boot("VMX", err);
+	if (!mmu_init(cfg->shadow_pages, 36))
+		hv_fail_boot("mmu", "not enough memory for the shadow page pool (lower shadow_pages=)");
+	const char *why;
+	struct memslot ram = { .id = 0, .base_gfn = 0, .npages = v->ram_size / PAGE_SIZE,
+			       .hpa = v->ram_hpa };
+	if (mmu_memslot_add(&ram, &why))
+		hv_fail_boot("mmu", why);
 	mask_legacy_pic();
 	vuart_init(0x3f8);
 	debug_exit_init(0xf4);
+	slotdev_init();
 	vcpu_setup(v, img.entry, mbi);
 	/* Deliberate breakage to test the failure reports: a TR of type "available TSS" (not busy) fails the
 	 * guest-state checks (SDM 26.3.1.2); a CR3-target count above 4 fails the control checks
@@ -81,15 +87,14 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		vmcs_write(GUEST_TR_AR, 0x89); /* available, not busy */
 	if (cfg->selftest == SELFTEST_ENTRY_CONTROL)
 		vmcs_write(CR3_TARGET_COUNT, 5);
-	pr_info("memory: %llu pages free after setup (identity map %llu pages)", pmm_free_pages(),
-		idmap_pages());
+	pr_info("memory: %llu pages free after setup", pmm_free_pages());
 	pr_info("guest: starting at %#x", img.entry);
 	vcpu_run(v);
-	u8 code = v->end == END_DEBUG_EXIT ? (u8)v->exit_code : POWER_FAIL_CODE;
+	u32 code = v->end == END_DEBUG_EXIT ? v->exit_code : POWER_FAIL_CODE;
 	if (v->end == END_DEBUG_EXIT)
 		pr_info("guest ended: %s", v->end_detail);
 	else
 		pr_err("guest ended: %s", v->end_detail);
 	vcpu_print_summary(v, code);
-	power_off(code);
+	power_off((u8)code);
 }

@@ -72,8 +72,11 @@ void kmain(u32 magic, u32 info_phys)
 		hv_fail_boot("command line", err);
 	if (cfg.serial_port != COM1_PORT || cfg.serial_baud != 115200) {
 		pr_info("console moves to port %#x at %u baud", cfg.serial_port, cfg.serial_baud);
-		if (!uart_init(cfg.serial_port, cfg.serial_baud))
+		if (!uart_init(cfg.serial_port, cfg.serial_baud)) {
 			uart_init(COM1_PORT, 115200); /* keep a console: say so on COM1 */
+			pr_warn("no UART answers at port %#x: the console stays on COM1",
+				cfg.serial_port);
+		}
 	}
 	log_level = cfg.loglevel;
 	pr_info("boot loader: %s; command line: '%s'", boot_info.loader_name, boot_info.cmdline);

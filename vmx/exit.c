@@ -2,6 +2,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "kernel/log.h"
+#include "mmu/mmu.h"
 #include "kernel/x86.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
@@ -70,11 +71,10 @@ static void handle_exception(struct vcpu *v)
 		return;
 	}
 	if (vec == VEC_PF) {
-		u64 gla = vmcs_read(EXIT_QUALIFICATION);
-		u32 ec = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
-		vcpu_stop(v, END_GUEST_ERROR, "guest %s at address %#llx (rip=%#llx) outside its "
-			  "%llu MiB of RAM: no device is there", (ec & 2) ? "write" : "read", gla,
-			  v->last_rip, v->ram_size / MiB);
+		u64 la = vmcs_read(EXIT_QUALIFICATION), bad = 0;
+		if (mmu_page_fault(la, (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE), &bad) == MMU_BAD_TABLE)
+			vcpu_stop(v, END_GUEST_ERROR, "guest page walk for %#llx (rip=%#llx) reads a "
+				  "paging structure at %#llx, which is not RAM", la, v->last_rip, bad);
 		return;
 	}
 	vcpu_stop(v, END_GUEST_ERROR, "unexpected intercepted exception vector %u at rip=%#llx",
@@ -121,6 +121,49 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_XSETBV] = handle_ud,
 };
 
+void mmu_inject_page_fault(u64 la, u32 ec)
+{
+	vcpu0.regs.cr2 = la;
+	vcpu_inject_exception(VEC_PF, true, ec);
+}
+
+/*
+ * An exit in the middle of delivering an event (IDT-vectoring information valid, SDM 27.2.4),
+ * e.g. a shadow page fault on the guest's IDT or stack: the event must be delivered again on
+ * the next entry, unless the handler queued an exception of its own, which then combines with
+ * it as the CPU would (SDM Table 6-5: contributory or #PF during #PF -> #DF; during #DF ->
+ * triple fault).
+ */
+static void reinject_vectoring(struct vcpu *v, u32 reason)
+{
+	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO);
+	if (!(idt & INTR_INFO_VALID) || v->end != END_NONE || reason == EXIT_TRIPLE_FAULT)
+		return;
+	u32 type = (idt >> INTR_INFO_TYPE_SHIFT) & 7, vec = idt & INTR_INFO_VECTOR_MASK;
+	u32 pending = (u32)vmcs_read(VM_ENTRY_INTR_INFO);
+	if (pending & INTR_INFO_VALID) {
+		u32 pvec = pending & INTR_INFO_VECTOR_MASK;
+		bool benign_first = type != INTR_TYPE_HW_EXCEPTION || !(vec == 0 || (vec >= 10 &&
+								      vec <= 14) || vec == 8);
+		if (benign_first)
+			return; /* the new exception is delivered; the first event is dropped */
+		if (vec == 8) {
+			vcpu_stop(v, END_TRIPLE_FAULT, "guest fault while delivering #DF (rip=%#llx)",
+				  v->last_rip);
+			return;
+		}
+		if (vec == VEC_PF || pvec == VEC_PF || (pvec == 0 || (pvec >= 10 && pvec <= 13)))
+			vcpu_inject_exception(8, true, 0);
+		return;
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO, idt & ~INTR_INFO_NMI_UNBLOCK);
+	if (idt & INTR_INFO_DELIVER_CODE)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(IDT_VECTORING_ERROR_CODE));
+	if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+}
+
 static void handle_failed_entry(struct vcpu *v, u32 reason)
 {
 	u32 basic = reason & EXIT_REASON_BASIC_MASK;
@@ -148,6 +191,7 @@ void vmx_handle_exit(struct vcpu *v)
 	}
 	if (basic < EXIT_REASON_MAX && handlers[basic]) {
 		handlers[basic](v);
+		reinject_vectoring(v, basic);
 		return;
 	}
 	pr_err("unhandled VM exit: reason %u (%s) qualification %#llx rip=%#llx", basic,

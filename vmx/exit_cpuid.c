@@ -41,6 +41,11 @@
 #define C7C_OSPKE BIT(4)
 #define C7C_WAITPKG BIT(5)
 #define C7C_LA57 BIT(16)
+/* CPUID.1:EDX */
+#define D1_APIC BIT(9)
+#define D1_MTRR BIT(12)
+/* CPUID.7.0:EDX: speculation-control MSRs this hypervisor does not provide */
+#define C7D_SPEC_CTRL (BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(31))
 /* CPUID.80000001:EDX */
 #define C81D_RDTSCP BIT(27)
 
@@ -57,6 +62,7 @@ static void filter(u32 leaf, u32 sub, struct cpuid_regs *r)
 		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_FMA | C1_PDCM | C1_PCID | C1_X2APIC |
 			       C1_TSC_DEADLINE | C1_XSAVE | C1_OSXSAVE | C1_AVX | C1_F16C);
 		r->c |= (u32)C1_HYPERVISOR;
+		r->d &= ~(u32)(D1_APIC | D1_MTRR); /* no local APIC, no MTRR MSRs (yet) */
 		break;
 	case 5: case 0xa: case 0xd: case 0x12: case 0x14:
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
@@ -66,6 +72,7 @@ static void filter(u32 leaf, u32 sub, struct cpuid_regs *r)
 			r->b &= ~(u32)(C7B_SGX | C7B_HLE | C7B_AVX2 | C7B_INVPCID | C7B_RTM | C7B_PQM |
 				       C7B_MPX | C7B_PQE | C7B_AVX512 | C7B_PT);
 			r->c &= ~(u32)(C7C_UMIP | C7C_PKU | C7C_OSPKE | C7C_WAITPKG | C7C_LA57);
+			r->d &= ~(u32)C7D_SPEC_CTRL;
 		} else {
 			*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		}

@@ -31,46 +31,73 @@ static u64 cr4_supported(void)
 	return ok;
 }
 
-/* Returns false when the write must #GP. */
+/* Returns false when the write must #GP (SDM Vol. 3A 2.5, MOV CR checks). */
 static bool guest_write_cr0(struct vcpu *v, u64 val)
 {
+	u64 old = v->cr0, efer = v->efer;
 	val |= CR0_ET; /* hardwired to 1 */
 	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
 		return false;
-	if ((val & CR0_PG) && !(v->cr0 & CR0_PG)) {
-		vcpu_stop(v, END_GUEST_ERROR, "guest enables paging (CR0=%#llx at rip=%#llx): the "
-			  "shadow MMU is not built yet, only paging-off guests run", val, v->last_rip);
-		return true;
-	}
 	if (!(val & CR0_PE)) {
 		vcpu_stop(v, END_GUEST_ERROR, "guest leaves protected mode (CR0=%#llx at rip=%#llx): "
 			  "real mode is not supported", val, v->last_rip);
 		return true;
 	}
+	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
+		/* Activating long mode (10.8.5): needs PAE; then EFER.LMA is set. */
+		if (!(v->cr4 & CR4_PAE))
+			return false;
+		v->efer |= EFER_LMA;
+	}
+	if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
+		if (vmcs_read(GUEST_CS_AR) & BIT(13))
+			return false; /* leaving long mode from 64-bit code */
+		v->efer &= ~EFER_LMA;
+	}
 	v->cr0 = val;
-	vmcs_write(CR0_READ_SHADOW, val);
-	vmcs_write(GUEST_CR0, vcpu_real_cr0(val));
+	if (vcpu_update_paging(v)) {
+		v->cr0 = old;
+		v->efer = efer;
+		vcpu_update_paging(v);
+		return false;
+	}
 	return true;
 }
 
 static bool guest_write_cr4(struct vcpu *v, u64 val)
 {
+	u64 old = v->cr4;
 	if (val & ~cr4_supported())
 		return false;
+	if ((v->efer & EFER_LMA) && !(val & CR4_PAE))
+		return false; /* PAE cannot be cleared in long mode */
 	v->cr4 = val;
-	vmcs_write(CR4_READ_SHADOW, val);
-	vmcs_write(GUEST_CR4, vcpu_real_cr4(val));
+	if (vcpu_update_paging(v)) {
+		v->cr4 = old;
+		vcpu_update_paging(v);
+		return false;
+	}
 	return true;
 }
 
 static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 {
+	u64 old;
 	switch (cr) {
 	case 0: return guest_write_cr0(v, val);
 	case 3:
-		v->cr3 = (v->efer & EFER_LMA) ? val : (val & 0xffffffff);
-		return true; /* paging off: the guest's CR3 has no effect until paging is on */
+		old = v->cr3;
+		v->cr3 = (v->efer & EFER_LMA) ? val & ~BIT(63) : (val & 0xffffffff);
+		if (vcpu_update_paging(v)) { /* PAE: a PDPTE with reserved bits set */
+			v->cr3 = old;
+			vcpu_update_paging(v);
+			return false;
+		}
+		return true;
 	case 4: return guest_write_cr4(v, val);
+	case 8:
+		v->cr8 = val & 0xf; /* TPR: kept, no interrupt controller acts on it yet */
+		return true;
 	default:
 		vcpu_stop(v, END_GUEST_ERROR, "MOV to CR%u is not supported", cr);
 		return true;
@@ -87,11 +114,11 @@ void handle_cr_access(struct vcpu *v)
 		ok = mov_to_cr(v, cr, vcpu_get_gpr(v, (int)CRQ_GPR(q)));
 		break;
 	case CR_MOV_FROM:
-		if (cr != 3) {
+		if (cr != 3 && cr != 8) {
 			vcpu_stop(v, END_GUEST_ERROR, "MOV from CR%u is not supported", cr);
 			return;
 		}
-		vcpu_set_gpr(v, (int)CRQ_GPR(q), v->cr3);
+		vcpu_set_gpr(v, (int)CRQ_GPR(q), cr == 3 ? v->cr3 : v->cr8);
 		break;
 	case CR_CLTS:
 		ok = guest_write_cr0(v, v->cr0 & ~CR0_TS);

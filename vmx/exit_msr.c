@@ -79,10 +79,8 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 	case MSR_IA32_EFER:
 		if ((val & ~efer_ok) || (((val ^ v->efer) & EFER_LME) && (v->cr0 & CR0_PG)))
 			return false;
-		v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA);
-		/* The CPU runs a paging-off guest under the hypervisor's 32-bit tables: LME stays
-		 * clear in the real EFER until the guest really enters long mode. */
-		vmcs_write(GUEST_IA32_EFER, v->efer & (EFER_SCE | EFER_NXE));
+		v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA); /* LMA is read-only */
+		vcpu_update_paging(v); /* NXE changes permissions; LME alone changes nothing yet */
 		return true;
 	case MSR_IA32_SYSENTER_CS: vmcs_write(GUEST_SYSENTER_CS, val & 0xffffffff); return true;
 	case MSR_IA32_SYSENTER_ESP:

@@ -12,6 +12,7 @@
 #include "kernel/panic.h"
 #include "kernel/x86.h"
 #include "devices/pio.h"
+#include "mmu/mmu.h"
 #include "drivers/power.h"
 
 struct vcpu vcpu0;
@@ -110,8 +111,9 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
 	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr4));
+	v->root_hpa = mmu_load_root();
 	vmcs_write(GUEST_CR3, v->root_hpa);
-	vmcs_write(GUEST_IA32_EFER, 0);
+	vmcs_write(GUEST_IA32_EFER, vcpu_real_efer(0));
 	vmcs_write(GUEST_DR7, 0x400);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_RSP, 0);
@@ -148,19 +150,55 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 
 u64 vcpu_real_cr0(u64 guest_cr0)
 {
-	/* Without unrestricted guest the CPU runs the guest with PE, PG and NE set (A.7); a
-	 * paging-off guest runs on the hypervisor's identity map. */
-	return vmx_fix_cr(guest_cr0 | CR0_PE | CR0_PG | CR0_NE, vmx_caps.cr0_fixed0,
+	/* Without unrestricted guest the CPU runs the guest with PE, PG and NE set (A.7): a
+	 * paging-off guest runs on direct shadow tables. WP is always on, so that read-only
+	 * sptes (dirty tracking, write-protected guest tables) hold for supervisor writes too;
+	 * a guest with CR0.WP=0 is emulated in the MMU. */
+	return vmx_fix_cr(guest_cr0 | CR0_PE | CR0_PG | CR0_NE | CR0_WP, vmx_caps.cr0_fixed0,
 			  vmx_caps.cr0_fixed1);
 }
 
 u64 vcpu_real_cr4(u64 guest_cr4)
 {
-	/* Paging-structure bits follow the hypervisor's tables, not the guest's, while the guest
-	 * has paging off; VMXE is required in VMX operation and hidden from the guest. */
+	/* The shadow tables are PAE or 4-level format (mmu/spte.h), so PAE is always on; PSE and
+	 * PGE only matter to the guest's own tables, which the CPU never walks. */
 	u64 passthrough = guest_cr4 & (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE |
-				       CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
-	return vmx_fix_cr(passthrough | CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1);
+				       CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE | CR4_FSGSBASE |
+				       CR4_SMEP | CR4_SMAP);
+	return vmx_fix_cr(passthrough | CR4_PAE | CR4_VMXE, vmx_caps.cr4_fixed0,
+			  vmx_caps.cr4_fixed1);
+}
+
+u64 vcpu_real_efer(u64 guest_efer)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	/* NX on whenever the CPU has it: sptes use XD for non-executable guest pages. LME/LMA
+	 * follow the guest only once it is really in long mode (paging on). */
+	u64 e = (guest_efer & EFER_SCE) | ((d & BIT(20)) ? EFER_NXE : 0);
+	if (guest_efer & EFER_LMA)
+		e |= EFER_LME | EFER_LMA;
+	return e;
+}
+
+int vcpu_update_paging(struct vcpu *v)
+{
+	struct mmu_paging p = {
+		.pg = v->cr0 & CR0_PG, .pae = v->cr4 & CR4_PAE, .lma = v->efer & EFER_LMA,
+		.pse = v->cr4 & CR4_PSE, .wp = v->cr0 & CR0_WP, .nxe = v->efer & EFER_NXE,
+		.smep = v->cr4 & CR4_SMEP, .smap = v->cr4 & CR4_SMAP, .cr3 = v->cr3,
+	};
+	if (mmu_set_guest_paging(&p))
+		return -1;
+	vmcs_write(CR0_READ_SHADOW, v->cr0);
+	vmcs_write(CR4_READ_SHADOW, v->cr4);
+	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
+	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr4));
+	vmcs_write(GUEST_IA32_EFER, vcpu_real_efer(v->efer));
+	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
+	entry = (v->efer & EFER_LMA) ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
+	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	return 0;
 }
 
 void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi)
@@ -229,25 +267,42 @@ const char *vcpu_end_name(enum vcpu_end e)
 }
 
 /* The one line scripts read at the end of a run (docs/debugging.md: "The summary line"). */
-void vcpu_print_summary(struct vcpu *v, u8 code)
+void vcpu_print_summary(struct vcpu *v, u32 code)
 {
-	char buf[1024];
-	int n = fmt_snprintf(buf, sizeof(buf), "summary end=%s code=%u", vcpu_end_name(v->end), code);
-	if (v->end == END_DEBUG_EXIT)
-		n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " status=%u", (code << 1) | 1);
+	char buf[1536];
+	int n = fmt_snprintf(buf, sizeof(buf), "[hv I] summary end=%s code=%u", vcpu_end_name(v->end),
+			     code);
+	if (v->end == END_DEBUG_EXIT) /* what QEMU's isa-debug-exit makes of it */
+		n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " status=%u",
+				  ((code << 1) | 1) & 0xff);
 	n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " exits=%llu", v->exits_total);
 	for (u32 r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(buf) - 40; r++)
 		if (v->exits[r])
 			n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " exits.%s=%llu",
 					  r == EXIT_REASON_MAX ? "other" : vmx_exit_reason_name(r),
 					  v->exits[r]);
-	fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " guest_rip=%#llx", v->last_rip);
-	pr_info("%s", buf);
+	const struct mmu_stats *m = &mmu_stats;
+	n += fmt_snprintf(buf + n, sizeof(buf) - (size_t)n,
+			  " mmu.shadow_faults=%llu mmu.guest_faults=%llu mmu.mmio_fast=%llu "
+			  "mmu.mmio_slow=%llu mmu.mmio_sptes=%llu mmu.memslot_changes=%llu "
+			  "mmu.generation=%llu mmu.gen_wraps=%llu mmu.zap_all=%llu "
+			  "mmu.obsolete_freed=%llu mmu.sp_in_use=%llu mmu.sp_created=%llu "
+			  "mmu.sp_reused=%llu", m->shadow_faults, m->guest_faults, m->mmio_fast,
+			  m->mmio_slow, m->mmio_sptes, m->memslot_changes, mmu_generation(),
+			  m->gen_wraps, m->zap_all, m->obsolete_freed, m->sp_in_use, m->sp_created,
+			  m->sp_reused);
+	fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " guest_rip=0x%llx\n", v->last_rip);
+	console_puts(buf); /* printed whatever loglevel= says: scripts depend on it */
 }
 
 void vcpu_run(struct vcpu *v)
 {
 	while (v->end == END_NONE) {
+		hpa_t root = mmu_load_root();
+		if (root != v->root_hpa) {
+			v->root_hpa = root;
+			vmcs_write(GUEST_CR3, root);
+		}
 		int st = vmx_enter(&v->regs, v->launched);
 		if (st) {
 			vmx_report_entry_error(v, st);
@@ -255,6 +310,7 @@ void vcpu_run(struct vcpu *v)
 		}
 		v->launched = true;
 		vmx_handle_exit(v);
+		mmu_reclaim();
 	}
 	vuart_flush();
 }

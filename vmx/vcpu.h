@@ -30,7 +30,7 @@ struct vcpu {
 	struct guest_regs regs;
 	bool launched;
 	/* Virtual control registers: what the guest believes (read shadows hold the same). */
-	u64 cr0, cr3, cr4;
+	u64 cr0, cr3, cr4, cr8;
 	u64 efer;
 	/* MSRs kept here because nothing in the VMCS holds them. */
 	u64 kernel_gs_base, pat, star, lstar, cstar, fmask;
@@ -56,8 +56,12 @@ void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi);
 /* The CR0/CR4 values the CPU really runs the guest with, for what the guest believes. */
 u64 vcpu_real_cr0(u64 guest_cr0);
 u64 vcpu_real_cr4(u64 guest_cr4);
+u64 vcpu_real_efer(u64 guest_efer);
+/* Pushes v->cr0/cr3/cr4/efer to the VMCS (real values, read shadows, IA-32e entry control)
+ * and to the MMU. -1 when the guest's PAE PDPTEs cannot be loaded (#GP for the guest). */
+int vcpu_update_paging(struct vcpu *v);
 /* Prints the one summary line (docs/debugging.md); code is the run's exit code. */
-void vcpu_print_summary(struct vcpu *v, u8 code);
+void vcpu_print_summary(struct vcpu *v, u32 code);
 /* Runs the guest until it ends; returns with vcpu->end set. */
 void vcpu_run(struct vcpu *v);
 /* Stops the guest at the next exit-handler return, with a reason line. */

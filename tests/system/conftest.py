@@ -186,14 +186,15 @@ class Harness:
         return str(p)
 
     def iso(self, guest: Union[str, Path, None], hv_cmdline: str = "", guest_cmdline: str = "",
-            name: str = "hv.iso") -> Path:
+            name: str = "hv.iso", hv_elf: Path = None) -> Path:
         """An ISO of build/hv.elf with a guest module: a guest name (build/guests/NAME.elf),
         None for no module, or a Path to any file (used as the module as it is)."""
-        if not HV_ELF.is_file():
-            pytest.fail(f"{HV_ELF} is missing: run `make all` before the system tests",
+        hv_elf = hv_elf or HV_ELF
+        if not hv_elf.is_file():
+            pytest.fail(f"{hv_elf} is missing: run `make all` before the system tests",
                         pytrace=False)
         out = self.dir / name
-        cmd = [str(MKISO), str(out), str(HV_ELF), self.guest_path(guest), hv_cmdline,
+        cmd = [str(MKISO), str(out), str(hv_elf), self.guest_path(guest), hv_cmdline,
                guest_cmdline]
         try:
             p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
@@ -256,8 +257,9 @@ class Harness:
                       extra_name="qemu stdout/stderr", extra=_read(d / "qemu.out"))
         return self._record(r, fail_on_timeout)
 
-    def boot_bochs(self, guest, hv_cmdline: str = "", guest_cmdline: str = "") -> RunResult:
-        return self.bochs(self.iso(guest, hv_cmdline, guest_cmdline))
+    def boot_bochs(self, guest, hv_cmdline: str = "", guest_cmdline: str = "",
+                   hv_elf: Path = None) -> RunResult:
+        return self.bochs(self.iso(guest, hv_cmdline, guest_cmdline, hv_elf=hv_elf))
 
 
 @pytest.fixture

@@ -26,3 +26,12 @@ def test_qemu_boot_without_vmx(hv, firmware):
     assert_ok(r.find(r"summary ") > fatal, r, "summary line before the FATAL line")
     assert_ok(r.exit_status == 255, r,
               f"QEMU exit status {r.exit_status}, want 255 (0x7f written to isa-debug-exit)")
+
+
+def test_qemu_cpu_without_long_mode(hv):
+    """A 32-bit-only CPU: the 32-bit entry code says so on COM1, prints the summary and powers
+    off through isa-debug-exit (it finds QEMU through fw_cfg, as the C code does)."""
+    r = hv.qemu(hv.iso("hello"), extra_args=["-cpu", "qemu32"])
+    assert_ok(r.find(r"^\[hv E\] FATAL: CPU: no long mode") >= 0, r, "no 'no long mode' line")
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+    assert_ok(r.exit_status == 255, r, f"QEMU exit status {r.exit_status}, want 255")

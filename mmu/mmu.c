@@ -1,0 +1,925 @@
+/* mmu.c - shadow page cache, fault handling, MMIO sptes, generations and fast zap.
+ *
+ * Shadow tables are PAE-format for a guest without long mode (paging off, 32-bit or PAE
+ * paging) and 4-level for a long-mode guest. A shadow page (sp) is either "direct" (it maps a
+ * guest-physical range through the memslots: paging off, or the inside of a large guest page)
+ * or shadows one guest page table, keyed by the table's gfn and a role. Guest tables that are
+ * shadowed are write-protected in every spte that maps them (the rmap finds those sptes), so
+ * shadows stay coherent with the guest's tables. docs/mmu.md has the whole design.
+ */
+#include "mmu/mmu.h"
+#include "mmu/gwalk.h"
+#include "mmu/spte.h"
+#include "kernel/lib.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/pmm.h"
+#include "kernel/x86.h"
+#include "vmx/mmio.h"
+
+#define SP_MAX 16384           /* metadata slots; the pool may be smaller */
+#define SP_HASH_SIZE 4096
+#define GFN_HASH_SIZE 4096
+#define RMAP_HASH_SIZE 65536
+#define LINK_MAX (512 * 1024)  /* rmap and parent links (8 bytes each: 4 MiB) */
+#define RECLAIM_BATCH 16       /* obsolete shadow pages freed per exit at most */
+
+/*
+ * Role: what a shadow page shadows. Bits: 0-2 level (1 = PT .. 4 = PML4), 3 direct,
+ * 4 PAE root (the 4-entry PDPT of a PAE-format shadow), 5-7 guest mode (enum gwalk_mode),
+ * 8-9 quadrant (which part of a 1024-entry 32-bit guest table), 10-12 access granted by the
+ * guest's upper levels (W, U, X), so that one guest table reached through entries with
+ * different permissions gets different shadow pages.
+ */
+#define ROLE_LEVEL(r) ((r) & 7)
+#define ROLE_DIRECT BIT(3)
+#define ROLE_PAE_ROOT BIT(4)
+#define ROLE_MODE_SHIFT 5
+#define ROLE_QUAD_SHIFT 8
+#define ROLE_ACC_SHIFT 10
+#define ACC_W 1u
+#define ACC_U 2u
+#define ACC_X 4u
+#define ACC_ALL 7u
+
+struct sp {
+	u64 *spt;                /* the table (host physical = virtual) */
+	gfn_t gfn;               /* first gfn covered (direct) or the guest table's gfn */
+	u32 role;
+	u32 in_use;
+	u64 valid_gen;           /* mmu_valid_gen at creation; obsolete when different */
+	struct sp *hash_next;    /* (gfn, role) cache chain */
+	struct sp *gfn_next;     /* gfn-only chain of shadows of guest tables */
+	struct sp *prev, *next;  /* on the active, obsolete or free list */
+	u32 parents;             /* link chain: the sptes that point at this page */
+};
+
+struct sp_list {
+	struct sp head;
+	u64 count;
+};
+
+/* A link names one spte by reference ((sp index << 9) | entry) and chains to the next. */
+struct link {
+	u32 ref;
+	u32 next;
+};
+
+struct mmu_stats mmu_stats;
+struct memslot_set guest_memslots;
+
+static struct sp sps[SP_MAX];
+static struct sp *hash[SP_HASH_SIZE];
+static struct sp *gfn_hash[GFN_HASH_SIZE];
+static u32 rmap[RMAP_HASH_SIZE];
+static struct link links[LINK_MAX];
+static u32 link_free_head;
+static u64 links_used;
+static struct sp_list free_list, active_list, obsolete_list;
+static u64 mmu_valid_gen;
+static struct sp *root;
+static bool mmio_sptes_enabled;
+static bool nx_enabled;
+static u32 maxphyaddr;
+static hpa_t pool_base;    /* the shadow page pool: sp_of_hpa() */
+
+/* The guest paging state the shadow follows (mmu_set_guest_paging). */
+static struct gwalk_ctx gctx;
+
+/* ---- lists ---- */
+
+static void list_init(struct sp_list *l)
+{
+	l->head.prev = l->head.next = &l->head;
+	l->count = 0;
+}
+
+static void list_add(struct sp_list *l, struct sp *s)
+{
+	s->next = l->head.next;
+	s->prev = &l->head;
+	l->head.next->prev = s;
+	l->head.next = s;
+	l->count++;
+}
+
+static void list_del(struct sp_list *l, struct sp *s)
+{
+	s->prev->next = s->next;
+	s->next->prev = s->prev;
+	l->count--;
+}
+
+/* Moves every entry of from to the front of to, in O(1). */
+static void list_splice(struct sp_list *from, struct sp_list *to)
+{
+	if (!from->count)
+		return;
+	struct sp *first = from->head.next, *last = from->head.prev;
+	last->next = to->head.next;
+	to->head.next->prev = last;
+	to->head.next = first;
+	first->prev = &to->head;
+	to->count += from->count;
+	list_init(from);
+}
+
+/* ---- spte references and links ---- */
+
+static u32 ref_of(const struct sp *s, int i) { return (u32)((s - sps) << 9) | (u32)i; }
+static u64 *ref_ptr(u32 ref) { return &sps[ref >> 9].spt[ref & 511]; }
+static struct sp *ref_sp(u32 ref) { return &sps[ref >> 9]; }
+
+static u32 link_alloc(u32 ref, u32 next)
+{
+	u32 i = link_free_head;
+	if (!i)
+		return 0;
+	link_free_head = links[i].next;
+	links[i] = (struct link){ ref, next };
+	links_used++;
+	return i;
+}
+
+/* Removes ref from the chain at *head; true when it was there. */
+static bool chain_remove(u32 *head, u32 ref)
+{
+	for (u32 *pp = head; *pp; pp = &links[*pp].next) {
+		if (links[*pp].ref != ref)
+			continue;
+		u32 i = *pp;
+		*pp = links[i].next;
+		links[i].next = link_free_head;
+		link_free_head = i;
+		links_used--;
+		return true;
+	}
+	return false;
+}
+
+static bool is_leaf_ref(u32 ref)
+{
+	return ROLE_LEVEL(ref_sp(ref)->role) == 1;
+}
+
+static u32 *rmap_head(hpa_t hpa)
+{
+	return &rmap[(hpa >> PAGE_SHIFT) & (RMAP_HASH_SIZE - 1)];
+}
+
+/* The shadow page whose table is at hpa: the pool is one contiguous run, sps[i] owns its
+ * i-th page, so this is O(1). NULL for anything outside the pool. */
+static struct sp *sp_of_hpa(hpa_t hpa)
+{
+	if (hpa < pool_base || hpa >= pool_base + mmu_stats.sp_pool * PAGE_SIZE)
+		return NULL;
+	return &sps[(hpa - pool_base) >> PAGE_SHIFT];
+}
+
+static void links_exhausted(void);
+
+/* Every change of a present spte goes through here, so the rmap (leaf sptes, keyed by the
+ * host frame they map) and parent chains (non-leaf sptes) always match the tables. */
+static void spte_clear(u32 ref)
+{
+	u64 *p = ref_ptr(ref), old = *p;
+	if (!is_shadow_present(old) || is_mmio_spte(old)) {
+		*p = 0;
+		return;
+	}
+	*p = 0;
+	if (is_leaf_ref(ref)) {
+		chain_remove(rmap_head(spte_hpa(old)), ref);
+		return;
+	}
+	struct sp *child = sp_of_hpa(spte_hpa(old));
+	if (child)
+		chain_remove(&child->parents, ref);
+}
+
+static void spte_set_leaf(u32 ref, u64 spte)
+{
+	spte_clear(ref);
+	if (is_shadow_present(spte) && !is_mmio_spte(spte)) {
+		u32 *h = rmap_head(spte_hpa(spte));
+		u32 l = link_alloc(ref, *h);
+		if (!l) {
+			links_exhausted();
+			return; /* nothing installed: the guest faults again */
+		}
+		*h = l;
+	}
+	*ref_ptr(ref) = spte;
+}
+
+static void spte_set_child(u32 ref, struct sp *child, bool pae_root)
+{
+	spte_clear(ref);
+	u32 l = link_alloc(ref, child->parents);
+	if (!l) {
+		links_exhausted();
+		return;
+	}
+	child->parents = l;
+	hpa_t t = (hpa_t)(uintptr_t)child->spt;
+	*ref_ptr(ref) = pae_root ? make_pdpte(t) : make_nonleaf_spte(t);
+}
+
+/* ---- the cache ---- */
+
+static u32 hash_of(gfn_t gfn, u32 role)
+{
+	return (u32)((gfn * 0x9e3779b97f4a7c15ULL + role) >> 52) & (SP_HASH_SIZE - 1);
+}
+
+static struct sp **gfn_bucket(gfn_t gfn)
+{
+	return &gfn_hash[(gfn * 0x9e3779b97f4a7c15ULL) >> 52 & (GFN_HASH_SIZE - 1)];
+}
+
+static bool is_obsolete(const struct sp *s)
+{
+	return s->valid_gen != mmu_valid_gen;
+}
+
+static void unhash(struct sp *s)
+{
+	struct sp **pp = &hash[hash_of(s->gfn, s->role)];
+	while (*pp && *pp != s)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = s->hash_next;
+	if (s->role & (ROLE_DIRECT | ROLE_PAE_ROOT))
+		return;
+	pp = gfn_bucket(s->gfn);
+	while (*pp && *pp != s)
+		pp = &(*pp)->gfn_next;
+	if (*pp)
+		*pp = s->gfn_next;
+}
+
+/* Unlinks s from its parents and children, drops its rmap entries and frees it. The caller
+ * has taken it off its list. */
+static void sp_free(struct sp *s)
+{
+	while (s->parents) {
+		u32 ref = links[s->parents].ref;
+		chain_remove(&s->parents, ref);
+		*ref_ptr(ref) = 0;
+	}
+	int n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES;
+	for (int i = 0; i < n; i++)
+		if (s->spt[i])
+			spte_clear(ref_of(s, i));
+	unhash(s);
+	s->in_use = 0;
+	if (s == root)
+		root = NULL;
+	list_add(&free_list, s);
+	mmu_stats.sp_in_use--;
+}
+
+void mmu_reclaim(void)
+{
+	for (int i = 0; i < RECLAIM_BATCH && obsolete_list.count; i++) {
+		struct sp *s = obsolete_list.head.prev; /* oldest first */
+		list_del(&obsolete_list, s);
+		sp_free(s);
+		mmu_stats.obsolete_freed++;
+	}
+}
+
+void mmu_zap_all_fast(void)
+{
+	mmu_valid_gen++;
+	list_splice(&active_list, &obsolete_list);
+	root = NULL; /* reloaded before the next VM entry */
+	mmu_stats.zap_all++;
+}
+
+/* Rare: more live sptes than links. Start over; this one exit frees everything. */
+static void links_exhausted(void)
+{
+	pr_warn("mmu: %u rmap/parent links in use: zapping all shadow pages", LINK_MAX);
+	mmu_zap_all_fast();
+	while (obsolete_list.count)
+		mmu_reclaim();
+}
+
+static struct sp *sp_alloc(gfn_t gfn, u32 role)
+{
+	if (!free_list.count)
+		mmu_reclaim();
+	if (!free_list.count) {
+		/* Pool exhausted by live pages: start over (the caller's walk restarts). */
+		mmu_zap_all_fast();
+		mmu_reclaim();
+	}
+	if (!free_list.count)
+		panic("mmu: shadow page pool (%llu pages) exhausted", mmu_stats.sp_pool);
+	struct sp *s = free_list.head.next;
+	list_del(&free_list, s);
+	memset(s->spt, 0, PAGE_SIZE);
+	*s = (struct sp){ .spt = s->spt, .gfn = gfn, .role = role, .in_use = 1,
+			  .valid_gen = mmu_valid_gen };
+	u32 h = hash_of(gfn, role);
+	s->hash_next = hash[h];
+	hash[h] = s;
+	if (!(role & (ROLE_DIRECT | ROLE_PAE_ROOT))) {
+		struct sp **b = gfn_bucket(gfn);
+		s->gfn_next = *b;
+		*b = s;
+	}
+	list_add(&active_list, s);
+	mmu_stats.sp_in_use++;
+	mmu_stats.sp_created++;
+	return s;
+}
+
+/* True when a live shadow page shadows guest table frame gfn. */
+static bool gfn_is_shadowed(gfn_t gfn)
+{
+	for (struct sp *s = *gfn_bucket(gfn); s; s = s->gfn_next)
+		if (s->gfn == gfn && !is_obsolete(s))
+			return true;
+	return false;
+}
+
+/* Makes every spte that maps gfn read-only: gfn has become a guest page table. */
+static void write_protect_gfn(gfn_t gfn)
+{
+	const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
+	if (!m)
+		return;
+	hpa_t hpa = memslot_gfn_to_hpa(m, gfn);
+	for (u32 l = *rmap_head(hpa); l; l = links[l].next) {
+		u64 *p = ref_ptr(links[l].ref);
+		if (spte_hpa(*p) == hpa)
+			*p &= ~(SPTE_RW | SPTE_MMU_WRITABLE);
+	}
+}
+
+/* The live shadow page for (gfn, role), or a new one. */
+static struct sp *sp_get(gfn_t gfn, u32 role)
+{
+	for (struct sp *s = hash[hash_of(gfn, role)]; s; s = s->hash_next)
+		if (s->gfn == gfn && s->role == role && !is_obsolete(s)) {
+			mmu_stats.sp_reused++;
+			return s;
+		}
+	bool first_shadow = !(role & (ROLE_DIRECT | ROLE_PAE_ROOT)) && !gfn_is_shadowed(gfn);
+	struct sp *s = sp_alloc(gfn, role);
+	if (first_shadow)
+		write_protect_gfn(gfn);
+	return s;
+}
+
+/* Zaps every live shadow of guest table gfn (the guest wrote to it). */
+static void zap_gfn_shadows(gfn_t gfn)
+{
+	for (struct sp *s = *gfn_bucket(gfn), *next; s; s = next) {
+		next = s->gfn_next;
+		if (s->gfn != gfn || is_obsolete(s))
+			continue;
+		list_del(&active_list, s);
+		sp_free(s);
+	}
+}
+
+bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
+{
+	u32 a, b, c, d;
+	list_init(&free_list);
+	list_init(&active_list);
+	list_init(&obsolete_list);
+	for (u32 i = 1; i < LINK_MAX; i++) /* link 0 is the chain terminator */
+		links[i].next = i + 1 < LINK_MAX ? i + 1 : 0;
+	link_free_head = 1;
+	pool_pages = MIN(pool_pages, (u64)SP_MAX);
+	pool_base = pmm_alloc_contig(pool_pages, PAGE_SIZE);
+	if (!pool_base)
+		return false;
+	for (u64 i = pool_pages; i-- > 0;) {
+		sps[i].spt = (u64 *)(uintptr_t)(pool_base + i * PAGE_SIZE);
+		list_add(&free_list, &sps[i]);
+	}
+	mmu_stats.sp_pool = pool_pages;
+	memslot_init(&guest_memslots, guest_phys_bits);
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	maxphyaddr = 36;
+	if (a >= 0x80000008) {
+		cpuid(0x80000008, 0, &a, &b, &c, &d);
+		maxphyaddr = a & 0xff;
+	}
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	nx_enabled = d & BIT(20);
+	/* Bit 51 must be reserved for MMIO sptes to fault with RSVD (spte.h). */
+	mmio_sptes_enabled = maxphyaddr <= 51;
+	gctx.mode = GWALK_NONE;
+	gctx.maxphyaddr = maxphyaddr;
+	pr_info("mmu: %llu shadow pages (%llu KiB); MAXPHYADDR %u: MMIO sptes %s; NX %s",
+		pool_pages, pool_pages * 4, maxphyaddr, mmio_sptes_enabled ? "on" : "off (every "
+		"MMIO access takes the slow path)", nx_enabled ? "on" : "off");
+	return true;
+}
+
+/* ---- guest memory for the walker ---- */
+
+static bool walk_read(void *opaque, u64 gpa, void *buf, int size)
+{
+	(void)opaque;
+	return guest_phys_read(gpa, buf, (u64)size);
+}
+
+/* A/D updates: compare-and-set on the guest entry (one vCPU: no race, but keep the contract). */
+static bool walk_set_bits(void *opaque, u64 gpa, int size, u64 old, u64 bits)
+{
+	(void)opaque;
+	u64 cur = 0, upd;
+	if (!guest_phys_read(gpa, &cur, (u64)size))
+		return false;
+	if (cur != old)
+		return false;
+	upd = cur | bits;
+	return guest_phys_write(gpa, &upd, (u64)size);
+}
+
+static const struct gwalk_ops walk_ops = { walk_read, walk_set_bits, NULL };
+
+/* ---- guest paging state ---- */
+
+int mmu_set_guest_paging(const struct mmu_paging *p)
+{
+	struct gwalk_ctx n = {
+		.mode = !p->pg ? GWALK_NONE : p->lma ? GWALK_LONG4 : p->pae ? GWALK_PAE : GWALK_32,
+		.wp = p->wp, .nxe = p->nxe && nx_enabled, .pse = p->pse, .smep = p->smep,
+		.smap = p->smap, .cr3 = p->cr3, .maxphyaddr = maxphyaddr,
+	};
+	if (n.mode == GWALK_PAE && !gwalk_load_pdptes(&walk_ops, p->cr3, maxphyaddr, n.pdpte))
+		return -1;
+	bool reset = n.mode != gctx.mode || n.wp != gctx.wp || n.nxe != gctx.nxe ||
+		     n.pse != gctx.pse || n.smep != gctx.smep || n.smap != gctx.smap;
+	bool pdptes_changed = false;
+	(void)pdptes_changed;
+	gctx = n;
+	if (reset)
+		mmu_zap_all_fast(); /* permissions in sptes depend on these bits */
+	root = NULL; /* looked up again (cached) and, for PAE-format roots, refilled */
+	return 0;
+}
+
+bool mmu_guest_paging_on(void)
+{
+	return gctx.mode != GWALK_NONE;
+}
+
+/* ---- roots ---- */
+
+static u32 mode_bits(void) { return (u32)gctx.mode << ROLE_MODE_SHIFT; }
+
+static u32 role_of(int level, bool direct, u32 quadrant, u32 acc)
+{
+	return (u32)level | (direct ? ROLE_DIRECT : 0) | mode_bits() |
+	       (quadrant << ROLE_QUAD_SHIFT) | (acc << ROLE_ACC_SHIFT);
+}
+
+/* PAE-format roots hold 4 PDPTEs: for a 32-bit guest, the 4 quadrants of its page directory;
+ * for a PAE guest, its 4 PDPTEs as loaded at the last CR3 write. */
+static void fill_pae_root(struct sp *r)
+{
+	for (u32 i = 0; i < 4; i++) {
+		struct sp *pd = NULL;
+		if (gctx.mode == GWALK_32)
+			pd = sp_get(gctx.cr3 >> PAGE_SHIFT & 0xfffff, role_of(2, false, i, ACC_ALL));
+		else if (gctx.pdpte[i] & 1)
+			pd = sp_get((gctx.pdpte[i] & GENMASK(51, 12)) >> PAGE_SHIFT,
+				    role_of(2, false, 0, ACC_ALL));
+		if (!r->in_use || is_obsolete(r))
+			return; /* the pool ran dry meanwhile and everything was zapped */
+		if (pd && (spte_hpa(r->spt[i]) != (hpa_t)(uintptr_t)pd->spt || !(r->spt[i] & 1)))
+			spte_set_child(ref_of(r, (int)i), pd, true);
+		else if (!pd && r->spt[i])
+			spte_clear(ref_of(r, (int)i));
+	}
+}
+
+hpa_t mmu_load_root(void)
+{
+	for (int tries = 0; (!root || is_obsolete(root)) && tries < 4; tries++) {
+		switch (gctx.mode) {
+		case GWALK_NONE:
+			root = sp_get(0, ROLE_DIRECT | ROLE_PAE_ROOT | 3 | mode_bits());
+			break;
+		case GWALK_LONG4:
+			root = sp_get((gctx.cr3 & GENMASK(51, 12)) >> PAGE_SHIFT, role_of(4, false, 0,
+											      ACC_ALL));
+			break;
+		default: /* 32-bit and PAE guests: the root is keyed by CR3 itself */
+			root = sp_get(gctx.cr3 & 0xffffffe0ULL, ROLE_PAE_ROOT | 3 | mode_bits());
+			fill_pae_root(root);
+			break;
+		}
+	}
+	if (!root)
+		panic("mmu: cannot build a root");
+	return (hpa_t)(uintptr_t)root->spt;
+}
+
+/* ---- walking and building the shadow ---- */
+
+static int root_level(void) { return gctx.mode == GWALK_LONG4 ? 4 : 3; }
+
+static int shadow_index(u64 la, int level)
+{
+	return level == 3 && root_level() == 3 ? (int)((la >> 30) & 3) : (int)SPTE_INDEX(la, level);
+}
+
+int mmu_shadow_walk(u64 la, u64 sptes[4])
+{
+	if (!root)
+		return 0;
+	u64 *table = root->spt;
+	int n = 0;
+	for (int level = root_level(); level >= 1; level--) {
+		u64 e = table[shadow_index(la, level)];
+		sptes[n++] = e;
+		if (level == 1 || !is_shadow_present(e))
+			break;
+		table = (u64 *)(uintptr_t)spte_hpa(e);
+	}
+	return n;
+}
+
+/* What a missing child of a shadow entry at level (child level - 1 = level - 1) must be. */
+struct child_key {
+	gfn_t gfn;
+	u32 role;
+};
+
+static u32 acc_of_entry(u64 e)
+{
+	return ((e & 2) ? ACC_W : 0) | ((e & 4) ? ACC_U : 0) |
+	       ((gctx.nxe && (e & BIT(63))) ? 0 : ACC_X);
+}
+
+/*
+ * The shadow page that belongs under the shadow entry at `level` for linear address la, from
+ * the guest walk w (top entry first). Guest and shadow levels line up except for 32-bit
+ * guests (1024-entry tables split by quadrant) and PAE guests (no PDPT level in w).
+ */
+static struct child_key child_for(u64 la, int level, const struct gwalk_result *w)
+{
+	int glevels_above = root_level() - level; /* guest entries above the child, in w */
+	int idx = gctx.mode == GWALK_LONG4 ? root_level() - level : level == 3 ? -1 : 0;
+	u32 acc = ACC_ALL;
+	if (gctx.mode == GWALK_NONE)
+		return (struct child_key){ (la >> SPTE_LEVEL_SHIFT(level)) << (9 * (level - 1)),
+					   role_of(level - 1, true, 0, ACC_ALL) };
+	(void)glevels_above;
+	if (idx < 0) /* under a PAE-format root: set up by fill_pae_root */
+		return (struct child_key){ 0, 0 };
+	for (int i = 0; i < idx; i++)
+		acc &= acc_of_entry(w->pte[i]);
+	u64 e = w->pte[idx];
+	bool large = idx == w->levels - 1; /* the guest entry at this level maps a page */
+	acc &= acc_of_entry(e);
+	if (large) {
+		/* Direct shadow of the part of the large page this shadow entry covers. */
+		gfn_t base = (w->gpa & ~(w->page_size - 1)) >> PAGE_SHIFT;
+		gfn_t off = ((la & (w->page_size - 1)) >> SPTE_LEVEL_SHIFT(level)) << (9 * (level - 1));
+		return (struct child_key){ base + off, role_of(level - 1, true, 0, acc) };
+	}
+	u64 table = gctx.mode == GWALK_32 ? (e & GENMASK(31, 12)) : (e & GENMASK(51, 12));
+	u32 quad = gctx.mode == GWALK_32 ? (u32)((la >> 21) & 1) : 0;
+	return (struct child_key){ table >> PAGE_SHIFT, role_of(level - 1, false, quad, acc) };
+}
+
+/* Returns the ref of the level-1 spte for la, building the path; ~0u when everything was
+ * zapped meanwhile (the guest retries). */
+static u32 shadow_path(u64 la, const struct gwalk_result *w)
+{
+	struct sp *s = root;
+	for (int level = root_level(); level > 1; level--) {
+		int i = shadow_index(la, level);
+		u64 e = s->spt[i];
+		if (!is_shadow_present(e)) {
+			struct child_key k = child_for(la, level, w);
+			if (!k.role)
+				return ~0u; /* a PAE PDPTE that is not present: the guest walk faulted */
+			struct sp *child = sp_get(k.gfn, k.role);
+			if (!root || !s->in_use || is_obsolete(s))
+				return ~0u;
+			spte_set_child(ref_of(s, i), child, level == 3 && root_level() == 3);
+			e = s->spt[i];
+			if (!is_shadow_present(e))
+				return ~0u;
+		}
+		s = sp_of_hpa(spte_hpa(e));
+		if (!s)
+			panic("mmu: shadow entry %#llx points outside the pool", e);
+	}
+	return ref_of(s, shadow_index(la, 1));
+}
+
+/* ---- faults ---- */
+
+static bool install_mmio(u32 ref, gfn_t gfn, bool w, bool u)
+{
+	u64 gen = guest_memslots.generation;
+	if (!mmio_sptes_enabled || (gen & MEMSLOT_GEN_UPDATE_IN_PROGRESS))
+		return false; /* nothing cached: the next access takes the slow path again */
+	spte_set_leaf(ref, make_mmio_spte(gfn, w, u, gen));
+	mmu_stats.mmio_sptes++;
+	return true;
+}
+
+static void inject_guest_pf(u64 la, u32 ec)
+{
+	mmu_stats.guest_faults++;
+	mmu_inject_page_fault(la, ec);
+}
+
+static u32 walk_access(u32 ec)
+{
+	return ((ec & PFEC_W) ? GWALK_ACC_WRITE : 0) | ((ec & PFEC_U) ? GWALK_ACC_USER : 0) |
+	       ((ec & PFEC_I) ? GWALK_ACC_FETCH : 0);
+}
+
+/* True when gfn holds one of the guest entries this walk read: a write there would change
+ * the very translation being built. */
+static bool walk_uses_gfn(const struct gwalk_result *w, gfn_t gfn)
+{
+	for (int i = 0; i < w->levels; i++)
+		if (w->pte_gpa[i] >> PAGE_SHIFT == gfn)
+			return true;
+	return false;
+}
+
+/* RAM leaf for a successful walk w of access ec. */
+static bool map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
+		    const struct gwalk_result *w)
+{
+	gfn_t gfn = w->gpa >> PAGE_SHIFT;
+	bool write = ec & PFEC_W, user = w->user;
+	/* Read-only until the guest's dirty bit is set: the first write faults and sets it. */
+	bool writable = w->writable && (w->dirty || gctx.mode == GWALK_NONE);
+	bool host_w = !(m->flags & MEMSLOT_F_READONLY);
+	if (write && !w->writable && !(ec & PFEC_U) && !gctx.wp) {
+		writable = true; /* CR0.WP=0: supervisor may write; keep users out (KVM's trick) */
+		user = false;
+	}
+	if (write && !host_w)
+		return mmio_emulate(w->gpa, la); /* ROM: the write is dropped */
+	if (write && gfn_is_shadowed(gfn)) {
+		if (walk_uses_gfn(w, gfn)) {
+			/* The guest edits a table this very access goes through: emulate the write,
+			 * then drop the shadows of that table; they are rebuilt on use. */
+			bool r = mmio_emulate(w->gpa, la);
+			zap_gfn_shadows(gfn);
+			return r;
+		}
+		zap_gfn_shadows(gfn); /* no longer a table in use: unprotect it */
+		if (!root)
+			return true;
+	}
+	bool mmu_w = !gfn_is_shadowed(gfn);
+	spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user,
+					  w->exec || !nx_enabled, host_w, mmu_w));
+	mmu_stats.shadow_faults++;
+	return true;
+}
+
+static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
+{
+	u64 spte = *ref_ptr(ref);
+	if (!is_mmio_spte(spte) || !mmio_spte_current(spte, guest_memslots.generation))
+		return false;
+	/* The guest's permissions, cached in the spte: a violation goes the slow way, whose
+	 * walk injects the guest's own fault. */
+	if (((ec & PFEC_W) && !(spte & SPTE_MMIO_ACC_W)) || ((ec & PFEC_U) && !(spte & SPTE_MMIO_ACC_U)))
+		return false;
+	mmu_stats.mmio_fast++;
+	return mmio_emulate((mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff), la);
+}
+
+/* The leaf spte ref for la in the current root, without building anything; ~0u if absent. */
+static u32 existing_leaf(u64 la)
+{
+	struct sp *s = root;
+	for (int level = root_level(); s && level > 1; level--) {
+		u64 e = s->spt[shadow_index(la, level)];
+		if (!is_shadow_present(e))
+			return ~0u;
+		s = sp_of_hpa(spte_hpa(e));
+	}
+	return s ? ref_of(s, shadow_index(la, 1)) : ~0u;
+}
+
+enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa)
+{
+	struct gwalk_result w;
+	if (!root)
+		mmu_load_root();
+	if (ec & PFEC_RSVD) { /* only MMIO sptes set reserved bits */
+		u32 ref = existing_leaf(la);
+		if (ref == ~0u || !is_mmio_spte(*ref_ptr(ref)))
+			panic("mmu: RSVD fault at %#llx without an MMIO spte", la);
+		if (mmio_fast_path(ref, la, ec))
+			return MMU_HANDLED;
+		spte_clear(ref); /* stale: rebuild from the guest tables and memslots */
+	}
+	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, walk_access(ec), &w);
+	if (st == GWALK_FAULT) {
+		inject_guest_pf(la, w.error_code);
+		return MMU_GUEST_FAULT;
+	}
+	if (st == GWALK_BAD_TABLE) {
+		*bad_gpa = w.levels ? w.pte_gpa[w.levels - 1] : gctx.cr3;
+		return MMU_BAD_TABLE;
+	}
+	u32 ref = shadow_path(la, &w);
+	if (ref == ~0u)
+		return MMU_HANDLED;
+	const struct memslot *m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT);
+	if (m) {
+		map_ram(ref, m, la, ec, &w);
+		return MMU_HANDLED;
+	}
+	mmu_stats.mmio_slow++;
+	install_mmio(ref, w.gpa >> PAGE_SHIFT, w.writable, w.user);
+	mmio_emulate(w.gpa, la);
+	return MMU_HANDLED;
+}
+
+bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec)
+{
+	struct gwalk_result w;
+	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, acc, &w);
+	*ec = w.error_code;
+	*gpa = w.gpa;
+	return st == GWALK_OK;
+}
+
+/* ---- memslot changes ---- */
+
+/* Clears every leaf spte that maps [base, base + npages) of slot m: through the rmap, so
+ * the cost is O(pages of the slot), whatever the number of MMIO sptes. */
+static void zap_slot_range(const struct memslot *m)
+{
+	for (u64 i = 0; i < m->npages; i++) {
+		hpa_t hpa = m->hpa + i * PAGE_SIZE;
+		u32 *h = rmap_head(hpa);
+		for (u32 l = *h, next; l; l = next) {
+			next = links[l].next;
+			if (spte_hpa(*ref_ptr(links[l].ref)) == hpa)
+				spte_clear(links[l].ref);
+		}
+	}
+}
+
+/* After any change: MMIO sptes cached with the old generation are stale now (O(1)); when the
+ * generation's low bits wrap, an old MMIO spte could look current again, so zap everything. */
+static void after_change(void)
+{
+	mmu_stats.memslot_changes++;
+	if (mmio_gen_of(guest_memslots.generation) == 0) {
+		mmu_stats.gen_wraps++;
+		mmu_zap_all_fast();
+	}
+}
+
+static struct memslot slot_copy(u32 id)
+{
+	const struct memslot *m = memslot_by_id(&guest_memslots, id);
+	return m ? *m : (struct memslot){ 0 };
+}
+
+int mmu_memslot_add(const struct memslot *m, const char **why)
+{
+	if (memslot_add(&guest_memslots, m, why))
+		return -1;
+	after_change();
+	return 0;
+}
+
+int mmu_memslot_delete(u32 id, const char **why)
+{
+	struct memslot old = slot_copy(id);
+	if (memslot_delete(&guest_memslots, id, why))
+		return -1;
+	zap_slot_range(&old);
+	after_change();
+	return 0;
+}
+
+int mmu_memslot_move(u32 id, gfn_t new_base_gfn, const char **why)
+{
+	struct memslot old = slot_copy(id);
+	if (memslot_move(&guest_memslots, id, new_base_gfn, why))
+		return -1;
+	zap_slot_range(&old);
+	after_change();
+	return 0;
+}
+
+int mmu_memslot_resize(u32 id, u64 new_npages, hpa_t new_hpa, const char **why)
+{
+	struct memslot old = slot_copy(id);
+	if (memslot_resize(&guest_memslots, id, new_npages, new_hpa, why))
+		return -1;
+	zap_slot_range(&old); /* the backing may have moved */
+	after_change();
+	return 0;
+}
+
+u64 mmu_generation(void)
+{
+	return guest_memslots.generation;
+}
+
+u64 mmu_links_used(void)
+{
+	return links_used;
+}
+
+/* ---- audit ---- */
+
+static u64 audit_leaf(const struct sp *s, int i, u64 spte)
+{
+	if (is_mmio_spte(spte)) {
+		gfn_t gfn = mmio_spte_gfn(spte);
+		const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
+		if ((s->role & ROLE_DIRECT) && gfn != s->gfn + (u64)i) {
+			pr_err("audit: MMIO spte %#llx caches gfn %#llx, not %#llx", spte, gfn,
+			       s->gfn + (u64)i);
+			return 1;
+		}
+		if (m && mmio_spte_current(spte, guest_memslots.generation)) {
+			pr_err("audit: current MMIO spte %#llx for gfn %#llx inside memslot %u", spte,
+			       gfn, m->id);
+			return 1;
+		}
+		return 0;
+	}
+	/* The security property: a RAM leaf maps a page of some memslot, nothing else. */
+	bool found = false;
+	for (int k = 0; k < guest_memslots.n && !found; k++) {
+		const struct memslot *m = &guest_memslots.slots[k];
+		if (spte_hpa(spte) < m->hpa || spte_hpa(spte) >= m->hpa + m->npages * PAGE_SIZE)
+			continue;
+		found = true;
+		gfn_t gfn = m->base_gfn + ((spte_hpa(spte) - m->hpa) >> PAGE_SHIFT);
+		if ((s->role & ROLE_DIRECT) && gfn != s->gfn + (u64)i) {
+			pr_err("audit: direct spte %#llx maps gfn %#llx at the place of %#llx", spte,
+			       gfn, s->gfn + (u64)i);
+			return 1;
+		}
+		if ((spte & SPTE_RW) && ((m->flags & MEMSLOT_F_READONLY) || gfn_is_shadowed(gfn))) {
+			pr_err("audit: writable spte %#llx for read-only or shadowed gfn %#llx", spte,
+			       gfn);
+			return 1;
+		}
+	}
+	if (!found) {
+		pr_err("audit: spte %#llx maps host memory outside every memslot", spte);
+		return 1;
+	}
+	return 0;
+}
+
+static u64 audit_table(const struct sp *s)
+{
+	u64 bad = 0;
+	int level = (int)ROLE_LEVEL(s->role);
+	int n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES;
+	for (int i = 0; i < n; i++) {
+		u64 e = s->spt[i];
+		if (!is_shadow_present(e))
+			continue;
+		if (level == 1) {
+			bad += audit_leaf(s, i, e);
+			continue;
+		}
+		struct sp *child = sp_of_hpa(spte_hpa(e));
+		if (!child || !child->in_use || is_obsolete(child) ||
+		    (int)ROLE_LEVEL(child->role) != level - 1) {
+			pr_err("audit: level-%d spte %#llx points to no live shadow page", level, e);
+			bad++;
+			continue;
+		}
+		bad += audit_table(child);
+	}
+	return bad;
+}
+
+u64 mmu_audit(const char *where)
+{
+	if (!root)
+		return 0;
+	u64 bad = audit_table(root);
+	if (bad)
+		pr_err("audit at %s: %llu bad sptes", where, bad);
+	else
+		pr_debug("audit at %s: pass", where);
+	return bad;
+}

@@ -1,0 +1,90 @@
+/* mmu.h - the shadow MMU: shadow page cache, fault handling, MMIO sptes and their generation,
+ * fast invalidation of all shadow pages (docs/mmu.md). */
+#ifndef MMU_MMU_H
+#define MMU_MMU_H
+
+#include "kernel/types.h"
+#include "mmu/memslot.h"
+
+/* Numbers the MMU keeps (summary line keys in docs/debugging.md; readable by hypercall). */
+struct mmu_stats {
+	u64 shadow_faults;      /* #PF exits the MMU handled (not counting MMIO) */
+	u64 guest_faults;       /* page faults injected into the guest */
+	u64 mmio_fast;          /* MMIO accesses served from a current MMIO spte */
+	u64 mmio_slow;          /* MMIO accesses that needed a walk + memslot lookup */
+	u64 mmio_sptes;         /* MMIO sptes created */
+	u64 memslot_changes;
+	u64 gen_wraps;          /* generation wrap-arounds in the MMIO spte bits */
+	u64 zap_all;            /* fast invalidations of all shadow pages */
+	u64 obsolete_freed;     /* obsolete shadow pages freed (lazily, in batches) */
+	u64 sp_created;         /* shadow pages created */
+	u64 sp_reused;          /* shadow pages found in the cache instead of built */
+	u64 sp_in_use;          /* shadow pages allocated now */
+	u64 sp_pool;            /* shadow pages in the pool */
+};
+
+extern struct mmu_stats mmu_stats;
+extern struct memslot_set guest_memslots;
+
+/* Allocates the shadow-page pool (pool_pages pages) and the rmap pool. False if out of memory. */
+bool mmu_init(u64 pool_pages, u32 guest_phys_bits);
+
+/* The root the CPU must use now for the guest's paging state (v->cr0/cr3/cr4/efer); loads or
+ * builds it. Returns its host-physical address (GUEST_CR3). */
+hpa_t mmu_load_root(void);
+
+enum mmu_fault {
+	MMU_HANDLED,     /* the shadow was fixed (the guest retries) or the access was emulated */
+	MMU_GUEST_FAULT, /* the guest's own tables fault: #PF injected with its error code */
+	MMU_BAD_TABLE,   /* a guest paging structure is not in RAM (*bad_gpa says where) */
+};
+
+/* Handles a #PF exit at linear address la with hardware error code ec. */
+enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa);
+
+/* Provided by the VMX layer: inject #PF with error code ec and CR2 = la. */
+void mmu_inject_page_fault(u64 la, u32 ec);
+
+/* The guest's paging state, from its CR0/CR3/CR4/EFER. */
+struct mmu_paging {
+	bool pg, pae, lma, pse, wp, nxe, smep, smap;
+	u64 cr3;
+};
+
+/* Follows a change of the guest's paging state (CR0, CR3, CR4 or EFER write). A CR3 write
+ * only switches roots (cached shadows are reused); a change of mode or of the bits that
+ * decide permissions zaps all shadow pages. Returns -1 when PAE PDPTEs cannot be loaded
+ * (the caller injects #GP), 0 otherwise. */
+int mmu_set_guest_paging(const struct mmu_paging *p);
+bool mmu_guest_paging_on(void);
+
+/* Translates linear address la through the guest's tables for an access acc (GWALK_ACC_*),
+ * setting A/D bits as the CPU would. False with the page-fault error code in *ec. */
+bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec);
+u64 mmu_links_used(void);
+
+/* Memslot changes that take effect for the guest at once (hypercalls, devices). Same
+ * contract as memslot_*(): -1 with *why on refusal. */
+int mmu_memslot_add(const struct memslot *m, const char **why);
+int mmu_memslot_delete(u32 id, const char **why);
+int mmu_memslot_move(u32 id, gfn_t new_base_gfn, const char **why);
+int mmu_memslot_resize(u32 id, u64 new_npages, hpa_t new_hpa, const char **why);
+/* The memslots generation now. */
+u64 mmu_generation(void);
+
+/* Invalidates every shadow page in O(1) (valid-generation bump); they are freed later in
+ * bounded batches by mmu_reclaim(). */
+void mmu_zap_all_fast(void);
+/* Frees at most a bounded batch of obsolete shadow pages; called once per exit. */
+void mmu_reclaim(void);
+
+/* Audit: walks every live shadow table and checks each spte against the memslots (and the
+ * guest tables once they are shadowed). Returns the number of bad sptes (0 = pass), printing
+ * each. Runs at named points in debug builds and on request (hypercall). */
+u64 mmu_audit(const char *where);
+
+/* Reads the spte chain for la in the current root, for the monitor and tests: fills up to 4
+ * entries top first and returns how many. */
+int mmu_shadow_walk(u64 la, u64 sptes[4]);
+
+#endif

@@ -1,0 +1,21 @@
+/* mmio.h - completing a guest access that faulted on an MMIO spte: decode the instruction,
+ * execute it against the device, write the result back to the guest. */
+#ifndef VMX_MMIO_H
+#define VMX_MMIO_H
+
+#include "kernel/types.h"
+
+/*
+ * Emulates the instruction at guest RIP, whose data access at linear address la hit
+ * guest-physical gpa (MMIO). The mapping la -> gpa is taken as given for la's page: no guest
+ * page-table walk for the data access. Other memory operands (e.g. the RAM side of a MOVS)
+ * are translated through the guest's paging. Returns true (the MMU handled the fault): on an
+ * instruction it cannot emulate it reports the bytes and injects #UD.
+ */
+bool mmio_emulate(u64 gpa, u64 la);
+
+/* Reads/writes guest memory at a guest-physical address through the memslots (RAM only). */
+bool guest_phys_read(u64 gpa, void *buf, u64 len);
+bool guest_phys_write(u64 gpa, const void *buf, u64 len);
+
+#endif
