@@ -18,6 +18,16 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 			p += e->size + 4;
 		}
 	}
-	puts("Goodbye.\n");
-	return magic == MB1_BOOT_MAGIC ? 0 : 1;
+	/* "exit=N" on the guest's command line chooses the exit code. */
+	int code = magic == MB1_BOOT_MAGIC ? 0 : 1;
+	const char *cl = (mbi->flags & (1u << 2)) ? (const char *)mbi->cmdline : "";
+	for (const char *p = cl; *p; p++)
+		if (p[0] == 'e' && p[1] == 'x' && p[2] == 'i' && p[3] == 't' && p[4] == '=') {
+			code = 0;
+			for (p += 5; *p >= '0' && *p <= '9'; p++)
+				code = code * 10 + (*p - '0');
+			break;
+		}
+	printf("Goodbye (exit code %d).\n", code);
+	return code;
 }

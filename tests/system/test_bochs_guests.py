@@ -95,3 +95,12 @@ def test_corrupt_guest_module(hv):
     assert_clean(r)
     assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
     assert_ok(not r.guest_lines, r, "guest lines from a corrupt module")
+
+
+def test_hello_chosen_exit_code(hv):
+    """The guest picks its exit code (guest command line exit=42): the summary carries it and
+    the QEMU-style status (42 << 1) | 1 = 85."""
+    r = hv.boot_bochs("hello", guest_cmdline="exit=42")
+    assert_ok("Goodbye (exit code 42)." in r.guest_lines, r, "guest did not take exit=42")
+    assert_clean(r)
+    assert_summary(r, "debug_exit", code=42, status=85)
