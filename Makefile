@@ -4,7 +4,11 @@ CC := $(CROSS_COMPILE)gcc
 LD := $(CROSS_COMPILE)ld
 HOSTCC ?= gcc
 PYTHON ?= /usr/bin/python3
+ifeq ($(DEBUG),1)
+BUILD ?= build/debug
+else
 BUILD ?= build
+endif
 GUEST ?= hello
 CMDLINE ?=
 BOCHS ?= bochs
@@ -13,6 +17,9 @@ QEMU ?= qemu-system-x86_64
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-builtin -I. -MMD -MP
+ifeq ($(DEBUG),1)
+CFLAGS += -DMMU_AUDIT_DEFAULT=1 -O1
+endif
 ASFLAGS := -I. -MMD -MP
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
@@ -38,6 +45,7 @@ help:
 	@echo "make unit       host unit tests only (cmocka)"
 	@echo "make systest    system tests only (pytest)"
 	@echo "make deps       install (as root) or name the Debian packages needed"
+	@echo "           DEBUG=1: debug build (shadow-table audit at every named point)"
 	@echo "variables: GUEST=name (guests/NAME.c)  CMDLINE='guest_mem=32M loglevel=debug'  CROSS_COMPILE=x86_64-elf-"
 
 $(BUILD)/%.c.o: %.c

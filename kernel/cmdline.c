@@ -12,6 +12,7 @@ void cmdline_defaults(struct hv_config *cfg)
 		.serial_port = 0x3f8,
 		.serial_baud = 115200,
 		.shadow_pages = 4096,
+		.mmu_audit = -1, /* the build's default */
 	};
 }
 
@@ -140,11 +141,13 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 	else if (eq(k, kn, "shadow_pages"))
 		r = (parse_u64(v, vn, &c->shadow_pages) && c->shadow_pages >= 64 &&
 		     c->shadow_pages <= 16384) ? 0 : -1;
+	else if (eq(k, kn, "mmu_audit"))
+		r = (eq(v, vn, "0") || eq(v, vn, "1")) ? (c->mmu_audit = v[0] - '0', 0) : -1;
 	else if (eq(k, kn, "selftest"))
 		r = set_selftest(c, v, vn);
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= shadow_pages= selftest=)", (int)kn, k);
+			     "serial= baud= shadow_pages= mmu_audit= selftest=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

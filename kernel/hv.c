@@ -70,6 +70,10 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		hv_fail_boot("VMX", err);
 	if (!mmu_init(cfg->shadow_pages, 36))
 		hv_fail_boot("mmu", "not enough memory for the shadow page pool (lower shadow_pages=)");
+	if (cfg->mmu_audit >= 0)
+		mmu_audit_enabled = cfg->mmu_audit;
+	if (mmu_audit_enabled)
+		pr_info("mmu: audit at every named point (mmu_audit=1)");
 	const char *why;
 	struct memslot ram = { .id = 0, .base_gfn = 0, .npages = v->ram_size / PAGE_SIZE,
 			       .hpa = v->ram_hpa };

@@ -23,6 +23,9 @@
 #define RMAP_HASH_SIZE 65536
 #define LINK_MAX (512 * 1024)  /* rmap and parent links (8 bytes each: 4 MiB) */
 #define RECLAIM_BATCH 16       /* obsolete shadow pages freed per exit at most */
+#ifndef MMU_AUDIT_DEFAULT
+#define MMU_AUDIT_DEFAULT 0    /* DEBUG=1 builds set it: audit at every named point */
+#endif
 
 /*
  * Role: what a shadow page shadows. Bits: 0-2 level (1 = PT .. 4 = PML4), 3 direct,
@@ -503,8 +506,13 @@ static void fill_pae_root(struct sp *r)
 	}
 }
 
+static bool audit_pending;
+static void audit_point(const char *where);
+
 hpa_t mmu_load_root(void)
 {
+	if (!root || is_obsolete(root))
+		audit_pending = true;
 	for (int tries = 0; (!root || is_obsolete(root)) && tries < 4; tries++) {
 		switch (gctx.mode) {
 		case GWALK_NONE:
@@ -522,6 +530,10 @@ hpa_t mmu_load_root(void)
 	}
 	if (!root)
 		panic("mmu: cannot build a root");
+	if (audit_pending) {
+		audit_pending = false;
+		audit_point("root load");
+	}
 	return (hpa_t)(uintptr_t)root->spt;
 }
 
@@ -715,7 +727,17 @@ static u32 existing_leaf(u64 la)
 	return s ? ref_of(s, shadow_index(la, 1)) : ~0u;
 }
 
+static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa);
+
 enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa)
+{
+	enum mmu_fault r = page_fault(la, ec, bad_gpa);
+	if (root)
+		audit_point("page fault");
+	return r;
+}
+
+static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 {
 	struct gwalk_result w;
 	if (!root)
@@ -782,6 +804,7 @@ static void zap_slot_range(const struct memslot *m)
 static void after_change(void)
 {
 	mmu_stats.memslot_changes++;
+	audit_pending = true;
 	if (mmio_gen_of(guest_memslots.generation) == 0) {
 		mmu_stats.gen_wraps++;
 		mmu_zap_all_fast();
@@ -844,60 +867,110 @@ u64 mmu_links_used(void)
 
 /* ---- audit ---- */
 
-static u64 audit_leaf(const struct sp *s, int i, u64 spte)
+bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
+
+/* The audit walks the guest's tables without touching them: no A/D update. */
+static bool audit_set_bits(void *opaque, u64 gpa, int size, u64 old, u64 bits)
 {
-	if (is_mmio_spte(spte)) {
-		gfn_t gfn = mmio_spte_gfn(spte);
-		const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
-		if ((s->role & ROLE_DIRECT) && gfn != s->gfn + (u64)i) {
-			pr_err("audit: MMIO spte %#llx caches gfn %#llx, not %#llx", spte, gfn,
-			       s->gfn + (u64)i);
-			return 1;
-		}
-		if (m && mmio_spte_current(spte, guest_memslots.generation)) {
-			pr_err("audit: current MMIO spte %#llx for gfn %#llx inside memslot %u", spte,
-			       gfn, m->id);
-			return 1;
-		}
-		return 0;
-	}
-	/* The security property: a RAM leaf maps a page of some memslot, nothing else. */
-	bool found = false;
-	for (int k = 0; k < guest_memslots.n && !found; k++) {
+	(void)opaque, (void)gpa, (void)size, (void)old, (void)bits;
+	return true;
+}
+
+static const struct gwalk_ops audit_ops = { walk_read, audit_set_bits, NULL };
+
+/* The memslot whose backing holds hpa, and the gfn it maps there; NULL outside every slot. */
+static const struct memslot *slot_of_hpa(hpa_t hpa, gfn_t *gfn)
+{
+	for (int k = 0; k < guest_memslots.n; k++) {
 		const struct memslot *m = &guest_memslots.slots[k];
-		if (spte_hpa(spte) < m->hpa || spte_hpa(spte) >= m->hpa + m->npages * PAGE_SIZE)
-			continue;
-		found = true;
-		gfn_t gfn = m->base_gfn + ((spte_hpa(spte) - m->hpa) >> PAGE_SHIFT);
-		if ((s->role & ROLE_DIRECT) && gfn != s->gfn + (u64)i) {
-			pr_err("audit: direct spte %#llx maps gfn %#llx at the place of %#llx", spte,
-			       gfn, s->gfn + (u64)i);
-			return 1;
-		}
-		if ((spte & SPTE_RW) && ((m->flags & MEMSLOT_F_READONLY) || gfn_is_shadowed(gfn))) {
-			pr_err("audit: writable spte %#llx for read-only or shadowed gfn %#llx", spte,
-			       gfn);
-			return 1;
+		if (hpa >= m->hpa && hpa < m->hpa + m->npages * PAGE_SIZE) {
+			*gfn = m->base_gfn + ((hpa - m->hpa) >> PAGE_SHIFT);
+			return m;
 		}
 	}
-	if (!found) {
-		pr_err("audit: spte %#llx maps host memory outside every memslot", spte);
+	return NULL;
+}
+
+/* Checks an MMIO spte at linear address la against the guest walk w. */
+static u64 audit_mmio(u64 spte, u64 la, const struct gwalk_result *w)
+{
+	gfn_t gfn = mmio_spte_gfn(spte);
+	const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
+	if (gfn != w->gpa >> PAGE_SHIFT) {
+		pr_err("audit: MMIO spte %#llx at la %#llx caches gfn %#llx, the guest maps %#llx",
+		       spte, la, gfn, w->gpa >> PAGE_SHIFT);
+		return 1;
+	}
+	if (m && mmio_spte_current(spte, guest_memslots.generation)) {
+		pr_err("audit: current MMIO spte %#llx for gfn %#llx inside memslot %u", spte, gfn,
+		       m->id);
 		return 1;
 	}
 	return 0;
 }
 
-static u64 audit_table(const struct sp *s)
+/* Checks a RAM leaf at la: it maps a page of some memslot (the security property), the page
+ * the guest's tables give, with no more permission than they give. */
+static u64 audit_ram(u64 spte, u64 la, const struct gwalk_result *w)
+{
+	gfn_t gfn;
+	const struct memslot *m = slot_of_hpa(spte_hpa(spte), &gfn);
+	if (!m) {
+		pr_err("audit: spte %#llx at la %#llx maps host memory outside every memslot", spte, la);
+		return 1;
+	}
+	if (gfn != w->gpa >> PAGE_SHIFT) {
+		pr_err("audit: spte %#llx at la %#llx maps gfn %#llx, the guest maps %#llx", spte, la,
+		       gfn, w->gpa >> PAGE_SHIFT);
+		return 1;
+	}
+	bool wp_trick = !gctx.wp && !(spte & SPTE_US);
+	const char *why = NULL;
+	if ((spte & SPTE_RW) && (m->flags & MEMSLOT_F_READONLY))
+		why = "writable but the memslot is read-only";
+	else if ((spte & SPTE_RW) && gfn_is_shadowed(gfn))
+		why = "writable but it holds a shadowed guest table";
+	else if ((spte & SPTE_RW) && !((w->writable || wp_trick) && (w->dirty || gctx.mode == GWALK_NONE)))
+		why = "writable but the guest entry is read-only or not dirty";
+	else if ((spte & SPTE_US) && !w->user)
+		why = "user-accessible but the guest page is supervisor-only";
+	else if (nx_enabled && !(spte & SPTE_XD) && !w->exec)
+		why = "executable but the guest page is not";
+	if (why) {
+		pr_err("audit: spte %#llx at la %#llx (gpa %#llx): %s", spte, la, w->gpa, why);
+		return 1;
+	}
+	return 0;
+}
+
+static u64 audit_leaf(u64 spte, u64 la)
+{
+	struct gwalk_ctx ctx = gctx;
+	struct gwalk_result w;
+	ctx.smap = false; /* a plain supervisor read: only the mapping matters here */
+	if (gwalk(&ctx, &audit_ops, la, 0, &w) != GWALK_OK) {
+		pr_err("audit: spte %#llx at la %#llx, but the guest's tables do not map it (status "
+		       "%d, error %#x)", spte, la, w.status, w.error_code);
+		return 1;
+	}
+	return is_mmio_spte(spte) ? audit_mmio(spte, la, &w) : audit_ram(spte, la, &w);
+}
+
+static u64 audit_table(const struct sp *s, u64 la_base)
 {
 	u64 bad = 0;
 	int level = (int)ROLE_LEVEL(s->role);
-	int n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES;
+	bool pae_root = s->role & ROLE_PAE_ROOT;
+	int n = pae_root ? 4 : SPTE_ENTRIES;
 	for (int i = 0; i < n; i++) {
 		u64 e = s->spt[i];
+		u64 la = la_base + ((u64)i << (pae_root ? 30 : SPTE_LEVEL_SHIFT(level)));
+		if (level == 4 && (la & BIT(47)))
+			la |= GENMASK(63, 48); /* canonical upper half */
 		if (!is_shadow_present(e))
 			continue;
 		if (level == 1) {
-			bad += audit_leaf(s, i, e);
+			bad += audit_leaf(e, la);
 			continue;
 		}
 		struct sp *child = sp_of_hpa(spte_hpa(e));
@@ -907,7 +980,7 @@ static u64 audit_table(const struct sp *s)
 			bad++;
 			continue;
 		}
-		bad += audit_table(child);
+		bad += audit_table(child, la);
 	}
 	return bad;
 }
@@ -916,10 +989,18 @@ u64 mmu_audit(const char *where)
 {
 	if (!root)
 		return 0;
-	u64 bad = audit_table(root);
+	u64 bad = audit_table(root, 0);
 	if (bad)
 		pr_err("audit at %s: %llu bad sptes", where, bad);
 	else
 		pr_debug("audit at %s: pass", where);
 	return bad;
+}
+
+/* The named audit points (mmu_audit=1 on the command line, or a DEBUG=1 build): a failure
+ * there is a hypervisor bug, so it stops everything. */
+static void audit_point(const char *where)
+{
+	if (mmu_audit_enabled && mmu_audit(where))
+		panic("mmu: audit failed at %s", where);
 }

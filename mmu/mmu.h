@@ -78,10 +78,13 @@ void mmu_zap_all_fast(void);
 /* Frees at most a bounded batch of obsolete shadow pages; called once per exit. */
 void mmu_reclaim(void);
 
-/* Audit: walks every live shadow table and checks each spte against the memslots (and the
- * guest tables once they are shadowed). Returns the number of bad sptes (0 = pass), printing
- * each. Runs at named points in debug builds and on request (hypercall). */
+/* Audit: walks every live shadow table from the root and checks each spte against the
+ * guest's tables (walked without touching them) and the memslots. Returns the number of bad
+ * sptes (0 = pass), printing each. Runs on request (hypercall) and, with mmu_audit_enabled
+ * (mmu_audit=1 or a DEBUG=1 build), at the named points: after every page fault and every
+ * root load that follows a CR3 switch, zap or memslot change; a failure there panics. */
 u64 mmu_audit(const char *where);
+extern bool mmu_audit_enabled;
 
 /* Reads the spte chain for la in the current root, for the monitor and tests: fills up to 4
  * entries top first and returns how many. */

@@ -8,6 +8,8 @@ NARROW = BUILD / "hv-narrow.elf"
 
 
 def _guest_passed(r):
+    assert_ok(any("audit at every named point" in l for l in r.hv_lines), r,
+              "the run was not audited (mmu_audit=1)")
     fails = [l for l in r.guest_lines if l.startswith("FAIL")]
     assert_ok(not fails, r, f"guest checks failed: {fails}")
     assert_ok("RESULT failures=0" in r.guest_lines, r, "no 'RESULT failures=0' line")
@@ -16,7 +18,7 @@ def _guest_passed(r):
 
 
 def test_memslots_and_mmio(hv):
-    r = hv.boot_bochs("memslots")
+    r = hv.boot_bochs("memslots", hv_cmdline="mmu_audit=1")
     _guest_passed(r)
     passed = [l for l in r.guest_lines if l.startswith("PASS ")]
     assert_ok(len(passed) >= 25, r, f"only {len(passed)} checks passed")
@@ -26,7 +28,7 @@ def test_memslots_and_mmio(hv):
 
 
 def test_generation_wraparound_narrow_build(hv):
-    r = hv.boot_bochs("genwrap", hv_elf=NARROW)
+    r = hv.boot_bochs("genwrap", hv_cmdline="mmu_audit=1", hv_elf=NARROW)
     assert_ok("MMIO generation bits: 4" in r.guest_lines, r, "not the narrow build")
     _guest_passed(r)
     assert_ok(r.sint("mmu.gen_wraps") >= 5, r, "summary: fewer than 5 generation wraps")
@@ -34,7 +36,7 @@ def test_generation_wraparound_narrow_build(hv):
 
 
 def test_generation_default_width(hv):
-    r = hv.boot_bochs("genwrap")
+    r = hv.boot_bochs("genwrap", hv_cmdline="mmu_audit=1")
     assert_ok("MMIO generation bits: 19" in r.guest_lines, r, "default build is not 19 bits")
     _guest_passed(r)
     assert_ok(r.sint("mmu.gen_wraps") == 0, r, "a wrap in the default build")
@@ -44,7 +46,7 @@ def test_paging_smoke_cr3_switch_reuses_shadows(hv):
     """A 32-bit paging guest (4 KiB and 4 MiB pages) switches between two page directories 40
     times: every switch finds its shadow pages in the cache (sp_reused grows, nothing is
     rebuilt), and MMIO through a guest mapping reaches the device."""
-    r = hv.boot_bochs("pgsmoke")
+    r = hv.boot_bochs("pgsmoke", hv_cmdline="mmu_audit=1")
     _guest_passed(r)
     grew = [l for l in r.guest_lines if l.startswith("sp_reused grew by ")]
     assert_ok(grew and int(grew[0].split()[-1]) >= 40, r, f"shadow pages not reused: {grew}")
