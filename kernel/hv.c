@@ -12,6 +12,7 @@
 #include "mmu/mmu.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
+#include "vmx/trace.h"
 
 #define GUEST_RAM_ALIGN (2 * MiB)
 
@@ -99,6 +100,7 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		pr_info("guest ended: %s", v->end_detail);
 	else
 		pr_err("guest ended: %s", v->end_detail);
+	trace_print_costs();
 	vcpu_print_summary(v, code);
 	power_off((u8)code);
 }

@@ -13,6 +13,7 @@
 #include "kernel/x86.h"
 #include "devices/pio.h"
 #include "mmu/mmu.h"
+#include "vmx/trace.h"
 #include "drivers/power.h"
 
 struct vcpu vcpu0;
@@ -303,12 +304,16 @@ void vcpu_run(struct vcpu *v)
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);
 		}
+		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
+		u64 exit_tsc = rdtsc();
 		if (st) {
 			vmx_report_entry_error(v, st);
 			break;
 		}
 		v->launched = true;
+		trace_exit((u32)vmcs_read(VM_EXIT_REASON), vmcs_read(EXIT_QUALIFICATION),
+			   vmcs_read(GUEST_RIP), exit_tsc);
 		vmx_handle_exit(v);
 		mmu_reclaim();
 	}

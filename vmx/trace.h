@@ -1,0 +1,36 @@
+/* trace.h - the exit trace: a ring of the last exits (reason, qualification, RIP, cost) and
+ * per-reason cost totals. Cost = host TSC ticks from the VM exit to the next VM entry, i.e.
+ * the hypervisor's instructions per exit inside Bochs (PLATFORM.md). */
+#ifndef VMX_TRACE_H
+#define VMX_TRACE_H
+
+#include "kernel/types.h"
+#include "vmx/vmcs.h"
+
+#define TRACE_RING 256
+
+struct trace_entry {
+	u32 reason;   /* full exit reason (bit 31: failed entry) */
+	u64 qual;
+	u64 rip;
+	u64 tsc;      /* host TSC at the exit */
+	u64 cost;     /* ticks until the next entry; 0 while still being handled */
+};
+
+struct trace_cost {
+	u64 count;
+	u64 total;    /* sum of costs */
+	u64 min, max;
+};
+
+/* Called right after a VM exit, with the host TSC read at that moment. */
+void trace_exit(u32 reason, u64 qual, u64 rip, u64 tsc);
+/* Called right before the next VM entry: completes the latest entry's cost. */
+void trace_entry_done(u64 tsc);
+/* The i-th most recent exit (0 = latest); false beyond what the ring holds. */
+bool trace_get(u32 i, struct trace_entry *e);
+const struct trace_cost *trace_cost_of(u32 basic_reason);
+/* Prints one key=value line of per-reason costs (docs/debugging.md). */
+void trace_print_costs(void);
+
+#endif
