@@ -581,47 +581,58 @@ static u32 acc_of_entry(u64 e)
  */
 static struct child_key child_for(u64 la, int level, const struct gwalk_result *w)
 {
-	int glevels_above = root_level() - level; /* guest entries above the child, in w */
+	/* Index in w of the guest entry that corresponds to this shadow entry. */
 	int idx = gctx.mode == GWALK_LONG4 ? root_level() - level : level == 3 ? -1 : 0;
+	int last = w->levels - 1; /* the guest entry that maps the page */
 	u32 acc = ACC_ALL;
 	if (gctx.mode == GWALK_NONE)
 		return (struct child_key){ (la >> SPTE_LEVEL_SHIFT(level)) << (9 * (level - 1)),
 					   role_of(level - 1, true, 0, ACC_ALL) };
-	(void)glevels_above;
 	if (idx < 0) /* under a PAE-format root: set up by fill_pae_root */
 		return (struct child_key){ 0, 0 };
-	for (int i = 0; i < idx; i++)
+	int j = MIN(idx, last);
+	for (int i = 0; i <= j; i++)
 		acc &= acc_of_entry(w->pte[i]);
-	u64 e = w->pte[idx];
-	bool large = idx == w->levels - 1; /* the guest entry at this level maps a page */
-	acc &= acc_of_entry(e);
-	if (large) {
-		/* Direct shadow of the part of the large page this shadow entry covers. */
+	if (idx >= last) {
+		/* Inside a large guest page (at or below its entry): a direct shadow of the part
+		 * this shadow entry covers. A clean large page grants no write: the first write
+		 * faults, the walker sets D, and the child is replaced by a writable one. */
+		if (!(w->pte[last] & BIT(6)))
+			acc &= ~ACC_W;
 		gfn_t base = (w->gpa & ~(w->page_size - 1)) >> PAGE_SHIFT;
 		gfn_t off = ((la & (w->page_size - 1)) >> SPTE_LEVEL_SHIFT(level)) << (9 * (level - 1));
 		return (struct child_key){ base + off, role_of(level - 1, true, 0, acc) };
 	}
+	u64 e = w->pte[idx];
 	u64 table = gctx.mode == GWALK_32 ? (e & GENMASK(31, 12)) : (e & GENMASK(51, 12));
 	u32 quad = gctx.mode == GWALK_32 ? (u32)((la >> 21) & 1) : 0;
 	return (struct child_key){ table >> PAGE_SHIFT, role_of(level - 1, false, quad, acc) };
 }
 
-/* Returns the ref of the level-1 spte for la, building the path; ~0u when everything was
- * zapped meanwhile (the guest retries). */
+/* Returns the ref of the level-1 spte for la, building the path (and replacing a child whose
+ * key no longer matches the guest's entries, e.g. a large page that became dirty); ~0u when
+ * the guest must simply retry (everything was zapped meanwhile). */
 static u32 shadow_path(u64 la, const struct gwalk_result *w)
 {
 	struct sp *s = root;
 	for (int level = root_level(); level > 1; level--) {
 		int i = shadow_index(la, level);
+		bool pae_root = level == 3 && root_level() == 3;
+		if (pae_root && gctx.mode != GWALK_NONE && !is_shadow_present(s->spt[i])) {
+			/* The root's PDPTEs were zapped with the guest's page directory: refill. */
+			fill_pae_root(s);
+			if (!root || !is_shadow_present(s->spt[i]))
+				return ~0u;
+		}
+		struct child_key k = pae_root && gctx.mode != GWALK_NONE ? (struct child_key){ 0, 0 }
+									 : child_for(la, level, w);
 		u64 e = s->spt[i];
-		if (!is_shadow_present(e)) {
-			struct child_key k = child_for(la, level, w);
-			if (!k.role)
-				return ~0u; /* a PAE PDPTE that is not present: the guest walk faulted */
+		struct sp *cur = is_shadow_present(e) ? sp_of_hpa(spte_hpa(e)) : NULL;
+		if (k.role && (!cur || cur->gfn != k.gfn || cur->role != k.role)) {
 			struct sp *child = sp_get(k.gfn, k.role);
 			if (!root || !s->in_use || is_obsolete(s))
 				return ~0u;
-			spte_set_child(ref_of(s, i), child, level == 3 && root_level() == 3);
+			spte_set_child(ref_of(s, i), child, pae_root);
 			e = s->spt[i];
 			if (!is_shadow_present(e))
 				return ~0u;
@@ -768,7 +779,10 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 		return MMU_HANDLED;
 	}
 	mmu_stats.mmio_slow++;
-	install_mmio(ref, w.gpa >> PAGE_SHIFT, w.writable, w.user);
+	/* Write permission is cached only once the guest entry is dirty, so that the first
+	 * write takes the slow path and the walker sets D as the CPU would. */
+	install_mmio(ref, w.gpa >> PAGE_SHIFT, w.writable && (w.dirty || gctx.mode == GWALK_NONE),
+		     w.user);
 	mmio_emulate(w.gpa, la);
 	return MMU_HANDLED;
 }

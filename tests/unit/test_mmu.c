@@ -1,0 +1,1364 @@
+/* SOURCES: mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
+/*
+ * test_mmu.c - mmu/mmu.c on the host: the shadow page cache and the fault path, against a
+ * 32 MiB guest RAM buffer registered as memslot 0 (a host pointer is the "hpa", as in the
+ * hypervisor, where host memory is identity-mapped), with the VMX side faked
+ * (tests/unit/fake_vmx.c records mmio_emulate and #PF injections) and the host services
+ * faked (tests/unit/fake_host.c: pmm on aligned_alloc, log, panic that fails the test).
+ *
+ *   - paging off: RAM leaves, cache reuse, the MMIO slow and fast paths, stale MMIO sptes after
+ *     a memslot change, memslot move/delete/resize clearing leaves, fast zap with bounded lazy
+ *     reclaim, the generation not wrapping early (and wrapping at 2^MMIO_GEN_BITS), the
+ *     audit catching hand-made corruption, recovery from an exhausted pool;
+ *   - 32-bit paging: 4 KiB and 4 MiB pages, write-protection of guest tables, writes to them
+ *     (emulated when the walk uses the table, unprotected otherwise), guest #PF injection,
+ *     cached roots across CR3 switches, dirty tracking (RAM, MMIO, large pages);
+ *   - PAE: 4 KiB and 2 MiB pages, PDPTE load refusal, PDPTEs cached until the CR3 write;
+ *   - 4-level: 4 KiB, 2 MiB and 1 GiB pages.
+ *
+ * mmu_audit_enabled is set, so mmu.c audits itself after every fault and root load; an audit
+ * failure panics, which fails the test with the audit's message (FAKE_LOG=1 prints the log).
+ * Every test starts from a freshly initialised MMU (setup) and ends with everything zapped
+ * and freed, checking that no shadow page and no rmap/parent link is left (teardown).
+ */
+#include "unit.h"
+
+#include "fake.h"
+#include "kernel/pmm.h"
+#include "kernel/x86.h"
+#include "mmu/gwalk.h"
+#include "mmu/mmu.h"
+#include "mmu/spte.h"
+
+#define RAM_SIZE (32 * MiB)
+#define RAM_PAGES (RAM_SIZE / PAGE_SIZE)
+#define POOL_PAGES 512
+#define PHYS_BITS 36
+#define RECLAIM_BATCH 16 /* mmu.c's bound on pages freed per mmu_reclaim() */
+
+/* Guest paging-structure entry bits. */
+#define G_P 0x1ULL
+#define G_RW 0x2ULL
+#define G_US 0x4ULL
+#define G_A 0x20ULL
+#define G_D 0x40ULL
+#define G_PS 0x80ULL
+
+#define EC_P 0x1u
+#define EC_W 0x2u
+#define EC_U 0x4u
+#define EC_RSVD 0x8u
+
+#define MMIO_GPA 0xfee00000ULL /* outside every memslot */
+
+static u8 *ram;   /* guest RAM: gpa g lives at ram + g */
+static int depth; /* shadow levels: 3 (PAE format) or 4 */
+
+#define HPA(gpa) ((u64)(uintptr_t)ram + (u64)(gpa))
+
+/* ---- helpers ---- */
+
+static u32 *g32(u64 gpa) { return (u32 *)(ram + gpa); }
+static u64 *g64(u64 gpa) { return (u64 *)(ram + gpa); }
+
+static bool host_nx(void)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	return d & BIT(20);
+}
+
+static bool host_mmio_sptes(void)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a < 0x80000008)
+		return true; /* mmu.c assumes 36 */
+	cpuid(0x80000008, 0, &a, &b, &c, &d);
+	return (a & 0xff) <= 51;
+}
+
+#define NEED_MMIO_SPTES()                                                         \
+	do {                                                                      \
+		if (!host_mmio_sptes()) {                                         \
+			printf("host MAXPHYADDR 52: MMIO sptes are off, skipped\n"); \
+			skip();                                                   \
+		}                                                                 \
+	} while (0)
+
+static void set_paging(struct mmu_paging p)
+{
+	int r = mmu_set_guest_paging(&p);
+	if (r != 0)
+		fail_msg("mmu_set_guest_paging(pg=%d pae=%d lma=%d cr3=%#llx) = %d", p.pg, p.pae,
+			 p.lma, p.cr3, r);
+	depth = p.pg && p.lma ? 4 : 3;
+}
+
+static void paging_off(void) { set_paging((struct mmu_paging){ 0 }); }
+
+static enum mmu_fault fault(u64 la, u32 ec)
+{
+	u64 bad = 0;
+	return mmu_page_fault(la, ec, &bad);
+}
+
+static void fault_ok(u64 la, u32 ec)
+{
+	enum mmu_fault r = fault(la, ec);
+	if (r != MMU_HANDLED)
+		fail_msg("fault(%#llx, ec %#x) = %d, expected MMU_HANDLED", la, ec, r);
+}
+
+/* The shadow entries for la; *n is how many (depth when the leaf level was reached). */
+static u64 leaf_spte(u64 la, int *n_out)
+{
+	u64 s[4] = { 0 };
+	int n = mmu_shadow_walk(la, s);
+	if (n_out)
+		*n_out = n;
+	return n == depth ? s[n - 1] : 0;
+}
+
+/* The leaf for la must be a present RAM spte mapping gpa; returns it. */
+static u64 expect_ram_leaf(u64 la, u64 gpa)
+{
+	int n;
+	u64 e = leaf_spte(la, &n);
+	if (n != depth || !is_shadow_present(e) || is_mmio_spte(e))
+		fail_msg("la %#llx: no RAM leaf (levels %d, spte %#llx)", la, n, e);
+	if (spte_hpa(e) != HPA(gpa & ~(PAGE_SIZE - 1)))
+		fail_msg("la %#llx: leaf maps host %#llx = gpa %#llx, expected gpa %#llx", la,
+			 spte_hpa(e), spte_hpa(e) - HPA(0), gpa & ~(PAGE_SIZE - 1));
+	return e;
+}
+
+static bool leaf_present(u64 la)
+{
+	return is_shadow_present(leaf_spte(la, NULL));
+}
+
+/* Pointer to the leaf spte for la in the current root (the walk must reach a table). */
+static u64 *leaf_ptr(u64 la)
+{
+	u64 s[4] = { 0 };
+	int n = mmu_shadow_walk(la, s);
+	assert_int_equal(n, depth);
+	u64 *pt = (u64 *)(uintptr_t)spte_hpa(s[n - 2]);
+	return &pt[SPTE_INDEX(la, 1)];
+}
+
+static void expect_mmio_call(int i, u64 gpa, u64 la)
+{
+	if (fake_mmio_count <= i)
+		fail_msg("mmio_emulate call %d expected (gpa %#llx), %d made", i, gpa, fake_mmio_count);
+	if (fake_mmio_calls[i].gpa != gpa || fake_mmio_calls[i].la != la)
+		fail_msg("mmio_emulate call %d: gpa %#llx la %#llx, expected gpa %#llx la %#llx", i,
+			 fake_mmio_calls[i].gpa, fake_mmio_calls[i].la, gpa, la);
+}
+
+static void expect_guest_fault(u64 la, u32 ec, u32 expected_ec)
+{
+	int before = fake_pf_count;
+	u64 gf = mmu_stats.guest_faults;
+	enum mmu_fault r = fault(la, ec);
+	if (r != MMU_GUEST_FAULT)
+		fail_msg("fault(%#llx, ec %#x) = %d, expected MMU_GUEST_FAULT", la, ec, r);
+	assert_int_equal(fake_pf_count, before + 1);
+	if (fake_pf_calls[before].la != la || fake_pf_calls[before].ec != expected_ec)
+		fail_msg("injected #PF cr2 %#llx ec %#x, expected cr2 %#llx ec %#x",
+			 fake_pf_calls[before].la, fake_pf_calls[before].ec, la, expected_ec);
+	assert_int_equal(mmu_stats.guest_faults, gf + 1);
+}
+
+static void add_slot(u32 id, gfn_t base, u64 npages, hpa_t hpa, u32 flags)
+{
+	struct memslot m = { .id = id, .flags = flags, .base_gfn = base, .npages = npages,
+			     .hpa = hpa };
+	const char *why = NULL;
+	if (mmu_memslot_add(&m, &why))
+		fail_msg("mmu_memslot_add(id %u): %s", id, why);
+}
+
+/* Zeroed host pages outside guest RAM (freed by teardown). */
+static u8 *host_pages(u64 n)
+{
+	u8 *p = (u8 *)(uintptr_t)pmm_alloc_contig(n, PAGE_SIZE);
+	assert_non_null(p);
+	return p;
+}
+
+static void expect_audit_clean(const char *where)
+{
+	u64 bad = mmu_audit(where);
+	if (bad)
+		fail_msg("audit at %s: %llu bad sptes; last: %s", where, bad, fake_last_err);
+}
+
+/* Zaps and frees every shadow page; false if pages or links are left over. */
+static bool free_everything(u64 *in_use, u64 *links)
+{
+	mmu_zap_all_fast();
+	for (int i = 0; i < 100000 && mmu_stats.sp_in_use; i++)
+		mmu_reclaim();
+	*in_use = mmu_stats.sp_in_use;
+	*links = mmu_links_used();
+	return !*in_use && !*links;
+}
+
+static void init_mmu(u64 pool)
+{
+	assert_true(mmu_init(pool, PHYS_BITS));
+	paging_off();
+	add_slot(0, 0, RAM_PAGES, HPA(0), 0);
+	/* Counters from here on (sp_in_use is 0: the previous test freed everything). */
+	u64 p = mmu_stats.sp_pool;
+	assert_int_equal(mmu_stats.sp_in_use, 0);
+	memset(&mmu_stats, 0, sizeof(mmu_stats));
+	mmu_stats.sp_pool = p;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	fake_vmx_reset();
+	fake_log_reset();
+	fake_panic_jmp = NULL;
+	mmu_audit_enabled = true;
+	ram = (u8 *)(uintptr_t)pmm_alloc_contig(RAM_PAGES, 2 * MiB);
+	if (!ram)
+		return -1;
+	init_mmu(POOL_PAGES);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	u64 in_use, links;
+	fake_panic_jmp = NULL;
+	bool ok = free_everything(&in_use, &links);
+	fake_pmm_free_all(); /* the pool, guest RAM, host_pages() */
+	ram = NULL;
+	if (!ok) {
+		print_error("teardown: %llu shadow pages / %llu links left after zap + reclaim\n",
+			    in_use, links);
+		return -1;
+	}
+	return 0;
+}
+
+/* Re-initialises the MMU with another pool size (everything freed first). */
+static void reinit(u64 pool)
+{
+	u64 in_use, links;
+	assert_true(free_everything(&in_use, &links));
+	init_mmu(pool);
+}
+
+/* ======================================================================================== */
+/* Paging off                                                                               */
+/* ======================================================================================== */
+
+static void test_off_ram_fault_maps_leaf(void **state)
+{
+	(void)state;
+	u64 la = 0x123456;
+	fault_ok(la, 0);
+	u64 s[4];
+	assert_int_equal(mmu_shadow_walk(la, s), 3);
+	/* A PAE-format root: a PDPTE has only P besides the address. */
+	assert_int_equal(s[0] & ~SPTE_ADDR_MASK, SPTE_P);
+	assert_int_equal(s[1] & ~SPTE_ADDR_MASK, SPTE_P | SPTE_RW | SPTE_US | SPTE_A);
+	u64 e = expect_ram_leaf(la, la);
+	/* Paging off: everything allowed; the memslot is writable and no table is shadowed. */
+	assert_true(e & SPTE_RW);
+	assert_true(e & SPTE_US);
+	assert_true(e & SPTE_HOST_WRITABLE);
+	assert_true(e & SPTE_MMU_WRITABLE);
+	assert_int_equal(mmu_stats.shadow_faults, 1);
+	assert_int_equal(mmu_stats.sp_created, 3); /* root, PD, PT */
+	assert_int_equal(mmu_stats.sp_in_use, 3);
+	assert_int_equal(mmu_stats.mmio_slow, 0);
+	assert_int_equal(fake_mmio_count, 0);
+	/* Two parent links (PD, PT) and one rmap link (the leaf). */
+	assert_int_equal(mmu_links_used(), 3);
+
+	/* Last page of RAM, another GiB-quarter of the root. */
+	fault_ok(RAM_SIZE - 1, 0);
+	expect_ram_leaf(RAM_SIZE - 1, RAM_SIZE - PAGE_SIZE);
+	expect_ram_leaf(la, la);
+	expect_audit_clean("off map");
+}
+
+static void test_off_second_fault_reuses(void **state)
+{
+	(void)state;
+	u64 la = 0x5000;
+	fault_ok(la, 0);
+	u64 created = mmu_stats.sp_created, reused = mmu_stats.sp_reused;
+	u64 e = expect_ram_leaf(la, la);
+
+	/* Same page again with the root in place: nothing is built. */
+	fault_ok(la, 0);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_int_equal(expect_ram_leaf(la, la), e);
+
+	/* Another page under the same PT: no new shadow page. */
+	fault_ok(la + PAGE_SIZE, 0);
+	assert_int_equal(mmu_stats.sp_created, created);
+
+	/* The root dropped (paging state written again, unchanged): the next fault on the same
+	 * page finds the root in the cache instead of building one. */
+	paging_off();
+	assert_int_equal(mmu_stats.zap_all, 0);
+	fault_ok(la, 0);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_true(mmu_stats.sp_reused > reused);
+	expect_ram_leaf(la, la);
+
+	/* A new 2 MiB region in the same GiB: exactly one new PT. */
+	fault_ok(la + 2 * MiB, 0);
+	assert_int_equal(mmu_stats.sp_created, created + 1);
+	assert_int_equal(mmu_stats.sp_in_use, created + 1);
+}
+
+static void test_off_mmio_slow_then_fast(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	u64 la = MMIO_GPA + 0x40;
+	fault_ok(la, 0);
+	assert_int_equal(fake_mmio_count, 1);
+	expect_mmio_call(0, MMIO_GPA + 0x40, la);
+	assert_int_equal(mmu_stats.mmio_slow, 1);
+	assert_int_equal(mmu_stats.mmio_sptes, 1);
+	assert_int_equal(mmu_stats.mmio_fast, 0);
+	assert_int_equal(mmu_stats.shadow_faults, 0);
+
+	int n;
+	u64 e = leaf_spte(la, &n);
+	assert_int_equal(n, 3);
+	if (!is_mmio_spte(e))
+		fail_msg("leaf %#llx is not an MMIO spte", e);
+	assert_int_equal(mmio_spte_gfn(e), MMIO_GPA >> PAGE_SHIFT);
+	assert_int_equal(mmio_spte_gen(e), mmio_gen_of(mmu_generation()));
+	assert_true(mmio_spte_current(e, mmu_generation()));
+	assert_true(e & SPTE_MMIO_ACC_W); /* paging off: writes and user accesses allowed */
+	assert_true(e & SPTE_MMIO_ACC_U);
+	assert_int_equal(mmu_links_used(), 2); /* no rmap link for an MMIO spte */
+	expect_audit_clean("mmio slow");
+
+	/* The CPU faults with P|RSVD on it: fast path, gpa from the spte, nothing rebuilt. */
+	u64 created = mmu_stats.sp_created;
+	fault_ok(MMIO_GPA + 0x80, EC_P | EC_RSVD);
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+	assert_int_equal(mmu_stats.mmio_slow, 1);
+	assert_int_equal(fake_mmio_count, 2);
+	expect_mmio_call(1, MMIO_GPA + 0x80, MMIO_GPA + 0x80);
+	/* A write too (W cached). */
+	fault_ok(MMIO_GPA + 0xffc, EC_P | EC_W | EC_RSVD);
+	assert_int_equal(mmu_stats.mmio_fast, 2);
+	expect_mmio_call(2, MMIO_GPA + 0xffc, MMIO_GPA + 0xffc);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_int_equal(mmu_stats.mmio_sptes, 1);
+	assert_int_equal(leaf_spte(la, NULL), e);
+}
+
+static void test_off_mmio_stale_after_memslot_add(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	u64 la = MMIO_GPA + 0x10;
+	fault_ok(la, 0);
+	u64 e = leaf_spte(la, NULL);
+	assert_true(is_mmio_spte(e));
+
+	u8 *page = host_pages(1);
+	u64 gen = mmu_generation();
+	add_slot(2, MMIO_GPA >> PAGE_SHIFT, 1, (hpa_t)(uintptr_t)page, 0);
+	assert_int_equal(mmu_generation(), gen + 1);
+	/* O(1): the spte was not visited, it is just not current any more. */
+	assert_int_equal(leaf_spte(la, NULL), e);
+	assert_false(mmio_spte_current(e, mmu_generation()));
+	expect_audit_clean("stale mmio");
+
+	int calls = fake_mmio_count;
+	fault_ok(la, EC_P | EC_RSVD);
+	assert_int_equal(mmu_stats.mmio_fast, 0);
+	assert_int_equal(fake_mmio_count, calls); /* RAM now: nothing emulated */
+	assert_int_equal(mmu_stats.mmio_slow, 1);
+	u64 r = leaf_spte(la, NULL);
+	if (!is_shadow_present(r) || is_mmio_spte(r) || spte_hpa(r) != (u64)(uintptr_t)page)
+		fail_msg("after the slot was added, leaf %#llx, expected RAM at %p", r, (void *)page);
+	assert_int_equal(mmu_stats.shadow_faults, 1);
+
+	/* Deleting the slot clears that leaf; the next access is MMIO again (slow). */
+	const char *why = NULL;
+	assert_int_equal(mmu_memslot_delete(2, &why), 0);
+	assert_false(leaf_present(la));
+	fault_ok(la, 0);
+	assert_int_equal(mmu_stats.mmio_slow, 2);
+	assert_true(is_mmio_spte(leaf_spte(la, NULL)));
+	expect_mmio_call(calls, la, la);
+}
+
+static void test_off_memslot_move_clears_old_leaves(void **state)
+{
+	(void)state;
+	u8 *buf = host_pages(16);
+	add_slot(1, 0x10000, 16, (hpa_t)(uintptr_t)buf, 0);
+	u64 old_la = 0x10000000ULL, new_la = 0x20000000ULL;
+	fault_ok(old_la + 0x3000, 0);
+	fault_ok(old_la, 0);
+	fault_ok(0x5000, 0); /* slot 0: must survive the move */
+	u64 e0 = expect_ram_leaf(0x5000, 0x5000);
+	int n;
+	u64 e = leaf_spte(old_la + 0x3000, &n);
+	assert_int_equal(spte_hpa(e), (u64)(uintptr_t)buf + 0x3000);
+	u64 created = mmu_stats.sp_created, in_use = mmu_stats.sp_in_use;
+	u64 links = mmu_links_used();
+
+	const char *why = NULL;
+	if (mmu_memslot_move(1, new_la >> PAGE_SHIFT, &why))
+		fail_msg("move: %s", why);
+	/* The old range's leaves are gone; the tables stay; nothing was built or zapped. */
+	e = leaf_spte(old_la + 0x3000, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(e, 0);
+	assert_int_equal(leaf_spte(old_la, NULL), 0);
+	assert_int_equal(leaf_spte(0x5000, NULL), e0);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_int_equal(mmu_stats.sp_in_use, in_use);
+	assert_int_equal(mmu_stats.zap_all, 0);
+	assert_int_equal(mmu_links_used(), links - 2); /* two rmap links released */
+	expect_audit_clean("after move");
+
+	/* The new place maps the same backing; the old one is MMIO. */
+	fault_ok(new_la + 0x3000, 0);
+	assert_int_equal(mmu_stats.sp_created, created + 1); /* a PT for the new 2 MiB */
+	created = mmu_stats.sp_created;
+	e = leaf_spte(new_la + 0x3000, NULL);
+	assert_true(is_shadow_present(e) && !is_mmio_spte(e));
+	assert_int_equal(spte_hpa(e), (u64)(uintptr_t)buf + 0x3000);
+	int calls = fake_mmio_count;
+	fault_ok(old_la + 0x3000, 0);
+	expect_mmio_call(calls, old_la + 0x3000, old_la + 0x3000);
+
+	/* Resize (shrink, same backing): the old range's leaves go too. */
+	fault_ok(new_la + 0x5000, 0);
+	assert_true(leaf_present(new_la + 0x5000));
+	assert_int_equal(mmu_memslot_resize(1, 4, (hpa_t)(uintptr_t)buf, &why), 0);
+	assert_false(leaf_present(new_la + 0x5000));
+	assert_false(leaf_present(new_la + 0x3000));
+	fault_ok(new_la + 0x3000, 0);
+	assert_int_equal(spte_hpa(leaf_spte(new_la + 0x3000, NULL)), (u64)(uintptr_t)buf + 0x3000);
+	/* Resize (grow) onto new backing: the old backing is mapped nowhere afterwards. */
+	u8 *buf2 = host_pages(8);
+	assert_int_equal(mmu_memslot_resize(1, 8, (hpa_t)(uintptr_t)buf2, &why), 0);
+	assert_false(leaf_present(new_la + 0x3000));
+	fault_ok(new_la + 0x3000, 0);
+	assert_int_equal(spte_hpa(leaf_spte(new_la + 0x3000, NULL)), (u64)(uintptr_t)buf2 + 0x3000);
+	assert_int_equal(mmu_stats.sp_created, created);
+	expect_audit_clean("after resize");
+}
+
+static void test_off_zap_all_reclaims_lazily(void **state)
+{
+	(void)state;
+	const int regions = 40; /* 40 PTs + 1 PD + root = 42 shadow pages */
+	for (int i = 0; i < regions; i++)
+		fault_ok((u64)i * 2 * MiB + 0x1000, 0);
+	assert_int_equal(mmu_stats.sp_in_use, regions + 2);
+	u64 in_use = mmu_stats.sp_in_use;
+
+	mmu_zap_all_fast();
+	assert_int_equal(mmu_stats.zap_all, 1);
+	assert_int_equal(mmu_stats.sp_in_use, in_use); /* O(1): nothing freed yet */
+	assert_int_equal(mmu_stats.obsolete_freed, 0);
+	u64 s[4];
+	assert_int_equal(mmu_shadow_walk(0x1000, s), 0); /* the root was dropped */
+
+	/* A fault now builds fresh pages: obsolete ones are never found again. */
+	u64 created = mmu_stats.sp_created, reused = mmu_stats.sp_reused;
+	fault_ok(0x1000, 0);
+	assert_int_equal(mmu_stats.sp_created, created + 3);
+	assert_int_equal(mmu_stats.sp_reused, reused);
+	expect_ram_leaf(0x1000, 0x1000);
+	expect_audit_clean("after zap");
+	in_use += 3;
+
+	int rounds = 0;
+	for (;;) {
+		u64 freed = mmu_stats.obsolete_freed, before = mmu_stats.sp_in_use;
+		mmu_reclaim();
+		u64 step = mmu_stats.obsolete_freed - freed;
+		if (step > RECLAIM_BATCH)
+			fail_msg("one mmu_reclaim freed %llu pages (bound %d)", step, RECLAIM_BATCH);
+		assert_int_equal(before - mmu_stats.sp_in_use, step);
+		if (!step)
+			break;
+		rounds++;
+		assert_true(rounds < 100);
+	}
+	assert_int_equal(mmu_stats.obsolete_freed, regions + 2);
+	assert_int_equal(rounds, (regions + 2 + RECLAIM_BATCH - 1) / RECLAIM_BATCH);
+	assert_int_equal(mmu_stats.sp_in_use, 3); /* the live ones built after the zap */
+	expect_ram_leaf(0x1000, 0x1000);
+	assert_int_equal(mmu_links_used(), 3);
+	expect_audit_clean("after reclaim");
+}
+
+static void test_off_generation_no_early_wrap(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	u64 la = MMIO_GPA;
+	fault_ok(la, 0);
+	u8 *page = host_pages(1);
+	u64 gen = mmu_generation();
+	const int pairs = 1000;
+	for (int i = 0; i < pairs; i++) {
+		add_slot(5, 0x100000, 1, (hpa_t)(uintptr_t)page, 0);
+		assert_int_equal(mmu_memslot_delete(5, NULL), 0);
+	}
+	assert_int_equal(mmu_generation(), gen + 2 * pairs);
+	assert_int_equal(mmu_stats.memslot_changes, 2 * pairs);
+	assert_int_equal(mmu_stats.gen_wraps, 0);
+	assert_int_equal(mmu_stats.zap_all, 0);
+	/* The old MMIO spte is still in place but stale: a RSVD fault goes the slow way. */
+	assert_true(is_mmio_spte(leaf_spte(la, NULL)));
+	fault_ok(la, EC_P | EC_RSVD);
+	assert_int_equal(mmu_stats.mmio_fast, 0);
+	assert_int_equal(mmu_stats.mmio_slow, 2);
+	fault_ok(la, EC_P | EC_RSVD);
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+}
+
+/* The wrap itself: 2^MMIO_GEN_BITS changes (MMIO_GEN_BITS as mmu.c is built: the default).
+ * An MMIO spte made at generation g would look current again at g + 2^N, so all shadow
+ * pages must have been zapped when the low bits came back to 0. */
+static void test_off_generation_wrap_zaps_all(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	u64 la = MMIO_GPA;
+	fault_ok(la, 0);
+	u64 spte = leaf_spte(la, NULL);
+	assert_true(is_mmio_spte(spte));
+	u64 gen0 = mmu_generation();
+	u8 *page = host_pages(1);
+	/* Changes until the low bits are 0 again: one before, check, then the wrapping one. */
+	u64 to_wrap = (MMIO_GEN_MASK + 1) - mmio_gen_of(gen0);
+	for (u64 i = 0; i + 1 < to_wrap; i++) {
+		if (i % 2 == 0)
+			add_slot(5, 0x100000, 1, (hpa_t)(uintptr_t)page, 0);
+		else
+			assert_int_equal(mmu_memslot_delete(5, NULL), 0);
+	}
+	assert_int_equal(mmu_stats.gen_wraps, 0);
+	assert_int_equal(mmu_stats.zap_all, 0);
+	assert_true(is_mmio_spte(leaf_spte(la, NULL)));
+	if (to_wrap % 2 == 0)
+		assert_int_equal(mmu_memslot_delete(5, NULL), 0);
+	else
+		add_slot(5, 0x100000, 1, (hpa_t)(uintptr_t)page, 0);
+	assert_int_equal(mmio_gen_of(mmu_generation()), 0);
+	assert_int_equal(mmu_stats.gen_wraps, 1);
+	assert_int_equal(mmu_stats.zap_all, 1);
+	u64 s[4];
+	assert_int_equal(mmu_shadow_walk(la, s), 0);
+
+	/* Up to the generation the old spte carried: still nothing current from before. */
+	for (u64 i = 0; i < mmio_gen_of(gen0); i++) {
+		if (mmu_memslot_delete(5, NULL))
+			add_slot(5, 0x100000, 1, (hpa_t)(uintptr_t)page, 0);
+	}
+	assert_true(mmio_spte_current(spte, mmu_generation())); /* would be, if it existed */
+	mmu_load_root();
+	assert_int_equal(leaf_spte(la, NULL), 0);
+	fault_ok(la, 0);
+	assert_int_equal(mmu_stats.mmio_slow, 2);
+}
+
+static void test_off_audit_catches_corruption(void **state)
+{
+	(void)state;
+	fault_ok(0x3000, 0);
+	fault_ok(0x4000, 0);
+	if (host_mmio_sptes())
+		fault_ok(MMIO_GPA, 0);
+	assert_int_equal(mmu_audit("clean"), 0);
+
+	u64 *p = leaf_ptr(0x3000), orig = *p;
+	u8 *outside = host_pages(1);
+
+	/* A leaf pointing at host memory outside every memslot. */
+	*p = (orig & ~SPTE_ADDR_MASK) | (u64)(uintptr_t)outside;
+	u64 bad = mmu_audit("outside");
+	*p = orig;
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(fake_last_err, "audit at outside: 1 bad"));
+
+	/* A leaf mapping the wrong guest page (gpa 0x4000 at la 0x3000). */
+	*p = (orig & ~SPTE_ADDR_MASK) | HPA(0x4000);
+	bad = mmu_audit("wrong gfn");
+	*p = orig;
+	assert_int_equal(bad, 1);
+
+	/* A non-leaf entry pointing at something that is not a shadow page. */
+	u64 s[4];
+	assert_int_equal(mmu_shadow_walk(0x3000, s), 3);
+	u64 *pd = (u64 *)(uintptr_t)spte_hpa(s[0]);
+	u64 pde = pd[SPTE_INDEX(0x3000ULL, 2)];
+	pd[SPTE_INDEX(0x3000ULL, 2)] = (pde & ~SPTE_ADDR_MASK) | (u64)(uintptr_t)outside;
+	bad = mmu_audit("bad child");
+	pd[SPTE_INDEX(0x3000ULL, 2)] = pde;
+	assert_true(bad >= 1);
+
+	if (host_mmio_sptes()) {
+		/* An MMIO spte caching another gfn than the guest maps there. */
+		u64 *m = leaf_ptr(MMIO_GPA), mo = *m;
+		*m = make_mmio_spte((MMIO_GPA >> PAGE_SHIFT) + 1, true, true, mmu_generation());
+		bad = mmu_audit("mmio gfn");
+		*m = mo;
+		assert_int_equal(bad, 1);
+		/* A current MMIO spte for a frame that is RAM (at la 0x3000, gfn 3). */
+		*p = make_mmio_spte(0x3000 >> PAGE_SHIFT, true, true, mmu_generation());
+		bad = mmu_audit("mmio in ram");
+		*p = orig;
+		assert_int_equal(bad, 1);
+		/* The same spte with an old generation is merely stale: fine. */
+		*p = make_mmio_spte(0x3000 >> PAGE_SHIFT, true, true, mmu_generation() - 1);
+		bad = mmu_audit("stale mmio in ram");
+		*p = orig;
+		assert_int_equal(bad, 0);
+	}
+
+	/* A writable leaf for a read-only memslot (ROM at gpa 48 MiB). */
+	u8 *rom = host_pages(1);
+	u64 rom_gpa = 0x3000000;
+	add_slot(3, rom_gpa >> PAGE_SHIFT, 1, (hpa_t)(uintptr_t)rom, MEMSLOT_F_READONLY);
+	fault_ok(rom_gpa, 0);
+	u64 *q = leaf_ptr(rom_gpa), qo = *q;
+	assert_true(is_shadow_present(qo) && !is_mmio_spte(qo));
+	assert_int_equal(spte_hpa(qo), (u64)(uintptr_t)rom);
+	assert_false(qo & SPTE_RW);
+	assert_false(qo & SPTE_HOST_WRITABLE);
+	*q = qo | SPTE_RW;
+	bad = mmu_audit("rom");
+	*q = qo;
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(fake_last_err, "audit at rom: 1 bad"));
+
+	assert_int_equal(mmu_audit("restored"), 0);
+}
+
+/* A read-only memslot (ROM): reads map read-only, writes are emulated (and dropped). */
+static void test_off_rom_write_emulated(void **state)
+{
+	(void)state;
+	u8 *rom = host_pages(1);
+	u64 gpa = 0x3000000;
+	add_slot(3, gpa >> PAGE_SHIFT, 1, (hpa_t)(uintptr_t)rom, MEMSLOT_F_READONLY);
+	fault_ok(gpa + 8, EC_W);
+	assert_int_equal(fake_mmio_count, 1);
+	expect_mmio_call(0, gpa + 8, gpa + 8);
+	u64 e = leaf_spte(gpa, NULL);
+	assert_false(is_shadow_present(e) && (e & SPTE_RW));
+	fault_ok(gpa + 8, 0);
+	assert_int_equal(fake_mmio_count, 1);
+	e = leaf_spte(gpa, NULL);
+	assert_true(is_shadow_present(e) && !is_mmio_spte(e));
+	assert_int_equal(spte_hpa(e), (u64)(uintptr_t)rom);
+	assert_false(e & SPTE_RW);
+	fault_ok(gpa + 16, EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, 2);
+	expect_mmio_call(1, gpa + 16, gpa + 16);
+	assert_false(leaf_spte(gpa, NULL) & SPTE_RW);
+	expect_audit_clean("rom");
+}
+
+static void test_off_pool_exhaustion_recovers(void **state)
+{
+	(void)state;
+	reinit(8); /* root + PD + 6 PTs */
+	for (int i = 0; i < 24; i++) {
+		u64 la = (u64)(i % 16) * 2 * MiB + (u64)i * PAGE_SIZE;
+		int tries = 0;
+		while (!leaf_present(la)) {
+			if (++tries > 4)
+				fail_msg("la %#llx still not mapped after %d faults", la, tries - 1);
+			mmu_load_root();
+			fault_ok(la, 0);
+		}
+		expect_ram_leaf(la, la);
+		assert_true(mmu_stats.sp_in_use <= 8);
+		expect_audit_clean("pool");
+	}
+	assert_true(mmu_stats.zap_all > 0);
+}
+
+/* A RSVD fault can only come from an MMIO spte: anything else is a hypervisor bug. */
+static void test_off_rsvd_fault_on_ram_panics(void **state)
+{
+	(void)state;
+	fault_ok(0x3000, 0);
+	jmp_buf j;
+	if (setjmp(j) == 0) {
+		fake_panic_jmp = &j;
+		fault(0x3000, EC_P | EC_RSVD);
+		fake_panic_jmp = NULL;
+		fail_msg("no panic on a RSVD fault over a RAM leaf");
+	}
+	assert_non_null(strstr(fake_panic_msg, "RSVD fault"));
+}
+
+/* ======================================================================================== */
+/* 32-bit paging                                                                            */
+/* ======================================================================================== */
+
+#define PD_A 0x10000ULL
+#define PT_A 0x11000ULL
+#define PD_B 0x12000ULL
+#define PT_B 0x13000ULL
+
+static void pte32(u64 table, u32 idx, u32 v) { *g32(table + 4ULL * idx) = v; }
+static u32 get32(u64 table, u32 idx) { return *g32(table + 4ULL * idx); }
+
+/*
+ * PD_A: PDE0 -> PT_A (P|RW|US); PDE1: 4 MiB -> gpa 0 (P|RW, D clear); PDE2: 4 MiB ->
+ *       gpa 16 MiB; PDE3: 4 MiB -> gpa 0 again, D already set (an alias of PDE1).
+ * PT_A: 0x1-0x4, 0x7 supervisor RW identity; 0x5 not present; 0x6 user RW; 0x8 -> gpa
+ *       0x1a0000; 0x9 -> MMIO_GPA; 0xa supervisor read-only; 0xb user read-only; 0x10-0x13
+ *       (the four tables) identity with A and D set, so only write-protection can make them
+ *       read-only; 0x203 (la 0x203000, upper half of the PT) -> 0x1c3000.
+ *       PDE 0x100 (la 1 GiB): 4 MiB -> gpa 20 MiB.
+ * PD_B: PDE0 -> PT_B; PT_B maps 0x3000 -> 0x1b0000 and the tables like PT_A.
+ */
+static void build_32(void)
+{
+	for (u32 i = 1; i <= 4; i++)
+		pte32(PT_A, i, (i << 12) | G_P | G_RW);
+	pte32(PT_A, 0x6, 0x6000 | G_P | G_RW | G_US);
+	pte32(PT_A, 0x7, 0x7000 | G_P | G_RW);
+	pte32(PT_A, 0x8, 0x1a0000 | G_P | G_RW);
+	pte32(PT_A, 0x9, (u32)MMIO_GPA | G_P | G_RW);
+	pte32(PT_A, 0xa, 0xa000 | G_P);
+	pte32(PT_A, 0xb, 0xb000 | G_P | G_US);
+	pte32(PT_A, 0x203, 0x1c3000 | G_P | G_RW); /* the PT's upper half: a second shadow PT */
+	for (u32 i = 0x10; i <= 0x13; i++) {
+		pte32(PT_A, i, (i << 12) | G_P | G_RW | G_A | G_D);
+		pte32(PT_B, i, (i << 12) | G_P | G_RW | G_A | G_D);
+	}
+	pte32(PT_B, 0x3, 0x1b0000 | G_P | G_RW);
+	pte32(PD_A, 0, PT_A | G_P | G_RW | G_US);
+	pte32(PD_A, 1, 0x0 | G_P | G_RW | G_PS);
+	pte32(PD_A, 2, 0x1000000 | G_P | G_RW | G_PS);
+	pte32(PD_A, 3, 0x0 | G_P | G_RW | G_PS | G_D);
+	pte32(PD_A, 0x100, 0x1400000 | G_P | G_RW | G_PS); /* la 1 GiB: the PD's 2nd quadrant */
+	pte32(PD_B, 0, PT_B | G_P | G_RW | G_US);
+}
+
+static struct mmu_paging paging_32(u64 cr3)
+{
+	return (struct mmu_paging){ .pg = true, .pse = true, .wp = true, .cr3 = cr3 };
+}
+
+static void setup_32(void)
+{
+	build_32();
+	set_paging(paging_32(PD_A));
+	mmu_load_root();
+}
+
+static void test_32_map_4k_and_4m(void **state)
+{
+	(void)state;
+	setup_32();
+	u64 created = mmu_stats.sp_created;
+	assert_int_equal(created, 5); /* the PAE-format root and the PD's 4 quadrants */
+	fault_ok(0x8123, 0);
+	u64 e = expect_ram_leaf(0x8123, 0x1a0000);
+	assert_false(e & SPTE_RW); /* guest D clear: read-only until the first write */
+	assert_false(e & SPTE_US);
+	assert_int_equal(mmu_stats.sp_created, created + 1); /* one shadow PT */
+	assert_true(get32(PT_A, 8) & G_A);
+	assert_false(get32(PT_A, 8) & G_D);
+	assert_true(get32(PD_A, 0) & G_A);
+	assert_int_equal(mmu_stats.shadow_faults, 1);
+	assert_int_equal(fake_pf_count, 0);
+
+	/* A 4 MiB page: a direct shadow PT for the 2 MiB half la falls in. */
+	fault_ok(0x812345, 0);
+	expect_ram_leaf(0x812345, 0x1012345);
+	assert_true(get32(PD_A, 2) & G_A);
+	fault_ok(0xbff000, 0); /* the other half: another direct PT */
+	expect_ram_leaf(0xbff000, 0x13ff000);
+	assert_int_equal(mmu_stats.sp_created, created + 3);
+	expect_ram_leaf(0x812345, 0x1012345);
+
+	/* A guest PT (1024 entries) is two shadow PTs; a guest PD four shadow PDs. */
+	fault_ok(0x3000, 0);
+	fault_ok(0x203000, 0);
+	expect_ram_leaf(0x203000, 0x1c3000);
+	expect_ram_leaf(0x3000, 0x3000);
+	assert_int_equal(mmu_stats.sp_created, created + 4);
+	fault_ok(0x40003000, 0);
+	expect_ram_leaf(0x40003000, 0x1403000);
+	expect_ram_leaf(0x3000, 0x3000);
+	expect_ram_leaf(0x8123, 0x1a0000);
+	expect_audit_clean("32 map");
+}
+
+static void test_32_tables_write_protected(void **state)
+{
+	(void)state;
+	setup_32();
+	/* A writable leaf on PT_A's frame through the 4 MiB page, before PT_A is a table. */
+	fault_ok(0x400000 + PT_A, EC_W);
+	u64 e = expect_ram_leaf(0x400000 + PT_A, PT_A);
+	assert_true(e & SPTE_RW);
+	assert_true(get32(PD_A, 1) & G_D);
+
+	/* A walk through PT_A shadows it: that leaf loses its write permission. */
+	fault_ok(0x3000, 0);
+	e = expect_ram_leaf(0x400000 + PT_A, PT_A);
+	if (e & (SPTE_RW | SPTE_MMU_WRITABLE))
+		fail_msg("leaf %#llx for PT_A's frame still writable after PT_A was shadowed", e);
+
+	/* New leaves on table frames are read-only though the guest entries are dirty. */
+	fault_ok(PT_A, 0);
+	assert_false(expect_ram_leaf(PT_A, PT_A) & SPTE_RW);
+	fault_ok(PD_A + 0x10, 0);
+	assert_false(expect_ram_leaf(PD_A + 0x10, PD_A) & SPTE_RW);
+	fault_ok(PT_A, EC_P); /* a read again changes nothing */
+	assert_false(expect_ram_leaf(PT_A, PT_A) & SPTE_RW);
+	/* PD_B is no table of this address space: the same kind of entry gives a writable leaf. */
+	fault_ok(PD_B, 0);
+	assert_true(expect_ram_leaf(PD_B, PD_B) & SPTE_RW);
+	expect_audit_clean("32 wp");
+}
+
+static void test_32_write_to_unused_table_unprotects(void **state)
+{
+	(void)state;
+	build_32();
+	*g32(PD_A + 4) |= G_D; /* PDE1 dirty: only the write-protection keeps the leaf read-only */
+	set_paging(paging_32(PD_A));
+	fault_ok(0x3000, 0); /* shadows PT_A */
+	fault_ok(0x400000 + PT_A, 0);
+	assert_false(expect_ram_leaf(0x400000 + PT_A, PT_A) & SPTE_RW);
+	u64 in_use = mmu_stats.sp_in_use;
+
+	/* The write's walk goes through PD_A only: PT_A's shadow is zapped, the page mapped
+	 * writable, nothing emulated. */
+	fault_ok(0x400000 + PT_A + 0x20, EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, 0);
+	u64 e = expect_ram_leaf(0x400000 + PT_A, PT_A);
+	assert_true(e & SPTE_RW);
+	assert_int_equal(mmu_stats.sp_in_use, in_use - 1);
+	int n;
+	leaf_spte(0x3000, &n);
+	assert_int_equal(n, 2); /* the shadow PD entry that led to PT_A's shadow is gone */
+	expect_audit_clean("32 unprotect");
+
+	/* Used as a table again: protected again. */
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x3000);
+	assert_false(expect_ram_leaf(0x400000 + PT_A, PT_A) & SPTE_RW);
+}
+
+static void test_32_write_to_table_in_walk_emulates(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(PT_A + 0x10, 0);
+	assert_false(expect_ram_leaf(PT_A + 0x10, PT_A) & SPTE_RW);
+	/* PT_A holds the very PTE this access uses: emulate, then drop PT_A's shadows. */
+	fault_ok(PT_A + 0x10, EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, 1);
+	expect_mmio_call(0, PT_A + 0x10, PT_A + 0x10);
+	int n;
+	leaf_spte(PT_A + 0x10, &n);
+	assert_int_equal(n, 2);
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x3000);
+	expect_audit_clean("32 emulate");
+}
+
+/* The guest writes its page directory (every 32-bit walk reads it, so the write is
+ * emulated and the PD's shadows -- the root's four children -- are zapped). The next
+ * access must get mapped again, as on the next VM entry the root is loaded again. */
+static void test_32_write_to_page_directory_then_access(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(0x3000, 0);
+	fault_ok(PD_A + 0x40, 0);
+	fault_ok(PD_A + 0x40, EC_P | EC_W); /* e.g. the guest adding a PDE */
+	assert_int_equal(fake_mmio_count, 1);
+	expect_mmio_call(0, PD_A + 0x40, PD_A + 0x40);
+	for (int tries = 0; tries < 3 && !leaf_present(0x3000); tries++) {
+		mmu_load_root(); /* what vcpu_run does before each entry */
+		fault_ok(0x3000, 0);
+	}
+	if (!leaf_present(0x3000)) {
+		u64 s[4] = { 0 };
+		int n = mmu_shadow_walk(0x3000, s);
+		fail_msg("after a write to the guest PD, 3 faults at 0x3000 map nothing (shadow walk: "
+			 "%d entries, root entry %#llx): the guest would fault forever", n, s[0]);
+	}
+	expect_ram_leaf(0x3000, 0x3000);
+}
+
+static void test_32_guest_faults(void **state)
+{
+	(void)state;
+	setup_32();
+	expect_guest_fault(0x5000, 0, 0);            /* not-present PTE, read */
+	expect_guest_fault(0x5004, EC_W, EC_W);       /* ... write */
+	expect_guest_fault(0x1000010, 0, 0);          /* not-present PDE */
+	expect_guest_fault(0x3000, EC_U, EC_P | EC_U); /* user read of a supervisor page */
+	expect_guest_fault(0x812000, EC_U | EC_W, EC_P | EC_U | EC_W);
+	expect_guest_fault(0xa000, EC_W, EC_P | EC_W); /* write to a read-only page, CR0.WP=1 */
+	assert_false(leaf_present(0x5000));
+	assert_false(leaf_present(0x3000));
+	assert_int_equal(mmu_stats.shadow_faults, 0);
+	assert_int_equal(fake_mmio_count, 0);
+	/* A user page is fine for a user access. */
+	fault_ok(0x6000, EC_U);
+	assert_true(expect_ram_leaf(0x6000, 0x6000) & SPTE_US);
+	/* The read-only page may be read; its leaf is not writable. */
+	fault_ok(0xa000, 0);
+	assert_false(expect_ram_leaf(0xa000, 0xa000) & SPTE_RW);
+	expect_audit_clean("32 faults");
+}
+
+/* CR0.WP=0: a supervisor write to a read-only page succeeds; the spte is made writable and
+ * supervisor-only (so the user's accesses still fault and get the guest's permissions). */
+static void test_32_wp0_supervisor_write(void **state)
+{
+	(void)state;
+	build_32();
+	struct mmu_paging p = paging_32(PD_A);
+	p.wp = false;
+	set_paging(p);
+	fault_ok(0xb004, EC_W); /* user read-only page, supervisor write */
+	assert_int_equal(fake_pf_count, 0);
+	u64 e = expect_ram_leaf(0xb004, 0xb000);
+	assert_true(e & SPTE_RW);
+	assert_false(e & SPTE_US);
+	assert_true(get32(PT_A, 0xb) & G_D);
+	/* The user reads it: the fault rebuilds a user, read-only spte. */
+	fault_ok(0xb004, EC_P | EC_U);
+	e = expect_ram_leaf(0xb004, 0xb000);
+	assert_true(e & SPTE_US);
+	assert_false(e & SPTE_RW);
+	/* A user write is the guest's fault whatever CR0.WP says. */
+	expect_guest_fault(0xb004, EC_P | EC_U | EC_W, EC_P | EC_U | EC_W);
+	/* With CR0.WP=1 (a mode-bit change: zap) the supervisor write faults too. */
+	u64 zaps = mmu_stats.zap_all;
+	p.wp = true;
+	set_paging(p);
+	assert_int_equal(mmu_stats.zap_all, zaps + 1);
+	expect_guest_fault(0xb004, EC_W, EC_P | EC_W);
+	expect_audit_clean("wp0");
+}
+
+static void test_32_cr3_switch_reuses_root(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x3000);
+	hpa_t root_a = mmu_load_root();
+
+	set_paging(paging_32(PD_B));
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1b0000);
+	hpa_t root_b = mmu_load_root();
+	assert_true(root_a != root_b);
+	assert_int_equal(mmu_stats.zap_all, 1); /* only the paging-on switch in setup_32 */
+
+	u64 created = mmu_stats.sp_created, reused = mmu_stats.sp_reused;
+	set_paging(paging_32(PD_A));
+	assert_int_equal(mmu_load_root(), root_a);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_true(mmu_stats.sp_reused > reused);
+	expect_ram_leaf(0x3000, 0x3000); /* the old shadow, without a fault */
+
+	reused = mmu_stats.sp_reused;
+	set_paging(paging_32(PD_B));
+	assert_int_equal(mmu_load_root(), root_b);
+	expect_ram_leaf(0x3000, 0x1b0000);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_true(mmu_stats.sp_reused > reused);
+	assert_int_equal(mmu_stats.zap_all, 1);
+	expect_audit_clean("32 cr3");
+}
+
+static void test_32_dirty_tracking(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(0x7000, 0);
+	assert_false(expect_ram_leaf(0x7000, 0x7000) & SPTE_RW);
+	assert_true(get32(PT_A, 7) & G_A);
+	assert_false(get32(PT_A, 7) & G_D);
+	fault_ok(0x7000, EC_P | EC_W);
+	assert_true(get32(PT_A, 7) & G_D);
+	assert_true(expect_ram_leaf(0x7000, 0x7000) & SPTE_RW);
+	assert_int_equal(mmu_stats.shadow_faults, 2);
+	assert_int_equal(fake_pf_count, 0);
+
+	/* The same for a 4 MiB page (D in the PDE). */
+	fault_ok(0x403000, 0);
+	assert_false(expect_ram_leaf(0x403000, 0x3000) & SPTE_RW);
+	assert_false(get32(PD_A, 1) & G_D);
+	fault_ok(0x403000, EC_P | EC_W);
+	assert_true(get32(PD_A, 1) & G_D);
+	assert_true(expect_ram_leaf(0x403000, 0x3000) & SPTE_RW);
+	expect_audit_clean("32 dirty");
+}
+
+/* Two 4 MiB PDEs map the same frames, PDE3 dirty and PDE1 clean. A write through PDE3
+ * makes a writable leaf; reaching the same frames through PDE1 must not inherit it, or a
+ * write through PDE1 would never set PDE1.D (the CPU sets it). */
+static void test_32_large_page_alias_keeps_dirty_tracking(void **state)
+{
+	(void)state;
+	setup_32();
+	mmu_audit_enabled = false; /* this test's own check names the spte */
+	fault_ok(0xc03000, EC_W);
+	assert_true(expect_ram_leaf(0xc03000, 0x3000) & SPTE_RW);
+	fault_ok(0x404000, 0); /* through PDE1 (clean) */
+	assert_false(get32(PD_A, 1) & G_D);
+	int n;
+	u64 e = leaf_spte(0x403000, &n);
+	if (is_shadow_present(e) && (e & SPTE_RW))
+		fail_msg("la 0x403000 (PDE1, D clear) has writable spte %#llx: a guest write there "
+			 "would not fault and PDE1.D would stay clear", e);
+	mmu_audit_enabled = true;
+	expect_audit_clean("32 alias");
+}
+
+/* The guest clears D in a 4 MiB PDE (dirty-page scan) and reloads CR3: a write through it
+ * must fault again so the CPU-visible D gets set. */
+static void test_32_large_page_dirty_cleared_by_guest(void **state)
+{
+	(void)state;
+	setup_32();
+	mmu_audit_enabled = false;
+	fault_ok(0x403000, EC_W);
+	fault_ok(0x404000, EC_W);
+	assert_true(expect_ram_leaf(0x404000, 0x4000) & SPTE_RW);
+	/* The guest's write to its PD: emulated by the MMU's caller; do what the emulator does. */
+	fault_ok(PD_A + 4, 0);
+	fault_ok(PD_A + 4, EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, 1);
+	*g32(PD_A + 4) &= ~(u32)G_D;
+	set_paging(paging_32(PD_A)); /* CR3 reload: flush */
+	mmu_load_root();
+	fault_ok(0x403000, 0);
+	u64 e = leaf_spte(0x404000, NULL);
+	if (is_shadow_present(e) && (e & SPTE_RW))
+		fail_msg("after the guest cleared PDE1.D, la 0x404000 still has writable spte %#llx",
+			 e);
+	mmu_audit_enabled = true;
+	expect_audit_clean("32 dirty clear");
+}
+
+static void test_32_mmio_through_paging(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	setup_32();
+	fault_ok(0x9010, 0);
+	assert_int_equal(mmu_stats.mmio_slow, 1);
+	expect_mmio_call(0, MMIO_GPA + 0x10, 0x9010);
+	u64 e = leaf_spte(0x9010, NULL);
+	assert_true(is_mmio_spte(e));
+	assert_int_equal(mmio_spte_gfn(e), MMIO_GPA >> PAGE_SHIFT);
+	assert_false(e & SPTE_MMIO_ACC_U); /* supervisor page */
+
+	mmu_audit_enabled = false; /* the audit itself walks the guest's tables */
+	u64 reads = fake_phys_reads;
+	fault_ok(0x9020, EC_P | EC_RSVD);
+	assert_int_equal(fake_phys_reads, reads); /* no guest walk */
+	mmu_audit_enabled = true;
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+	expect_mmio_call(1, MMIO_GPA + 0x20, 0x9020);
+	/* (and the slow path does walk: the check above can fail) */
+	mmu_audit_enabled = false;
+	fault_ok(0x9030, 0);
+	assert_true(fake_phys_reads > reads);
+	mmu_audit_enabled = true;
+	expect_mmio_call(2, MMIO_GPA + 0x30, 0x9030);
+
+	/* A user access: the cached permission says no, the walk injects the guest's fault. */
+	expect_guest_fault(0x9020, EC_P | EC_RSVD | EC_U, EC_P | EC_U);
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+	assert_int_equal(fake_mmio_count, 3);
+	expect_audit_clean("32 mmio");
+}
+
+/* A write to an MMIO page whose PTE is clean: the CPU sets the PTE's D bit (SDM 4.8), so
+ * the write may not complete on the fast path off a spte cached by an earlier read. */
+static void test_32_mmio_write_sets_dirty(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	setup_32();
+	fault_ok(0x9010, 0); /* read: MMIO spte, PTE A set, D clear */
+	assert_false(get32(PT_A, 9) & G_D);
+	fault_ok(0x9010, EC_P | EC_W | EC_RSVD);
+	assert_int_equal(fake_mmio_count, 2);
+	if (!(get32(PT_A, 9) & G_D))
+		fail_msg("guest PTE %#x: write to MMIO through a clean PTE left D clear (fast path "
+			 "used the W cached by the read)", get32(PT_A, 9));
+}
+
+/* ======================================================================================== */
+/* PAE paging                                                                               */
+/* ======================================================================================== */
+
+#define PAE_PDPT 0x20000ULL
+#define PAE_PD 0x21000ULL
+#define PAE_PT 0x22000ULL
+#define PAE_PD2 0x23000ULL
+#define PAE_PT2 0x24000ULL
+
+/* PDPTE0 -> PD: PDE0 -> PT (PTE3 -> 0x1c3000, PTE 0x21 -> the PD's frame), PDE1: 2 MiB -> 0x600000, PDE2: 2 MiB ->
+ * 0x1a00000. PDPTE1-3 not present. PD2 (unused at first): PDE0 -> PT2 (PTE3 -> 0x1d3000). */
+static void build_pae(void)
+{
+	*g64(PAE_PDPT) = PAE_PD | G_P;
+	*g64(PAE_PD) = PAE_PT | G_P | G_RW | G_US;
+	*g64(PAE_PD + 8) = 0x600000 | G_P | G_RW | G_PS;
+	*g64(PAE_PD + 16) = 0x1a00000 | G_P | G_RW | G_PS;
+	*g64(PAE_PT + 8 * 3) = 0x1c3000 | G_P | G_RW;
+	*g64(PAE_PT + 8 * (PAE_PD >> PAGE_SHIFT)) = PAE_PD | G_P | G_RW | G_A | G_D;
+	*g64(PAE_PD2) = PAE_PT2 | G_P | G_RW | G_US;
+	*g64(PAE_PT2 + 8 * 3) = 0x1d3000 | G_P | G_RW;
+}
+
+static struct mmu_paging paging_pae(void)
+{
+	return (struct mmu_paging){ .pg = true, .pae = true, .wp = true, .cr3 = PAE_PDPT };
+}
+
+static void test_pae_map(void **state)
+{
+	(void)state;
+	build_pae();
+	set_paging(paging_pae());
+	fault_ok(0x3abc, 0);
+	expect_ram_leaf(0x3abc, 0x1c3abc);
+	assert_true(*g64(PAE_PT + 24) & G_A);
+	assert_true(*g64(PAE_PD) & G_A);
+	/* 2 MiB pages: direct shadow PTs. */
+	fault_ok(0x212345, 0);
+	expect_ram_leaf(0x212345, 0x612345);
+	fault_ok(0x5ff000, EC_W);
+	expect_ram_leaf(0x5ff000, 0x1bff000);
+	assert_true(*g64(PAE_PD + 16) & G_D);
+	/* root + PD + PT + 2 direct PTs */
+	assert_int_equal(mmu_stats.sp_created, 5);
+	expect_guest_fault(0x40000000, 0, 0); /* PDPTE1 not present */
+	expect_guest_fault(0x600000, 0, 0);   /* PDE3 not present */
+	expect_audit_clean("pae");
+}
+
+static void test_pae_reserved_pdpte_refused(void **state)
+{
+	(void)state;
+	build_pae();
+	struct mmu_paging p = paging_pae();
+	*g64(PAE_PDPT + 8) = 0x123000 | BIT(1); /* not present: reserved bits do not matter */
+	assert_int_equal(mmu_set_guest_paging(&p), 0);
+	depth = 3;
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1c3000);
+
+	u64 bits[] = { BIT(1), BIT(2), BIT(5), BIT(7), BIT(8), BIT(62) };
+	for (size_t i = 0; i < ARRAY_SIZE(bits); i++) {
+		*g64(PAE_PDPT) = PAE_PD | G_P | bits[i];
+		if (mmu_set_guest_paging(&p) != -1)
+			fail_msg("PDPTE0 with reserved bit %#llx loaded", bits[i]);
+		/* Refused: nothing changed, the current shadow stays. */
+		assert_true(mmu_guest_paging_on());
+		expect_ram_leaf(0x3000, 0x1c3000);
+	}
+	*g64(PAE_PDPT) = PAE_PD | G_P;
+	/* From paging off as well. */
+	paging_off();
+	*g64(PAE_PDPT) = PAE_PD | G_P | BIT(1);
+	assert_int_equal(mmu_set_guest_paging(&p), -1);
+	assert_false(mmu_guest_paging_on());
+}
+
+/* PDPTEs are loaded at the CR3 write, as the CPU does: a change in memory takes effect at
+ * the next CR3 write, not before. */
+static void test_pae_pdptes_cached_until_cr3_write(void **state)
+{
+	(void)state;
+	build_pae();
+	set_paging(paging_pae());
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1c3000);
+	*g64(PAE_PDPT) = PAE_PD2 | G_P;
+	mmu_load_root();
+	expect_ram_leaf(0x3000, 0x1c3000);
+	set_paging(paging_pae());
+	mmu_load_root();
+	assert_false(leaf_present(0x3000));
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1d3000);
+	expect_audit_clean("pae pdpte");
+}
+
+/* As test_32_write_to_page_directory_then_access, for a PAE guest: the PD is the child of
+ * the PAE-format root. */
+static void test_pae_write_to_page_directory_then_access(void **state)
+{
+	(void)state;
+	build_pae();
+	set_paging(paging_pae());
+	fault_ok(0x3000, 0);
+	fault_ok(PAE_PD + 0x18, 0);
+	assert_false(expect_ram_leaf(PAE_PD + 0x18, PAE_PD) & SPTE_RW);
+	fault_ok(PAE_PD + 0x18, EC_P | EC_W); /* the guest adds a PDE */
+	expect_mmio_call(0, PAE_PD + 0x18, PAE_PD + 0x18);
+	for (int tries = 0; tries < 3 && !leaf_present(0x3000); tries++) {
+		mmu_load_root();
+		fault_ok(0x3000, 0);
+	}
+	if (!leaf_present(0x3000))
+		fail_msg("after a write to the guest PD, 3 faults at 0x3000 map nothing: the guest "
+			 "would fault forever");
+	expect_ram_leaf(0x3000, 0x1c3000);
+}
+
+/* ======================================================================================== */
+/* 4-level paging                                                                           */
+/* ======================================================================================== */
+
+#define L4_PML4 0x30000ULL
+#define L4_PDPT 0x31000ULL
+#define L4_PD 0x32000ULL
+#define L4_PT 0x33000ULL
+#define L4_BASE 0x8000000000ULL /* PML4 index 1 */
+
+/* PML4[1] -> PDPT: PDPT[0] -> PD: PD[0] -> PT (PT[4] -> 0x1c4000, PT[0x30] -> the PML4's
+ * frame), PD[1]: 2 MiB -> 0xa00000; PDPT[1]: 1 GiB -> gpa 0. */
+static void build_long4(void)
+{
+	*g64(L4_PML4 + 8) = L4_PDPT | G_P | G_RW | G_US;
+	*g64(L4_PDPT) = L4_PD | G_P | G_RW | G_US;
+	*g64(L4_PDPT + 8) = 0x0 | G_P | G_RW | G_PS;
+	*g64(L4_PD) = L4_PT | G_P | G_RW | G_US;
+	*g64(L4_PD + 8) = 0xa00000 | G_P | G_RW | G_PS;
+	*g64(L4_PT + 8 * 4) = 0x1c4000 | G_P | G_RW;
+	*g64(L4_PT + 8 * 5) = 0x1c5000 | G_P | G_RW | BIT(63); /* XD (EFER.NXE=1 when the host has NX) */
+	*g64(L4_PT + 8 * (L4_PML4 >> PAGE_SHIFT)) = L4_PML4 | G_P | G_RW | G_A | G_D;
+}
+
+static struct mmu_paging paging_long4(void)
+{
+	return (struct mmu_paging){ .pg = true, .pae = true, .lma = true, .wp = true,
+				    .nxe = host_nx(), .cr3 = L4_PML4 };
+}
+
+static void test_long4_map(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4010, 0);
+	expect_ram_leaf(L4_BASE + 0x4010, 0x1c4010);
+	assert_int_equal(mmu_stats.sp_created, 4); /* PML4, PDPT, PD, PT shadows */
+	assert_true(*g64(L4_PML4 + 8) & G_A);
+	assert_true(*g64(L4_PT + 32) & G_A);
+	/* 2 MiB page: a direct shadow PT. */
+	fault_ok(L4_BASE + 0x200000 + 0x1234, EC_W);
+	expect_ram_leaf(L4_BASE + 0x200000 + 0x1234, 0xa01234);
+	assert_true(*g64(L4_PD + 8) & G_D);
+	assert_int_equal(mmu_stats.sp_created, 5);
+	expect_guest_fault(L4_BASE + 0x400000, 0, 0); /* PD[2] not present */
+	if (host_nx()) {
+		assert_false(expect_ram_leaf(L4_BASE + 0x4010, 0x1c4010) & SPTE_XD);
+		fault_ok(L4_BASE + 0x5000, 0);
+		assert_true(expect_ram_leaf(L4_BASE + 0x5000, 0x1c5000) & SPTE_XD);
+		expect_guest_fault(L4_BASE + 0x5000, 0x10, 0x11); /* fetch from an XD page */
+	}
+	expect_guest_fault(0x1000, 0, 0);             /* PML4[0] not present */
+	/* The PML4's frame is a shadowed table: read-only though its PTE is dirty. */
+	fault_ok(L4_BASE + L4_PML4, 0);
+	assert_false(expect_ram_leaf(L4_BASE + L4_PML4, L4_PML4) & SPTE_RW);
+	expect_audit_clean("long4");
+}
+
+/* A 1 GiB page: each 2 MiB of it gets its own direct PT. */
+static void test_long4_1g_page(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	mmu_audit_enabled = false; /* this test's own checks name the wrong spte */
+	u64 base = L4_BASE + 0x40000000;
+	fault_ok(base + 0x3000, 0);
+	expect_ram_leaf(base + 0x3000, 0x3000);
+	fault_ok(base + 0x200000 + 0x5000, 0);
+	expect_ram_leaf(base + 0x200000 + 0x5000, 0x205000);
+	expect_ram_leaf(base + 0x3000, 0x3000);
+	u64 e = leaf_spte(base + 0x200000 + 0x3000, NULL);
+	if (is_shadow_present(e) && spte_hpa(e) != HPA(0x203000))
+		fail_msg("la %#llx (gpa 0x203000 in the 1 GiB page) has spte %#llx = gpa %#llx: two "
+			 "2 MiB parts share one shadow PT", base + 0x203000, e, spte_hpa(e) - HPA(0));
+	/* Frame 0 is no guest table: a write through the 1 GiB page maps it writable. */
+	fault_ok(base + 0x10, EC_W);
+	assert_true(expect_ram_leaf(base + 0x10, 0x10) & SPTE_RW);
+	mmu_audit_enabled = true;
+	expect_audit_clean("1g");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_off_ram_fault_maps_leaf),
+		T(test_off_second_fault_reuses),
+		T(test_off_mmio_slow_then_fast),
+		T(test_off_mmio_stale_after_memslot_add),
+		T(test_off_memslot_move_clears_old_leaves),
+		T(test_off_zap_all_reclaims_lazily),
+		T(test_off_generation_no_early_wrap),
+		T(test_off_generation_wrap_zaps_all),
+		T(test_off_audit_catches_corruption),
+		T(test_off_rom_write_emulated),
+		T(test_off_pool_exhaustion_recovers),
+		T(test_off_rsvd_fault_on_ram_panics),
+		T(test_32_map_4k_and_4m),
+		T(test_32_tables_write_protected),
+		T(test_32_write_to_unused_table_unprotects),
+		T(test_32_write_to_table_in_walk_emulates),
+		T(test_32_write_to_page_directory_then_access),
+		T(test_32_guest_faults),
+		T(test_32_wp0_supervisor_write),
+		T(test_32_cr3_switch_reuses_root),
+		T(test_32_dirty_tracking),
+		T(test_32_large_page_alias_keeps_dirty_tracking),
+		T(test_32_large_page_dirty_cleared_by_guest),
+		T(test_32_mmio_through_paging),
+		T(test_32_mmio_write_sets_dirty),
+		T(test_pae_map),
+		T(test_pae_reserved_pdpte_refused),
+		T(test_pae_pdptes_cached_until_cr3_write),
+		T(test_pae_write_to_page_directory_then_access),
+		T(test_long4_map),
+		T(test_long4_1g_page),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
