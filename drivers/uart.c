@@ -1,4 +1,4 @@
-/* uart.c - polled 16550 driver for the hypervisor's own console. */
+/* uart.c - polled 16550 driver: the console and any other port (the GDB stub's). */
 #include "drivers/uart.h"
 #include "kernel/x86.h"
 
@@ -20,19 +20,18 @@
 
 #define SPIN_LIMIT 1000000
 
-static u16 uart_base = COM1_PORT;
-static bool uart_ok;
+static struct uart console = { COM1_PORT, false };
 
-bool uart_init(u16 port, u32 baud)
+bool uart_open(struct uart *u, u16 port, u32 baud)
 {
 	u32 div = baud ? 115200 / baud : 1;
 	if (div == 0)
 		div = 1;
-	uart_base = port;
-	/* Why the scratch probe: writing to a missing UART must not make every log line spin. */
+	u->base = port;
+	/* Why the scratch probe: writing to a missing UART must not make every line spin. */
 	outb(port + UART_SCR, 0x5a);
-	uart_ok = inb(port + UART_SCR) == 0x5a;
-	if (!uart_ok)
+	u->ok = inb(port + UART_SCR) == 0x5a;
+	if (!u->ok)
 		return false;
 	outb(port + UART_IER, 0);
 	outb(port + UART_LCR, LCR_DLAB);
@@ -44,31 +43,31 @@ bool uart_init(u16 port, u32 baud)
 	return true;
 }
 
-void uart_putc(char c)
+void uart_out(struct uart *u, char c)
 {
-	if (!uart_ok)
+	if (!u->ok)
 		return;
-	for (int i = 0; i < SPIN_LIMIT && !(inb(uart_base + UART_LSR) & LSR_THRE); i++)
+	for (int i = 0; i < SPIN_LIMIT && !(inb(u->base + UART_LSR) & LSR_THRE); i++)
 		pause();
-	outb(uart_base + UART_THR, (u8)c);
+	outb(u->base + UART_THR, (u8)c);
 }
 
-int uart_getc(void)
+int uart_in(struct uart *u)
 {
-	if (!uart_ok || !(inb(uart_base + UART_LSR) & LSR_DR))
+	if (!u->ok || !(inb(u->base + UART_LSR) & LSR_DR))
 		return -1;
-	return inb(uart_base + UART_RBR);
+	return inb(u->base + UART_RBR);
 }
+
+bool uart_init(u16 port, u32 baud) { return uart_open(&console, port, baud); }
+void uart_putc(char c) { uart_out(&console, c); }
+int uart_getc(void) { return uart_in(&console); }
+u16 uart_port(void) { return console.base; }
 
 void uart_drain(void)
 {
-	if (!uart_ok)
+	if (!console.ok)
 		return;
-	for (int i = 0; i < SPIN_LIMIT && !(inb(uart_base + UART_LSR) & LSR_TEMT); i++)
+	for (int i = 0; i < SPIN_LIMIT && !(inb(console.base + UART_LSR) & LSR_TEMT); i++)
 		pause();
-}
-
-u16 uart_port(void)
-{
-	return uart_base;
 }

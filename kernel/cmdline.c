@@ -102,6 +102,15 @@ static int set_serial(struct hv_config *c, const char *v, size_t n)
 	return plen < n ? set_baud(c, v + plen + 1, n - plen - 1) : 0;
 }
 
+static int set_gdb(struct hv_config *c, const char *v, size_t n)
+{
+	struct hv_config t = *c;
+	if (set_serial(&t, v, n) || t.serial_baud != c->serial_baud)
+		return -1; /* a port only: the stub always runs at 115200 */
+	c->gdb_port = t.serial_port;
+	return 0;
+}
+
 static int set_selftest(struct hv_config *c, const char *v, size_t n)
 {
 	if (eq(v, n, "panic"))
@@ -141,13 +150,15 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 	else if (eq(k, kn, "shadow_pages"))
 		r = (parse_u64(v, vn, &c->shadow_pages) && c->shadow_pages >= 64 &&
 		     c->shadow_pages <= 16384) ? 0 : -1;
+	else if (eq(k, kn, "gdb"))
+		r = set_gdb(c, v, vn);
 	else if (eq(k, kn, "mmu_audit"))
 		r = (eq(v, vn, "0") || eq(v, vn, "1")) ? (c->mmu_audit = v[0] - '0', 0) : -1;
 	else if (eq(k, kn, "selftest"))
 		r = set_selftest(c, v, vn);
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= shadow_pages= mmu_audit= selftest=)", (int)kn, k);
+			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

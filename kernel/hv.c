@@ -13,6 +13,8 @@
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 #include "vmx/trace.h"
+#include "vmx/gdb.h"
+#include "drivers/uart.h"
 
 #define GUEST_RAM_ALIGN (2 * MiB)
 
@@ -85,6 +87,11 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	debug_exit_init(0xf4);
 	slotdev_init();
 	vcpu_setup(v, img.entry, mbi);
+	if (cfg->gdb_port) {
+		if (cfg->gdb_port == uart_port())
+			hv_fail_boot("gdb", "gdb= names the console's own UART: use another port");
+		gdb_attach_uart(cfg->gdb_port);
+	}
 	/* Deliberate breakage to test the failure reports: a TR of type "available TSS" (not busy) fails the
 	 * guest-state checks (SDM 26.3.1.2); a CR3-target count above 4 fails the control checks
 	 * (26.2.1.1), so VMLAUNCH itself fails with VM-instruction error 7. */

@@ -3,6 +3,7 @@
 #include "vmx/vmx.h"
 #include "kernel/log.h"
 #include "mmu/mmu.h"
+#include "vmx/gdb.h"
 #include "kernel/x86.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
@@ -70,6 +71,8 @@ static void handle_exception(struct vcpu *v)
 		pr_warn("host NMI during guest run: ignored");
 		return;
 	}
+	if ((vec == 1 || vec == 3) && gdb_handle_debug_exit(v, EXIT_EXCEPTION_NMI, vec))
+		return;
 	if (vec == VEC_PF) {
 		u64 la = vmcs_read(EXIT_QUALIFICATION), bad = 0;
 		if (mmu_page_fault(la, (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE), &bad) == MMU_BAD_TABLE)
@@ -79,6 +82,13 @@ static void handle_exception(struct vcpu *v)
 	}
 	vcpu_stop(v, END_GUEST_ERROR, "unexpected intercepted exception vector %u at rip=%#llx",
 		  vec, v->last_rip);
+}
+
+static void handle_gdb_exit(struct vcpu *v)
+{
+	u32 reason = (u32)vmcs_read(VM_EXIT_REASON) & EXIT_REASON_BASIC_MASK;
+	if (!gdb_handle_debug_exit(v, reason, ~0u) && reason == EXIT_MONITOR_TRAP_FLAG)
+		vcpu_stop(v, END_GUEST_ERROR, "unexpected monitor-trap-flag exit");
 }
 
 static void handle_task_switch(struct vcpu *v)
@@ -119,6 +129,8 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_MONITOR] = handle_ud,
 	[EXIT_WBINVD] = handle_skip,
 	[EXIT_XSETBV] = handle_ud,
+	[EXIT_MONITOR_TRAP_FLAG] = handle_gdb_exit,
+	[EXIT_PREEMPTION_TIMER] = handle_gdb_exit,
 };
 
 void mmu_inject_page_fault(u64 la, u32 ec)

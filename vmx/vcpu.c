@@ -14,6 +14,7 @@
 #include "devices/pio.h"
 #include "mmu/mmu.h"
 #include "vmx/trace.h"
+#include "vmx/gdb.h"
 #include "drivers/power.h"
 
 struct vcpu vcpu0;
@@ -45,8 +46,11 @@ static void setup_controls(void)
 	vmcs_write(VM_EXIT_CONTROLS,
 		   control("VM-exit", c->exit,
 			   EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_IA32_EFER |
-			   EXIT_LOAD_IA32_EFER));
-	vmcs_write(VM_ENTRY_CONTROLS, control("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER));
+			   EXIT_LOAD_IA32_EFER | EXIT_SAVE_DEBUG_CONTROLS));
+	/* DR7 and DEBUGCTL are switched with the guest (the GDB stub's hardware breakpoints
+	 * live in the guest's DR7). */
+	vmcs_write(VM_ENTRY_CONTROLS, control("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER |
+					      ENTRY_LOAD_DEBUG_CONTROLS));
 	/* #PF: with paging off the only page faults are accesses outside guest RAM. */
 	vmcs_write(EXCEPTION_BITMAP, BIT(14));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
@@ -263,6 +267,7 @@ const char *vcpu_end_name(enum vcpu_end e)
 		[END_NONE] = "none", [END_DEBUG_EXIT] = "debug_exit",
 		[END_TRIPLE_FAULT] = "triple_fault", [END_HALTED] = "halted",
 		[END_GUEST_ERROR] = "guest_error", [END_ENTRY_FAILURE] = "entry_failure",
+		[END_GDB_KILL] = "gdb_kill",
 	};
 	return e < ARRAY_SIZE(names) ? names[e] : "unknown";
 }
@@ -304,6 +309,9 @@ void vcpu_run(struct vcpu *v)
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);
 		}
+		gdb_before_entry(v);
+		if (v->end != END_NONE)
+			break;
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();

@@ -24,6 +24,7 @@ enum vcpu_end {
 	END_HALTED,         /* HLT with nothing that could ever wake it */
 	END_GUEST_ERROR,    /* the guest did something this hypervisor does not support */
 	END_ENTRY_FAILURE,  /* VMLAUNCH/VMRESUME failed or a VM entry failed */
+	END_GDB_KILL,       /* gdb sent 'k' */
 };
 
 struct vcpu {
@@ -41,6 +42,8 @@ struct vcpu {
 	hpa_t root_hpa; /* the page tables the CPU really uses for the guest (GUEST_CR3) */
 	u64 last_rip;   /* guest RIP at the latest exit */
 	/* Counters. */
+	u64 intr_injected;  /* external interrupts injected */
+	u64 hlt_waits;      /* HLTs that waited for a device timer */
 	u64 exits_total;
 	u64 exits[EXIT_REASON_MAX + 1]; /* last slot: reasons beyond the table */
 	/* End of run. */
