@@ -1,7 +1,10 @@
 /* exit.c - exit dispatch by basic exit reason, and the handlers too small for a file. */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
+#include "kernel/fmt.h"
+#include "kernel/lib.h"
 #include "kernel/log.h"
+#include "vmx/vmcheck.h"
 #include "mmu/mmu.h"
 #include "vmx/gdb.h"
 #include "kernel/x86.h"
@@ -185,6 +188,7 @@ static void handle_failed_entry(struct vcpu *v, u32 reason)
 	       ? "machine check during entry" : vmx_exit_reason_name(basic),
 	       vmcs_read(EXIT_QUALIFICATION));
 	vmx_dump_guest_state();
+	vmx_check_entry();
 	vcpu_stop(v, END_ENTRY_FAILURE, "VM entry failed on %s (exit reason %#x)",
 		  basic == EXIT_INVALID_GUEST_STATE ? "guest state" : vmx_exit_reason_name(basic),
 		  reason);
@@ -241,6 +245,55 @@ void vmx_dump_guest_state(void)
 	       vmcs_read(VM_ENTRY_INTR_INFO));
 }
 
+static u64 check_read(void *o, u32 field)
+{
+	(void)o;
+	return vmcs_read((enum vmcs_field)field);
+}
+
+static bool check_read_phys(void *o, u64 pa, void *buf, int len)
+{
+	(void)o;
+	if (pa + (u64)len > 4 * GiB)
+		return false; /* only the identity-mapped low 4 GiB is readable */
+	memcpy(buf, (const void *)(uintptr_t)pa, (size_t)len);
+	return true;
+}
+
+static void check_report(void *o, const struct vmcheck_violation *x)
+{
+	int *n = o;
+	char fields[160] = "";
+	int len = 0;
+	for (int i = 0; i < x->nfields; i++) {
+		const char *name = vmcheck_field_name(x->f[i].field);
+		len += fmt_snprintf(fields + len, sizeof(fields) - (size_t)len, " %s=%#llx",
+				    name ? name : "field", x->f[i].value);
+	}
+	pr_err("  check %s (SDM %s): %s;%s", x->rule, x->sdm, x->text, fields);
+	(*n)++;
+}
+
+/* Runs the SDM's VM-entry checks over the current VMCS and prints each broken rule. */
+void vmx_check_entry(void)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	u32 a, b, cc, d;
+	cpuid(0x80000008, 0, &a, &b, &cc, &d);
+	struct vmcheck_input in = {
+		.read = check_read, .read_phys = check_read_phys,
+		.basic = c->basic, .pin = c->pin, .proc = c->proc, .exit = c->exit,
+		.entry = c->entry, .proc2 = c->proc2, .misc = c->misc,
+		.cr0_fixed0 = c->cr0_fixed0, .cr0_fixed1 = c->cr0_fixed1,
+		.cr4_fixed0 = c->cr4_fixed0, .cr4_fixed1 = c->cr4_fixed1,
+		.maxphyaddr = (u8)(a & 0xff), .cpu_lma = true,
+	};
+	int n = 0;
+	pr_err("entry checker (SDM \"VM Entries\"):");
+	vmcheck_run(&in, check_report, &n);
+	pr_err("entry checker: %d rule%s broken", n, n == 1 ? "" : "s");
+}
+
 void vmx_report_entry_error(struct vcpu *v, int st)
 {
 	const char *insn = v->launched ? "VMRESUME" : "VMLAUNCH";
@@ -258,6 +311,7 @@ void vmx_report_entry_error(struct vcpu *v, int st)
 	       vmcs_read(HOST_CR0), vmcs_read(HOST_CR3), vmcs_read(HOST_CR4), vmcs_read(HOST_RIP),
 	       vmcs_read(HOST_RSP));
 	vmx_dump_guest_state();
+	vmx_check_entry();
 	vcpu_stop(v, END_ENTRY_FAILURE, "%s failed: error %u (%s)", insn, err,
 		  vmx_instruction_error_name(err));
 }

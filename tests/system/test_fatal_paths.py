@@ -45,6 +45,10 @@ def test_vmlaunch_failure_names_the_error(hv):
     assert_ok(r.find(r"^\[hv E\]   tr   sel=") >= 0, r, "no guest-state dump")
     assert_ok(r.summary and r.summary.get("end") == "entry_failure", r, "no end=entry_failure")
     assert_ok(not r.guest_lines, r, "the guest ran")
+    checks = [l for l in r.hv_lines if l.startswith("[hv E]   check ")]
+    assert_ok(len(checks) == 1 and "check ctrl.cr3_target_count (SDM 26.2.1.1)" in checks[0] and
+              "CR3_TARGET_COUNT=0x5" in checks[0], r,
+              f"the entry checker must name exactly the broken rule, got {checks}")
 
 
 def test_entry_failure_on_guest_state(hv):
@@ -55,6 +59,10 @@ def test_entry_failure_on_guest_state(hv):
               "guest-state dump does not show the broken TR access rights")
     assert_ok(r.summary and r.summary.get("end") == "entry_failure", r, "no end=entry_failure")
     assert_ok(r.sint("exits.invalid_guest_state") == 1, r, "exit not counted")
+    checks = [l for l in r.hv_lines if l.startswith("[hv E]   check ")]
+    assert_ok(len(checks) == 1 and "check guest.tr.type (SDM 26.3.1.2)" in checks[0] and
+              "GUEST_TR_AR=0x89" in checks[0], r,
+              f"the entry checker must name exactly the broken rule, got {checks}")
     # Bochs's own verdict on the same entry agrees (PLATFORM.md: read its log).
     log = (r.dir / "bochs.log").read_text(errors="replace")
     assert_ok("VMENTER FAIL: VMCS guest incorrect TR type" in log, r,
