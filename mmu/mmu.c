@@ -721,6 +721,10 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
 	 * walk injects the guest's own fault. */
 	if (((ec & PFEC_W) && !(spte & SPTE_MMIO_ACC_W)) || ((ec & PFEC_U) && !(spte & SPTE_MMIO_ACC_U)))
 		return false;
+	/* Execute permission is not cached: a fetch takes the slow path, whose walk injects the
+	 * guest's NX fault (and code in device memory is not run anyway). */
+	if (ec & PFEC_I)
+		return false;
 	mmu_stats.mmio_fast++;
 	return mmio_emulate((mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff), la);
 }
