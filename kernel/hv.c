@@ -14,6 +14,8 @@
 #include "vmx/vmx.h"
 #include "vmx/trace.h"
 #include "vmx/gdb.h"
+#include "vmx/intr.h"
+#include "devices/intc.h"
 #include "drivers/uart.h"
 
 #define GUEST_RAM_ALIGN (2 * MiB)
@@ -83,9 +85,11 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	if (mmu_memslot_add(&ram, &why))
 		hv_fail_boot("mmu", why);
 	mask_legacy_pic();
+	tsc_calibrate();
 	vuart_init(0x3f8);
 	debug_exit_init(0xf4);
 	slotdev_init();
+	intc_init(v->ram_size);
 	vcpu_setup(v, img.entry, mbi);
 	if (cfg->gdb_port) {
 		if (cfg->gdb_port == uart_port())

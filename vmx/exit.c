@@ -7,6 +7,7 @@
 #include "vmx/vmcheck.h"
 #include "mmu/mmu.h"
 #include "vmx/gdb.h"
+#include "vmx/intr.h"
 #include "kernel/x86.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
@@ -21,14 +22,9 @@ static void handle_triple_fault(struct vcpu *v)
 		  "not deliver, e.g. no IDT)", vmcs_read(GUEST_RIP));
 }
 
-/* HLT: nothing can wake the guest yet (no virtual interrupt sources), so the run ends. */
 static void handle_hlt(struct vcpu *v)
 {
-	bool intr_on = vmcs_read(GUEST_RFLAGS) & RFLAGS_IF;
-	vcpu_skip_instruction();
-	vcpu_stop(v, END_HALTED, "guest halted at rip=%#llx with interrupts %s; no virtual "
-		  "device can raise an interrupt, so it can never wake", v->last_rip,
-		  intr_on ? "enabled" : "disabled");
+	intr_handle_hlt(v);
 }
 
 /* Guest VMX instructions: VMX is hidden in CPUID, so they fault as on a CPU without it. */
@@ -108,6 +104,7 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_CPUID] = handle_cpuid,
 	[EXIT_GETSEC] = handle_ud,
 	[EXIT_HLT] = handle_hlt,
+	[EXIT_INTERRUPT_WINDOW] = handle_interrupt_window,
 	[EXIT_INVD] = handle_skip,
 	[EXIT_INVLPG] = handle_skip,
 	[EXIT_RDPMC] = handle_rdpmc,

@@ -59,10 +59,13 @@ static void filter(u32 leaf, u32 sub, struct cpuid_regs *r)
 {
 	switch (leaf) {
 	case 1:
-		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_FMA | C1_PDCM | C1_PCID | C1_X2APIC |
-			       C1_TSC_DEADLINE | C1_XSAVE | C1_OSXSAVE | C1_AVX | C1_F16C);
-		r->c |= (u32)C1_HYPERVISOR;
-		r->d &= ~(u32)(D1_APIC | D1_MTRR); /* no local APIC, no MTRR MSRs (yet) */
+		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_FMA | C1_PDCM | C1_PCID | C1_XSAVE |
+			       C1_OSXSAVE | C1_AVX | C1_F16C);
+		/* The emulated local APIC (devices/lapic.c): xAPIC, x2APIC and TSC-deadline. */
+		r->c |= (u32)(C1_HYPERVISOR | C1_X2APIC | C1_TSC_DEADLINE);
+		r->d |= (u32)D1_APIC;
+		r->d &= ~(u32)D1_MTRR; /* no MTRR MSRs (yet) */
+		r->b &= 0x00ffffffu;   /* initial APIC ID 0 */
 		break;
 	case 5: case 0xa: case 0xd: case 0x12: case 0x14:
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };

@@ -4,6 +4,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "kernel/log.h"
+#include "devices/lapic.h"
 #include "kernel/x86.h"
 
 #define VEC_GP 13
@@ -96,7 +97,9 @@ static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 		return true;
 	case 4: return guest_write_cr4(v, val);
 	case 8:
-		v->cr8 = val & 0xf; /* TPR: kept, no interrupt controller acts on it yet */
+		if (val >> 4)
+			return false; /* bits 63:4 reserved */
+		lapic_write_cr8(val); /* the task priority: TPR[7:4] */
 		return true;
 	default:
 		vcpu_stop(v, END_GUEST_ERROR, "MOV to CR%u is not supported", cr);
@@ -118,7 +121,7 @@ void handle_cr_access(struct vcpu *v)
 			vcpu_stop(v, END_GUEST_ERROR, "MOV from CR%u is not supported", cr);
 			return;
 		}
-		vcpu_set_gpr(v, (int)CRQ_GPR(q), cr == 3 ? v->cr3 : v->cr8);
+		vcpu_set_gpr(v, (int)CRQ_GPR(q), cr == 3 ? v->cr3 : lapic_read_cr8());
 		break;
 	case CR_CLTS:
 		ok = guest_write_cr0(v, v->cr0 & ~CR0_TS);

@@ -3,11 +3,12 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "kernel/log.h"
+#include "devices/irq.h"
+#include "devices/lapic.h"
 #include "kernel/x86.h"
 
 #define MSR_TSC 0x10
 #define MSR_PLATFORM_ID 0x17
-#define MSR_APIC_BASE 0x1b
 #define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_MTRRCAP 0xfe
 #define MSR_MCG_CAP 0x179
@@ -17,7 +18,6 @@
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083
 #define MSR_FMASK 0xc0000084
-#define APIC_BASE_DEFAULT 0xfee00900ULL /* 0xfee00000, enabled, bootstrap processor */
 #define VEC_GP 13
 
 static bool canonical(u64 a)
@@ -59,7 +59,6 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_FMASK: *val = v->fmask; return true;
 	case MSR_IA32_PAT: *val = v->pat; return true;
 	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
-	case MSR_APIC_BASE: *val = APIC_BASE_DEFAULT; return true;
 	case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCKED; return true; /* VMX off */
 	case MSR_MISC_ENABLE: *val = 1; return true; /* fast strings */
 	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP:
@@ -122,7 +121,8 @@ void handle_rdmsr(struct vcpu *v)
 {
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
 	u64 val;
-	if (!msr_read(v, msr, &val)) {
+	bool ok = lapic_owns_msr(msr) ? lapic_rdmsr(msr, &val, vtime_now()) : msr_read(v, msr, &val);
+	if (!ok) {
 		pr_warn("guest rdmsr %#x (unknown MSR) at rip=%#llx: #GP injected", msr, v->last_rip);
 		vcpu_inject_exception(VEC_GP, true, 0);
 		return;
@@ -136,7 +136,8 @@ void handle_wrmsr(struct vcpu *v)
 {
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
 	u64 val = (v->regs.gpr[GPR_RDX] << 32) | (v->regs.gpr[GPR_RAX] & 0xffffffff);
-	if (!msr_write(v, msr, val)) {
+	bool ok = lapic_owns_msr(msr) ? lapic_wrmsr(msr, val, vtime_now()) : msr_write(v, msr, val);
+	if (!ok) {
 		pr_warn("guest wrmsr %#x value %#llx (unknown MSR or refused value) at rip=%#llx: "
 			"#GP injected", msr, val, v->last_rip);
 		vcpu_inject_exception(VEC_GP, true, 0);

@@ -15,6 +15,7 @@
 #include "mmu/mmu.h"
 #include "vmx/trace.h"
 #include "vmx/gdb.h"
+#include "vmx/intr.h"
 #include "drivers/power.h"
 
 struct vcpu vcpu0;
@@ -42,6 +43,7 @@ static void setup_controls(void)
 		   control("processor-based", c->proc,
 			   CPU_USE_TSC_OFFSETTING | CPU_HLT_EXITING | CPU_INVLPG_EXITING | CPU_MWAIT_EXITING |
 			   CPU_RDPMC_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
+			   CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
 			   CPU_UNCOND_IO_EXITING | CPU_MONITOR_EXITING));
 	vmcs_write(VM_EXIT_CONTROLS,
 		   control("VM-exit", c->exit,
@@ -312,6 +314,7 @@ void vcpu_run(struct vcpu *v)
 		gdb_before_entry(v);
 		if (v->end != END_NONE)
 			break;
+		intr_before_entry(v);
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();

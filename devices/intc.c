@@ -1,0 +1,105 @@
+/* intc.c - the platform's interrupt wiring and its devices (docs/devices.md):
+ *   ISA IRQ lines -> the 8259 pair (IRQ n) and the I/O APIC (pin n; the PIT's IRQ 0 on pin 2,
+ *   QEMU's interrupt-source override);
+ *   the I/O APIC -> the local APIC (messages); the local APIC's EOI of a level-triggered
+ *   vector -> the I/O APIC;
+ *   the 8259's INTR -> the local APIC's LINT0 when it is in ExtINT / virtual-wire mode;
+ *   timers (PIT, RTC, local APIC) polled by the vCPU before each entry and during HLT. */
+#include "devices/intc.h"
+#include "devices/fwcfg.h"
+#include "devices/ioapic.h"
+#include "devices/irq.h"
+#include "devices/lapic.h"
+#include "devices/pci.h"
+#include "devices/pic.h"
+#include "devices/pit.h"
+#include "devices/pio.h"
+#include "devices/rtc.h"
+#include "drivers/cmos.h"
+#include "kernel/x86.h"
+
+static bool last_from_pic; /* where the vector intc_pending() returned comes from */
+
+static u32 ioapic_pin_of(u32 gsi)
+{
+	return gsi == 0 ? 2 : gsi;
+}
+
+void irq_set_line(u32 gsi, bool level)
+{
+	if (gsi < 16)
+		pic_set_irq(gsi, level);
+	ioapic_set_irq(ioapic_pin_of(gsi), level);
+}
+
+void intc_tick(u64 now)
+{
+	pit_tick(now);
+	rtc_tick(now);
+	lapic_tick(now);
+}
+
+static u64 earliest(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+u64 intc_next_deadline(void)
+{
+	return earliest(earliest(pit_next_deadline(), rtc_next_deadline()), lapic_next_deadline());
+}
+
+int intc_pending(void)
+{
+	int v = lapic_pending_vector();
+	last_from_pic = false;
+	if (v >= 0)
+		return v;
+	if (!lapic_extint_enabled())
+		return -1;
+	v = pic_pending_vector();
+	last_from_pic = v >= 0;
+	return v;
+}
+
+void intc_ack(int vector)
+{
+	if (last_from_pic)
+		pic_ack();
+	else
+		lapic_ack(vector);
+}
+
+/*
+ * The state QEMU's firmware (SeaBIOS) leaves, which guests booted with -kernel see: the 8259s
+ * initialized with vector bases 0x08 and 0x70 and every line masked but the cascade; the
+ * local APIC software-enabled with LINT0 in ExtINT mode (virtual wire) and LINT1 as NMI.
+ */
+static void bios_init_pic(void)
+{
+	static const u8 seq[][2] = {
+		{ 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+		{ 0xa0, 0x11 }, { 0xa1, 0x70 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
+		{ 0x21, 0xfb }, { 0xa1, 0xff },
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(seq); i++)
+		pio_write(seq[i][0], 1, seq[i][1]);
+}
+
+void intc_init(u64 ram_size)
+{
+	struct lapic_config lc = { .tsc_hz = vtime_hz(), .maxphyaddr = 36, .x2apic = true,
+				   .eoi_broadcast = ioapic_eoi };
+	pic_init();
+	pit_init();
+	rtc_init(cmos_read_epoch(), MIN(ram_size, 3 * GiB), 0);
+	pci_init(true);
+	fwcfg_init(ram_size);
+	ioapic_init(lapic_deliver);
+	ioapic_attach();
+	lapic_init(&lc);
+	lapic_reset();
+	lapic_bios_init();
+	lapic_attach(vtime_now);
+	bios_init_pic();
+}

@@ -1,0 +1,20 @@
+/* intc.h - what the vCPU asks the emulated interrupt controllers and timers (devices/intc.c
+ * ties the PIC, PIT, RTC, local APIC and I/O APIC together behind these calls). */
+#ifndef DEVICES_INTC_H
+#define DEVICES_INTC_H
+
+#include "kernel/types.h"
+
+/* Runs every device timer that is due at guest TSC now (raises their interrupts). */
+void intc_tick(u64 now);
+/* The earliest guest TSC at which some device timer fires, or IRQ_NONE (devices/irq.h). */
+u64 intc_next_deadline(void);
+/* The vector the vCPU would take now if interrupts were enabled (local APIC first, then the
+ * PIC through LINT0/ExtINT), or -1. */
+int intc_pending(void);
+/* The vCPU is delivering vector (INTA / IRR -> ISR). */
+void intc_ack(int vector);
+/* Registers the platform devices; ram_size for CMOS and fw_cfg. */
+void intc_init(u64 ram_size);
+
+#endif

@@ -1,0 +1,21 @@
+/* intr.h - external-interrupt delivery to the guest: injection at VM entry, the interrupt
+ * window, and HLT waiting for the next interrupt (SDM Vol. 3C 26.6, 25.3, 26.5). */
+#ifndef VMX_INTR_H
+#define VMX_INTR_H
+
+#include "vmx/vcpu.h"
+
+/* Before each VM entry: runs due device timers, then injects the highest pending interrupt
+ * when the guest can take it, or asks for an interrupt-window exit when it cannot yet. */
+void intr_before_entry(struct vcpu *v);
+/* HLT: resumes the guest at once if an interrupt can be delivered; otherwise waits (the
+ * guest's time runs on) until the next device timer; ends the run when nothing can ever wake
+ * the guest (interrupts disabled, or no timer armed). */
+void intr_handle_hlt(struct vcpu *v);
+void handle_interrupt_window(struct vcpu *v);
+
+/* Guest TSC frequency (the host's, calibrated at boot against the PIT). */
+void tsc_calibrate(void);
+u64 tsc_hz(void);
+
+#endif
