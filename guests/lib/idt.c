@@ -12,7 +12,7 @@ struct dtr {
 	uint32_t base;
 } __attribute__((packed));
 
-extern const uint32_t isr_stubs[32]; /* isr.S */
+extern const uint32_t isr_stubs[IDT_STUBS]; /* isr.S */
 
 static const uint64_t gdt[3] __attribute__((aligned(8))) = {
 	0,
@@ -20,7 +20,7 @@ static const uint64_t gdt[3] __attribute__((aligned(8))) = {
 	0x00cf92000000ffffull, /* 0x10: data, flat 4 GiB, ring 0 */
 };
 static struct gate idt[256] __attribute__((aligned(8)));
-static idt_handler_t handlers[32];
+static idt_handler_t handlers[IDT_STUBS];
 static volatile int expect_vec = -1;
 static volatile unsigned expect_skip;
 
@@ -41,7 +41,7 @@ void idt_init(void)
 			 : "m"(g)
 			 : "eax", "memory");
 	memset(idt, 0, sizeof(idt));
-	for (int v = 0; v < 32; v++) {
+	for (int v = 0; v < IDT_STUBS; v++) {
 		idt[v].off_lo = (uint16_t)isr_stubs[v];
 		idt[v].off_hi = (uint16_t)(isr_stubs[v] >> 16);
 		idt[v].sel = 0x08;
@@ -68,7 +68,7 @@ bool idt_caught(int vector)
 
 void idt_set_handler(int vector, idt_handler_t h)
 {
-	if (vector >= 0 && vector < 32)
+	if (vector >= 0 && vector < IDT_STUBS)
 		handlers[vector] = h;
 }
 

@@ -18,6 +18,7 @@
 #include "guest.h"
 
 #define IDT_UNEXPECTED_EXIT 0x7e
+#define IDT_STUBS 64 /* vectors with a stub: exceptions 0-31, interrupts 32-63 */
 
 #define VEC_DE 0
 #define VEC_DB 1

@@ -1,4 +1,4 @@
-/* isr.S - exception entry stubs for vectors 0-31 (32-bit, ring 0, no privilege change).
+/* isr.S - entry stubs for vectors 0-63 (exceptions, and interrupts 32-63) (32-bit, ring 0, no privilege change).
  * Each stub makes the frame uniform (pushes 0 where the CPU pushes no error code), pushes its
  * vector and jumps to the common path, which saves the GPRs and calls idt_dispatch(frame). */
 
@@ -18,6 +18,9 @@ isr_stub_\v:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	stub \v
 	.endr
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
+	stub \v
+	.endr
 
 isr_common:
 	cld
@@ -34,5 +37,8 @@ isr_common:
 	.global isr_stubs
 isr_stubs:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.long isr_stub_\v
+	.endr
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	.long isr_stub_\v
 	.endr
