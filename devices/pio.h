@@ -22,6 +22,10 @@ bool pio_write(u16 port, int size, u32 value);
 /* Device constructors (each registers itself). */
 void vuart_init(u16 base);
 void vuart_flush(void);
+/* Holds finished guest lines (monitor open) or releases them in order (closed). */
+void vuart_hold(bool on);
+/* A byte typed for the guest; false when its receive FIFO is full. */
+bool vuart_push_input(u8 c);
 void debug_exit_init(u16 port);
 
 #endif

@@ -5,6 +5,7 @@
 #include "drivers/uart.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
+#include "vmx/monitor.h"
 
 #define REG_DATA 0
 #define REG_IER 1
@@ -19,24 +20,80 @@
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define LINE_MAX 200
+#define RX_FIFO 64
+#define HOLD_MAX (32 * 1024) /* guest output kept while the monitor is open */
 
 static struct vuart {
 	struct pio_device dev;
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
-	int rx; /* next input byte or -1 */
+	/* Input from the console (through the monitor's escape filter): a FIFO. */
+	u8 rx[RX_FIFO];
+	u32 rx_head, rx_count;
 	char line[LINE_MAX + 1];
 	size_t len;
+	/* While held (monitor open), finished lines wait here instead of going out. */
+	bool held;
+	char hold[HOLD_MAX];
+	u32 hold_len;
+	u64 hold_dropped;
 } vu;
+
+static void emit_line(const char *text)
+{
+	if (!vu.held) {
+		console_puts("[guest] ");
+		console_puts(text);
+		console_puts("\n");
+		return;
+	}
+	u32 n = (u32)strlen(text) + 1;
+	if (vu.hold_len + n > HOLD_MAX) {
+		vu.hold_dropped++;
+		return;
+	}
+	memcpy(vu.hold + vu.hold_len, text, n); /* NUL-separated lines */
+	vu.hold_len += n;
+}
 
 void vuart_flush(void)
 {
 	if (!vu.len)
 		return;
 	vu.line[vu.len] = 0;
-	console_puts("[guest] ");
-	console_puts(vu.line);
-	console_puts("\n");
+	emit_line(vu.line);
 	vu.len = 0;
+}
+
+void vuart_hold(bool on)
+{
+	vu.held = on;
+	if (on)
+		return;
+	for (u32 i = 0; i < vu.hold_len; i += (u32)strlen(vu.hold + i) + 1)
+		emit_line(vu.hold + i);
+	if (vu.hold_dropped)
+		klog(LOG_WARN, "vuart: %llu guest lines dropped while the monitor was open",
+		     vu.hold_dropped);
+	vu.hold_len = 0;
+	vu.hold_dropped = 0;
+}
+
+bool vuart_push_input(u8 c)
+{
+	if (vu.rx_count == RX_FIFO)
+		return false;
+	vu.rx[(vu.rx_head + vu.rx_count++) % RX_FIFO] = c;
+	return true;
+}
+
+static int rx_pop(void)
+{
+	if (!vu.rx_count)
+		return -1;
+	int c = vu.rx[vu.rx_head];
+	vu.rx_head = (vu.rx_head + 1) % RX_FIFO;
+	vu.rx_count--;
+	return c;
 }
 
 /* Why lines: hypervisor log lines and guest output then never interleave mid-line. */
@@ -46,7 +103,7 @@ static void out_byte(u8 c)
 		return;
 	if (c == '\n') {
 		if (!vu.len) {
-			console_puts("[guest] \n");
+			emit_line("");
 			return;
 		}
 		vuart_flush();
@@ -57,10 +114,12 @@ static void out_byte(u8 c)
 		vuart_flush();
 }
 
+/* Console input reaches the FIFO through the monitor's filter (vmx/monitor.c), polled at
+ * every exit; a guest polling LSR also gets a poll, so input arrives without delay. */
 static void poll_input(void)
 {
-	if (vu.rx < 0)
-		vu.rx = uart_getc();
+	if (!vu.rx_count)
+		console_input_poll();
 }
 
 static u32 vuart_read(struct pio_device *d, u16 port, int size)
@@ -72,8 +131,7 @@ static u32 vuart_read(struct pio_device *d, u16 port, int size)
 		if (vu.lcr & LCR_DLAB)
 			return vu.dll;
 		poll_input();
-		v = vu.rx;
-		vu.rx = -1;
+		v = rx_pop();
 		return v < 0 ? 0 : (u32)v;
 	case REG_IER: return (vu.lcr & LCR_DLAB) ? vu.dlm : vu.ier;
 	case REG_IIR_FCR: return (vu.fcr & 1 ? 0xc0 : 0) | 0x01; /* no interrupt pending */
@@ -81,7 +139,7 @@ static u32 vuart_read(struct pio_device *d, u16 port, int size)
 	case REG_MCR: return vu.mcr;
 	case REG_LSR:
 		poll_input();
-		return LSR_THRE | LSR_TEMT | (vu.rx >= 0 ? LSR_DR : 0);
+		return LSR_THRE | LSR_TEMT | (vu.rx_count ? LSR_DR : 0);
 	case REG_MSR: return 0xb0; /* CTS, DSR, DCD */
 	default: return vu.scr;
 	}
@@ -118,7 +176,7 @@ static void vuart_reset(struct pio_device *d)
 	vu.ier = vu.mcr = vu.scr = vu.fcr = vu.dlm = 0;
 	vu.lcr = 0;
 	vu.dll = 1;
-	vu.rx = -1;
+	vu.rx_head = vu.rx_count = 0;
 	vu.len = 0;
 }
 

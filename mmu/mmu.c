@@ -1022,3 +1022,10 @@ static void audit_point(const char *where)
 	if (mmu_audit_enabled && mmu_audit(where))
 		panic("mmu: audit failed at %s", where);
 }
+
+bool mmu_walk_debug(u64 la, struct gwalk_result *w)
+{
+	struct gwalk_ctx ctx = gctx;
+	ctx.smap = false;
+	return gwalk(&ctx, &audit_ops, la, 0, w) == GWALK_OK;
+}

@@ -63,6 +63,11 @@ bool mmu_guest_paging_on(void);
 bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec);
 u64 mmu_links_used(void);
 
+struct gwalk_result;
+/* The guest walk for la as a supervisor read, without touching guest memory (no A/D update):
+ * for the monitor's walk command. True when it translates; w holds every entry read. */
+bool mmu_walk_debug(u64 la, struct gwalk_result *w);
+
 /* Memslot changes that take effect for the guest at once (hypercalls, devices). Same
  * contract as memslot_*(): -1 with *why on refusal. */
 int mmu_memslot_add(const struct memslot *m, const char **why);

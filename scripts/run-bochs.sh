@@ -4,17 +4,20 @@
 #   --dir DIR         where serial.txt, bochs.log and bochsrc go (default build/run)
 #   --timeout SEC     kill Bochs after SEC seconds of wall time (default 120)
 #   --megs N          machine memory in MiB (default 256)
+#   --com1 SPEC       Bochs com1 options instead of the serial.txt file, e.g. a socket for an
+#                     interactive console: "mode=socket-server, dev=localhost:1234"
 #   --com2 SPEC       Bochs com2 line options, e.g. "mode=socket-server, dev=localhost:1234"
 #   --interactive     show the serial console on this terminal while it runs
 # Exit status: 0 when Bochs ended (the run's result is on the serial line), 124 on timeout.
 set -e
-iso="" dir=build/run timeout=120 megs=256 interactive=0 com2=""
+iso="" dir=build/run timeout=120 megs=256 interactive=0 com1="" com2=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--iso) iso=$2; shift 2 ;;
 	--dir) dir=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--megs) megs=$2; shift 2 ;;
+	--com1) com1=$2; shift 2 ;;
 	--com2) com2=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	*) echo "run-bochs: unknown argument $1"; exit 2 ;;
@@ -27,6 +30,8 @@ dir=$(cd "$dir" && pwd)
 iso=$(cd "$(dirname "$iso")" && pwd)/$(basename "$iso")
 rm -f "$dir/serial.txt" "$dir/bochs.log"
 : > "$dir/serial.txt"
+com1line="com1: enabled=1, mode=file, dev=$dir/serial.txt"
+[ -n "$com1" ] && com1line="com1: enabled=1, $com1"
 com2line=""
 [ -n "$com2" ] && com2line="com2: enabled=1, $com2"
 cat > "$dir/bochsrc" <<RC
@@ -36,7 +41,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 ata0-master: type=cdrom, path=$iso, status=inserted
 boot: cdrom
-com1: enabled=1, mode=file, dev=$dir/serial.txt
+$com1line
 $com2line
 display_library: term
 log: $dir/bochs.log

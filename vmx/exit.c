@@ -8,6 +8,7 @@
 #include "mmu/mmu.h"
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
+#include "vmx/monitor.h"
 #include "kernel/x86.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
@@ -70,8 +71,17 @@ static void handle_exception(struct vcpu *v)
 		pr_warn("host NMI during guest run: ignored");
 		return;
 	}
-	if ((vec == 1 || vec == 3) && gdb_handle_debug_exit(v, EXIT_EXCEPTION_NMI, vec))
+	if ((vec == 1 || vec == 3) && (gdb_handle_debug_exit(v, EXIT_EXCEPTION_NMI, vec) ||
+					monitor_handle_debug_exit(v, vec)))
 		return;
+	if (vec == 1 || vec == 3) {
+		/* Intercepted for a debugger, but the guest's own: deliver it as it came. */
+		u32 t = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+		vmcs_write(VM_ENTRY_INTR_INFO, (info & ~INTR_INFO_NMI_UNBLOCK));
+		if (t == INTR_TYPE_SW_EXCEPTION || t == INTR_TYPE_PRIV_SW_EXCEPTION)
+			vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+		return;
+	}
 	if (vec == VEC_PF) {
 		u64 la = vmcs_read(EXIT_QUALIFICATION), bad = 0;
 		if (mmu_page_fault(la, (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE), &bad) == MMU_BAD_TABLE)
@@ -83,6 +93,8 @@ static void handle_exception(struct vcpu *v)
 		  vec, v->last_rip);
 }
 
+/* Monitor-trap-flag exits (GDB single step) and preemption-timer exits (a chance to poll
+ * the consoles, which the run loop does before every entry). */
 static void handle_gdb_exit(struct vcpu *v)
 {
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON) & EXIT_REASON_BASIC_MASK;

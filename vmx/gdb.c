@@ -1,7 +1,7 @@
 /* gdb.c - the GDB stub's transport and target: a second UART (gdb=com2), the vCPU's
  * registers and memory, int3 and debug-register breakpoints, single-step with the monitor
- * trap flag, and periodic exits (VMX-preemption timer) so that Ctrl-C is seen while the guest
- * runs. The protocol itself is kernel/gdbstub.c. docs/debugging.md shows a session. */
+ * trap flag (or TF), and the periodic preemption-timer exits (vmx/vcpu.c) so that Ctrl-C is
+ * seen while the guest runs. The protocol itself is kernel/gdbstub.c. docs/debugging.md shows a session. */
 #include "vmx/gdb.h"
 #include "vmx/vmx.h"
 #include "vmx/mmio.h"
@@ -18,7 +18,6 @@
 #define DR7_L(i) BIT((i) * 2)
 #define DR7_RW_LEN_MASK(i) (0xfULL << (16 + (i) * 4))
 #define RFLAGS_RF BIT(16)
-#define POLL_TICKS 0x400000 /* preemption-timer period while gdb is attached */
 
 static struct {
 	bool enabled;
@@ -182,10 +181,6 @@ static void set_intercepts(bool on)
 	u64 bm = vmcs_read(EXCEPTION_BITMAP);
 	bm = on ? bm | BIT(VEC_BP) | BIT(VEC_DB) : bm & ~(BIT(VEC_BP) | BIT(VEC_DB));
 	vmcs_write(EXCEPTION_BITMAP, bm);
-	u64 pin = vmcs_read(PIN_BASED_VM_EXEC_CONTROL);
-	if ((vmx_caps.pin >> 32) & PIN_PREEMPTION_TIMER)
-		vmcs_write(PIN_BASED_VM_EXEC_CONTROL,
-			   on ? pin | PIN_PREEMPTION_TIMER : pin & ~PIN_PREEMPTION_TIMER);
 }
 
 static void act(struct vcpu *v, enum gdb_action a)
@@ -255,8 +250,6 @@ void gdb_before_entry(struct vcpu *v)
 		}
 		act(v, gdb_input(&g.stub, (u8)c));
 	}
-	if ((vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER))
-		vmcs_write(VMX_PREEMPTION_TIMER, POLL_TICKS);
 }
 
 bool gdb_handle_debug_exit(struct vcpu *v, u32 reason, u32 vector)

@@ -16,9 +16,13 @@
 #include "vmx/trace.h"
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
+#include "vmx/monitor.h"
 #include "drivers/power.h"
 
 struct vcpu vcpu0;
+
+/* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
+#define PREEMPTION_POLL 0x400000
 
 extern char vmx_exit[];
 
@@ -35,8 +39,13 @@ static u32 control(const char *name, u64 cap, u32 want)
 static void setup_controls(void)
 {
 	const struct vmx_caps *c = &vmx_caps;
-	vmcs_write(PIN_BASED_VM_EXEC_CONTROL,
-		   control("pin-based", c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING));
+	/* The VMX-preemption timer, when the CPU has it, gives an exit now and then even to a
+	 * guest that never exits by itself, so the console (monitor escape, GDB Ctrl-C) is
+	 * polled (vmx/monitor.c). */
+	u32 pin = PIN_EXT_INTR_EXITING | PIN_NMI_EXITING;
+	if ((c->pin >> 32) & PIN_PREEMPTION_TIMER)
+		pin |= PIN_PREEMPTION_TIMER;
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, control("pin-based", c->pin, pin));
 	/* No MSR or I/O bitmaps: every RDMSR/WRMSR and every I/O instruction exits. CR3 accesses
 	 * exit because the guest's CR3 is virtual (the real one points at hypervisor tables). */
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
@@ -311,10 +320,13 @@ void vcpu_run(struct vcpu *v)
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);
 		}
+		monitor_before_entry(v);
 		gdb_before_entry(v);
 		if (v->end != END_NONE)
 			break;
 		intr_before_entry(v);
+		if (vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER)
+			vmcs_write(VMX_PREEMPTION_TIMER, PREEMPTION_POLL);
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();

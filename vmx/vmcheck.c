@@ -1236,3 +1236,12 @@ const char *vmcheck_field_name(u32 field)
 			return field_names[i].name;
 	return NULL;
 }
+
+bool vmcheck_field_at(u32 i, u32 *field, const char **name)
+{
+	if (i >= ARRAY_SIZE(field_names))
+		return false;
+	*field = field_names[i].field;
+	*name = field_names[i].name;
+	return true;
+}

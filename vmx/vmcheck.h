@@ -92,5 +92,8 @@ const struct vmcheck_rule *vmcheck_rules(u32 *count);
 
 /* The name of a VMCS field encoding or VMCHECK_F_* value ("GUEST_TR_AR"), or NULL. */
 const char *vmcheck_field_name(u32 field);
+/* The i-th entry of the field-name table (VMCS encodings, then the VMCHECK_F_* pseudo-fields);
+ * false past the end. For tools that list every field (the monitor's vmcs command). */
+bool vmcheck_field_at(u32 i, u32 *field, const char **name);
 
 #endif

@@ -1,0 +1,18 @@
+/* monitor.h - the serial-console monitor (Ctrl-A c; docs/debugging.md) and the console input
+ * filter that feeds the guest's UART. */
+#ifndef VMX_MONITOR_H
+#define VMX_MONITOR_H
+
+#include "vmx/vcpu.h"
+
+/* Reads what was typed on the console: escape sequences go to the monitor, everything else
+ * to the guest's UART receive FIFO. */
+void console_input_poll(void);
+/* Before each entry: polls the console; runs the monitor (blocking) when it was asked for. */
+void monitor_before_entry(struct vcpu *v);
+/* #DB after "step" and #BP at a "break" address: true when the monitor took the exit. */
+bool monitor_handle_debug_exit(struct vcpu *v, u32 vector);
+/* Opens the monitor before the next entry (e.g. monitor=1 on the command line). */
+void monitor_request(void);
+
+#endif
