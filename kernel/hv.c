@@ -60,6 +60,32 @@ static void load_guest(struct vcpu *v, const struct hv_config *cfg, const struct
 		img->entry, v->ram_size / MiB, v->ram_hpa);
 }
 
+/*
+ * Deliberate breakage of one VM-entry rule (selftest=entry_rule:N; entry_guest_state is 1 and
+ * entry_control is 2), to test the failure reports and the entry checker against Bochs's own
+ * verdict (tests/system/test_fatal_paths.py). Each breaks exactly one rule of SDM "VM Entries".
+ */
+static int cfg_entry_rule;
+
+static void break_entry_rule(int n)
+{
+	switch (n) {
+	case 1: vmcs_write(GUEST_TR_AR, 0x89); break;          /* guest.tr.type (26.3.1.2) */
+	case 2: vmcs_write(CR3_TARGET_COUNT, 5); break;        /* ctrl.cr3_target_count */
+	case 3: vmcs_write(GUEST_RFLAGS, 0); break;            /* guest.rflags.bit1 (26.3.1.4) */
+	case 4: vmcs_write(GUEST_ACTIVITY_STATE, 5); break;    /* guest.activity.value */
+	case 5: vmcs_write(VMCS_LINK_POINTER, 0x1234); break;  /* guest.link.align */
+	case 6: vmcs_write(GUEST_CR0, vmcs_read(GUEST_CR0) & ~CR0_PE); break; /* guest.cr0.fixed */
+	case 7: vmcs_write(HOST_CR4, vmcs_read(HOST_CR4) & ~CR4_VMXE); break; /* host.cr4.vmxe */
+	case 8: vmcs_write(GUEST_SS_AR, (vmcs_read(GUEST_SS_AR) & ~0x60ULL) | 0x60); break;
+		/* guest.ss.ar.dpl_vs_rpl: SS.DPL 3 with RPL 0 */
+	case 9: vmcs_write(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (1u << 8) | 14); break;
+		/* ctrl.entry_intr.type: type 1 is reserved */
+	case 10: vmcs_write(GUEST_GDTR_LIMIT, 0x10000); break; /* guest.gdtr.limit */
+	default: pr_warn("selftest=entry_rule:%d: no such breakage", n); break;
+	}
+}
+
 void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 {
 	struct vcpu *v = &vcpu0;
@@ -91,18 +117,18 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	slotdev_init();
 	intc_init(v->ram_size);
 	vcpu_setup(v, img.entry, mbi);
+	cfg_entry_rule = cfg->entry_rule;
 	if (cfg->gdb_port) {
 		if (cfg->gdb_port == uart_port())
 			hv_fail_boot("gdb", "gdb= names the console's own UART: use another port");
 		gdb_attach_uart(cfg->gdb_port);
 	}
-	/* Deliberate breakage to test the failure reports: a TR of type "available TSS" (not busy) fails the
-	 * guest-state checks (SDM 26.3.1.2); a CR3-target count above 4 fails the control checks
-	 * (26.2.1.1), so VMLAUNCH itself fails with VM-instruction error 7. */
 	if (cfg->selftest == SELFTEST_ENTRY_GUEST_STATE)
-		vmcs_write(GUEST_TR_AR, 0x89); /* available, not busy */
+		cfg_entry_rule = 1;
 	if (cfg->selftest == SELFTEST_ENTRY_CONTROL)
-		vmcs_write(CR3_TARGET_COUNT, 5);
+		cfg_entry_rule = 2;
+	if (cfg_entry_rule)
+		break_entry_rule(cfg_entry_rule);
 	pr_info("memory: %llu pages free after setup", pmm_free_pages());
 	pr_info("guest: starting at %#x", img.entry);
 	vcpu_run(v);

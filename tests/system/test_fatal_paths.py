@@ -2,6 +2,8 @@
 exception (QEMU, no VMX needed) print the reason, the registers and a backtrace, then power off
 with the failure code; a failed VMLAUNCH names the VM-instruction error, and a VM entry that
 fails on guest state prints the exit reason and the guest-state fields (Bochs)."""
+import pytest
+
 from conftest import BOOT_FAILURE_CODE, assert_ok
 
 
@@ -67,3 +69,28 @@ def test_entry_failure_on_guest_state(hv):
     log = (r.dir / "bochs.log").read_text(errors="replace")
     assert_ok("VMENTER FAIL: VMCS guest incorrect TR type" in log, r,
               "bochs.log does not report the TR check")
+
+
+# selftest=entry_rule:N breaks one VM-entry condition (kernel/hv.c); the entry checker must name
+# the broken rule(s) and Bochs's own VM-entry checks must fail on the same thing.
+ENTRY_RULES = [
+    (3, ["guest.rflags.bit1"], "VMENTER FAIL: RFLAGS[1] cleared"),
+    (4, ["guest.activity.value"], "VMENTER FAIL: VMCS guest activity state 5"),
+    (5, ["guest.link.align"], "VMFAIL: VMCS link pointer malformed"),
+    (6, ["guest.cr0.pe_pg", "guest.cr0.pg_without_pe"], "VMENTER FAIL: VMCS guest invalid CR0"),
+    (7, ["host.cr4.vmxe"], "VMFAIL: VMCS host state invalid CR4"),
+    (8, ["guest.cs.ar.dpl_vs_ss", "guest.ss.ar.dpl_vs_rpl"], "VMENTER FAIL: VMCS guest SS.RPL <> SS.DPL"),
+    (9, ["ctrl.entry_intr.type"], "VMFAIL: VMENTRY bad injected event type 1"),
+    (10, ["guest.gdtr.limit"], "VMENTER FAIL: VMCS guest GDTR/IDTR limit > 0xFFFF"),
+]
+
+
+@pytest.mark.parametrize("n,rules,bochs", ENTRY_RULES, ids=[str(e[0]) for e in ENTRY_RULES])
+def test_entry_checker_agrees_with_bochs(hv, n, rules, bochs):
+    r = hv.bochs(hv.iso("hello", hv_cmdline=f"selftest=entry_rule:{n}"))
+    assert_ok(r.summary and r.summary.get("end") == "entry_failure", r, "no end=entry_failure")
+    checks = [l for l in r.hv_lines if l.startswith("[hv E]   check ")]
+    named = [l.split()[3] for l in checks]
+    assert_ok(named == rules, r, f"entry checker named {named}, want {rules}")
+    log = (r.dir / "bochs.log").read_text(errors="replace")
+    assert_ok(bochs in log, r, f"bochs.log does not say '{bochs}'")
