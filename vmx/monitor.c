@@ -125,6 +125,13 @@ static void cmd_regs(struct vcpu *v)
 	out("real cr0=%08llx cr3=%016llx cr4=%08llx; efer=%llx (guest) dr7=%llx",
 	    vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4), v->efer,
 	    vmcs_read(GUEST_DR7));
+	u64 dr0, dr1, dr2, dr3, dr6;
+	/* DR0-DR3 and DR6 are not switched by VMX: the CPU's are the guest's (the host never uses
+	 * them, except the GDB stub's hardware breakpoints). DR7 lives in the VMCS. */
+	__asm__ volatile("mov %%dr0, %0; mov %%dr1, %1; mov %%dr2, %2; mov %%dr3, %3; mov %%dr6, %4"
+			 : "=r"(dr0), "=r"(dr1), "=r"(dr2), "=r"(dr3), "=r"(dr6));
+	out("dr0=%llx dr1=%llx dr2=%llx dr3=%llx dr6=%llx dr7=%llx", dr0, dr1, dr2, dr3, dr6,
+	    vmcs_read(GUEST_DR7));
 	out("gdtr=%016llx/%llx idtr=%016llx/%llx", vmcs_read(GUEST_GDTR_BASE),
 	    vmcs_read(GUEST_GDTR_LIMIT), vmcs_read(GUEST_IDTR_BASE), vmcs_read(GUEST_IDTR_LIMIT));
 }

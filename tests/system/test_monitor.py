@@ -108,8 +108,9 @@ def test_monitor_session(hv):
     hv._record(r, fail_on_timeout=False)
     o = out
     assert_ok("regs | vmcs | mem v GVA" in o["help"], r, "help")
-    assert_ok("rip=" in o["regs"] and "cr0=" in o["regs"] and "cs   sel=0008" in o["regs"], r,
-              "regs: no rip/cr0/segments")
+    assert_ok("rip=" in o["regs"] and "cr0=" in o["regs"] and "cs   sel=0008" in o["regs"] and
+              "dr7=400" in o["regs"] and "efer=" in o["regs"], r,
+              "regs: no rip/cr0/segments/debug registers/efer")
     assert_ok("GUEST_RIP" in o["vmcs"] and "PIN_BASED" in o["vmcs"] and
               "ext-intr-exiting" in o["vmcs"] and "type=11 s=1 dpl=0 p=1" in o["vmcs"], r,
               "vmcs: fields by name with decoded controls and segment rights")
