@@ -44,9 +44,32 @@ static u64 earliest(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
+/* True when an edge on ISA line gsi could reach the CPU now: through the 8259s (with the
+ * local APIC passing ExtINT) or through an unmasked I/O APIC entry. Read through the same
+ * register interfaces the guest uses, restoring IOREGSEL. */
+static bool isa_line_deliverable(u32 gsi)
+{
+	u32 imr_m = 0xff, imr_s = 0xff;
+	pio_read(0x21, 1, &imr_m);
+	pio_read(0xa1, 1, &imr_s);
+	bool via_pic = gsi < 8 ? !(imr_m & BIT(gsi))
+			       : !(imr_m & BIT(2)) && !(imr_s & BIT(gsi - 8));
+	if (via_pic && lapic_extint_enabled())
+		return true;
+	u64 sel = ioapic_mmio_read(0x00, 4);
+	ioapic_mmio_write(0x00, 4, 0x10 + 2 * ioapic_pin_of(gsi));
+	bool masked = ioapic_mmio_read(0x10, 4) & BIT(16);
+	ioapic_mmio_write(0x00, 4, sel);
+	return !masked;
+}
+
+/* Only timers whose interrupt can be delivered count: a guest halted with every timer line
+ * masked can never wake, and the vCPU then ends the run instead of waiting forever. */
 u64 intc_next_deadline(void)
 {
-	return earliest(earliest(pit_next_deadline(), rtc_next_deadline()), lapic_next_deadline());
+	u64 pit = isa_line_deliverable(0) ? pit_next_deadline() : IRQ_NONE;
+	u64 rtc = isa_line_deliverable(8) ? rtc_next_deadline() : IRQ_NONE;
+	return earliest(earliest(pit, rtc), lapic_next_deadline());
 }
 
 int intc_pending(void)

@@ -15,6 +15,7 @@
 #include "vmx/trace.h"
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
+#include "vmx/xsave.h"
 #include "devices/intc.h"
 #include "drivers/uart.h"
 
@@ -112,6 +113,7 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		hv_fail_boot("mmu", why);
 	mask_legacy_pic();
 	tsc_calibrate();
+	xsave_init();
 	vuart_init(0x3f8);
 	debug_exit_init(0xf4);
 	slotdev_init();

@@ -9,6 +9,7 @@
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
 #include "vmx/monitor.h"
+#include "vmx/xsave.h"
 #include "kernel/x86.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
@@ -140,7 +141,7 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_MWAIT] = handle_ud,
 	[EXIT_MONITOR] = handle_ud,
 	[EXIT_WBINVD] = handle_skip,
-	[EXIT_XSETBV] = handle_ud,
+	[EXIT_XSETBV] = handle_xsetbv,
 	[EXIT_MONITOR_TRAP_FLAG] = handle_gdb_exit,
 	[EXIT_PREEMPTION_TIMER] = handle_gdb_exit,
 };

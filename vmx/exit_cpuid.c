@@ -3,6 +3,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "kernel/x86.h"
+#include "vmx/xsave.h"
 
 #define HV_CPUID_BASE 0x40000000u
 #define HV_CPUID_MAX 0x40000001u
@@ -59,20 +60,26 @@ static void filter(u32 leaf, u32 sub, struct cpuid_regs *r)
 {
 	switch (leaf) {
 	case 1:
-		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_FMA | C1_PDCM | C1_PCID | C1_XSAVE |
-			       C1_OSXSAVE | C1_AVX | C1_F16C);
+		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_PDCM | C1_PCID | C1_OSXSAVE);
+		/* XSAVE and what needs it (AVX, FMA, F16C) stay as the host has them; OSXSAVE
+		 * mirrors the guest's CR4 (vmx/exit_xsave.c handles XSETBV). */
+		if (vcpu0.cr4 & CR4_OSXSAVE)
+			r->c |= (u32)C1_OSXSAVE;
 		/* The emulated local APIC (devices/lapic.c): xAPIC, x2APIC and TSC-deadline. */
 		r->c |= (u32)(C1_HYPERVISOR | C1_X2APIC | C1_TSC_DEADLINE);
 		r->d |= (u32)D1_APIC;
 		r->d &= ~(u32)D1_MTRR; /* no MTRR MSRs (yet) */
 		r->b &= 0x00ffffffu;   /* initial APIC ID 0 */
 		break;
-	case 5: case 0xa: case 0xd: case 0x12: case 0x14:
+	case 0xd:
+		xsave_filter_cpuid(sub, &r->a, &r->b, &r->c, &r->d);
+		break;
+	case 5: case 0xa: case 0x12: case 0x14:
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		break;
 	case 7:
 		if (sub == 0) {
-			r->b &= ~(u32)(C7B_SGX | C7B_HLE | C7B_AVX2 | C7B_INVPCID | C7B_RTM | C7B_PQM |
+			r->b &= ~(u32)(C7B_SGX | C7B_HLE | C7B_INVPCID | C7B_RTM | C7B_PQM |
 				       C7B_MPX | C7B_PQE | C7B_AVX512 | C7B_PT);
 			r->c &= ~(u32)(C7C_UMIP | C7C_PKU | C7C_OSPKE | C7C_WAITPKG | C7C_LA57);
 			r->d &= ~(u32)C7D_SPEC_CTRL;

@@ -5,6 +5,7 @@
 #include "vmx/vmx.h"
 #include "kernel/log.h"
 #include "devices/lapic.h"
+#include "vmx/xsave.h"
 #include "kernel/x86.h"
 
 #define VEC_GP 13
@@ -22,6 +23,8 @@ static u64 cr4_supported(void)
 	u32 a, b, c, d;
 	u64 ok = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
 		 CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (xsave_supported())
+		ok |= CR4_OSXSAVE;
 	cpuid(7, 0, &a, &b, &c, &d);
 	if (b & BIT(0))
 		ok |= CR4_FSGSBASE;

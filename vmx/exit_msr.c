@@ -52,11 +52,11 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_IA32_SYSENTER_EIP: *val = vmcs_read(GUEST_SYSENTER_EIP); return true;
 	case MSR_FS_BASE: *val = vmcs_read(GUEST_FS_BASE); return true;
 	case MSR_GS_BASE: *val = vmcs_read(GUEST_GS_BASE); return true;
-	case MSR_KERNEL_GS_BASE: *val = v->kernel_gs_base; return true;
-	case MSR_STAR: *val = v->star; return true;
-	case MSR_LSTAR: *val = v->lstar; return true;
-	case MSR_CSTAR: *val = v->cstar; return true;
-	case MSR_FMASK: *val = v->fmask; return true;
+	/* The SYSCALL/SWAPGS MSRs are the CPU's own: the host never uses them, so they hold the
+	 * guest's values all the time (nothing to switch on exits). */
+	case MSR_KERNEL_GS_BASE: case MSR_STAR: case MSR_LSTAR: case MSR_CSTAR: case MSR_FMASK:
+		*val = rdmsr(msr);
+		return true;
 	case MSR_IA32_PAT: *val = v->pat; return true;
 	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
 	case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCKED; return true; /* VMX off */
@@ -95,12 +95,11 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 		else if (msr == MSR_IA32_SYSENTER_EIP) vmcs_write(GUEST_SYSENTER_EIP, val);
 		else if (msr == MSR_FS_BASE) vmcs_write(GUEST_FS_BASE, val);
 		else if (msr == MSR_GS_BASE) vmcs_write(GUEST_GS_BASE, val);
-		else if (msr == MSR_KERNEL_GS_BASE) v->kernel_gs_base = val;
-		else if (msr == MSR_LSTAR) v->lstar = val;
-		else v->cstar = val;
+		else
+			wrmsr(msr, val); /* KERNEL_GS_BASE, LSTAR, CSTAR: the CPU's own (see above) */
 		return true;
-	case MSR_STAR: v->star = val; return true;
-	case MSR_FMASK: v->fmask = val & 0xffffffff; return true;
+	case MSR_STAR: wrmsr(msr, val); return true;
+	case MSR_FMASK: wrmsr(msr, val & 0xffffffff); return true;
 	case MSR_IA32_PAT:
 		if (!pat_ok(val))
 			return false;

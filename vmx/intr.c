@@ -2,6 +2,7 @@
 #include "vmx/intr.h"
 #include "vmx/vmx.h"
 #include "devices/intc.h"
+#include "devices/lapic.h"
 #include "devices/irq.h"
 #include "devices/pio.h"
 #include "kernel/log.h"
@@ -59,9 +60,25 @@ static void set_window_exiting(bool on)
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, n);
 }
 
+/* An NMI from the local APIC (LINT1, an NMI IPI) is injected when nothing blocks it; else it
+ * stays pending for a later entry. */
+static bool inject_nmi(struct vcpu *v)
+{
+	if (lapic_take_nmi())
+		v->nmi_pending = true;
+	if (!v->nmi_pending || (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+		return false;
+	if (vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | BIT(3)))
+		return false;
+	vmcs_write(VM_ENTRY_INTR_INFO, 2 | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+	v->nmi_pending = false;
+	return true;
+}
+
 void intr_before_entry(struct vcpu *v)
 {
 	intc_tick(vtime_now());
+	inject_nmi(v);
 	if (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		/* An exception or re-injected event goes first; come back for the interrupt. */
 		set_window_exiting(intc_pending() >= 0);
@@ -113,7 +130,8 @@ void intr_handle_hlt(struct vcpu *v)
 	while (intc_pending() < 0) {
 		if (!wait_for_timer(v)) {
 			vcpu_stop(v, END_HALTED, "guest halted at rip=%#llx waiting for an interrupt, "
-				  "but no device timer is armed: it can never wake", v->last_rip);
+				  "but no armed device timer can reach it (masked or none): it can "
+				  "never wake", v->last_rip);
 			return;
 		}
 	}

@@ -43,6 +43,10 @@ static void setup_controls(void)
 	 * guest that never exits by itself, so the console (monitor escape, GDB Ctrl-C) is
 	 * polled (vmx/monitor.c). */
 	u32 pin = PIN_EXT_INTR_EXITING | PIN_NMI_EXITING;
+	/* Virtual NMIs: an injected NMI blocks further NMIs until the guest's IRET, as on bare
+	 * hardware (without them, with NMI exiting on, IRET would never unblock; SDM 25.3). */
+	if ((c->pin >> 32) & PIN_VIRTUAL_NMIS)
+		pin |= PIN_VIRTUAL_NMIS;
 	if ((c->pin >> 32) & PIN_PREEMPTION_TIMER)
 		pin |= PIN_PREEMPTION_TIMER;
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, control("pin-based", c->pin, pin));
@@ -123,6 +127,11 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	v->cr3 = 0;
 	v->efer = 0;
 	v->pat = 0x0007040600070406ULL;
+	/* The SYSCALL/SWAPGS MSRs are the guest's in the CPU (vmx/exit_msr.c): start from 0. */
+	static const u32 syscall_msrs[] = { 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+					    MSR_KERNEL_GS_BASE };
+	for (u32 i = 0; i < ARRAY_SIZE(syscall_msrs); i++)
+		wrmsr(syscall_msrs[i], 0);
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));

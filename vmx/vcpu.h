@@ -36,6 +36,8 @@ struct vcpu {
 	/* MSRs kept here because nothing in the VMCS holds them. */
 	u64 kernel_gs_base, pat, star, lstar, cstar, fmask;
 	u64 tsc_offset; /* guest TSC = host TSC + tsc_offset (VMCS TSC_OFFSET) */
+	u64 xcr0;       /* the guest's XCR0 (in the hardware while it runs) */
+	bool nmi_pending; /* an NMI waits for the guest to unblock NMIs */
 	/* Guest RAM: host-physical base and size; guest physical 0 maps to ram_hpa. */
 	hpa_t ram_hpa;
 	u64 ram_size;

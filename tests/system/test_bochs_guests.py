@@ -104,3 +104,14 @@ def test_hello_chosen_exit_code(hv):
     assert_ok("Goodbye (exit code 42)." in r.guest_lines, r, "guest did not take exit=42")
     assert_clean(r)
     assert_summary(r, "debug_exit", code=42, status=85)
+
+
+def test_halt_with_every_timer_masked(hv):
+    """sti; hlt while the PIT runs but its line is masked everywhere (and no other timer is
+    armed): nothing can ever wake the guest, so the run ends instead of waiting forever."""
+    r = hv.boot_bochs("halt_masked")
+    assert_ok("woke up?!" not in r.guest_lines, r, "HLT returned without an interrupt")
+    assert_ok(r.find(r"guest ended: guest halted .* no armed device timer can reach it") >= 0,
+              r, "no clear reason for the end")
+    assert_clean(r)
+    assert_summary(r, "halted", exits__hlt=1)
