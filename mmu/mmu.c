@@ -771,7 +771,8 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 		return MMU_GUEST_FAULT;
 	}
 	if (st == GWALK_BAD_TABLE) {
-		*bad_gpa = w.levels ? w.pte_gpa[w.levels - 1] : gctx.cr3;
+		/* The table the walk could not read: where the last entry read points, or CR3. */
+		*bad_gpa = w.levels ? w.pte[w.levels - 1] & GENMASK(51, 12) : gctx.cr3 & GENMASK(51, 5);
 		return MMU_BAD_TABLE;
 	}
 	u32 ref = shadow_path(la, &w);

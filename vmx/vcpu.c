@@ -17,12 +17,15 @@
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
 #include "vmx/monitor.h"
+#include "devices/intc.h"
+#include "devices/irq.h"
 #include "drivers/power.h"
 
 struct vcpu vcpu0;
 
 /* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
 #define PREEMPTION_POLL 0x400000
+#define PREEMPTION_MIN_TICKS 2048 /* the guest runs at least this long between timer exits */
 
 extern char vmx_exit[];
 
@@ -321,6 +324,23 @@ void vcpu_print_summary(struct vcpu *v, u32 code)
 	console_puts(buf); /* printed whatever loglevel= says: scripts depend on it */
 }
 
+/* The preemption timer fires at the next device deadline (so timer interrupts arrive on time
+ * even in a guest that makes no exits), and at least every PREEMPTION_POLL units to poll the
+ * consoles. It counts TSC >> VMX_MISC[4:0]. */
+static u32 preemption_ticks(void)
+{
+	u64 deadline = intc_next_deadline(), now = vtime_now();
+	u32 shift = (u32)(vmx_caps.misc & 0x1f);
+	u64 min = (PREEMPTION_MIN_TICKS >> shift) ? (PREEMPTION_MIN_TICKS >> shift) : 1;
+	if (deadline == IRQ_NONE)
+		return PREEMPTION_POLL;
+	/* Never 0: a zero timer exits before the guest runs a single instruction, and a timer
+	 * that is always due (a periodic count of 1) would then starve it. */
+	u64 t = deadline <= now ? 0 : (deadline - now) >> shift;
+	t = MAX(t, min);
+	return t < PREEMPTION_POLL ? (u32)t : PREEMPTION_POLL;
+}
+
 void vcpu_run(struct vcpu *v)
 {
 	while (v->end == END_NONE) {
@@ -335,7 +355,7 @@ void vcpu_run(struct vcpu *v)
 			break;
 		intr_before_entry(v);
 		if (vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER)
-			vmcs_write(VMX_PREEMPTION_TIMER, PREEMPTION_POLL);
+			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks());
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();
