@@ -122,9 +122,8 @@ static void poll_input(void)
 		console_input_poll();
 }
 
-static u32 vuart_read(struct pio_device *d, u16 port, int size)
+static u32 vuart_read_byte(struct pio_device *d, u16 port)
 {
-	(void)size;
 	int v;
 	switch (port - d->base) {
 	case REG_DATA:
@@ -145,9 +144,8 @@ static u32 vuart_read(struct pio_device *d, u16 port, int size)
 	}
 }
 
-static void vuart_write(struct pio_device *d, u16 port, int size, u32 value)
+static void vuart_write_byte(struct pio_device *d, u16 port, u32 value)
 {
-	(void)size;
 	u8 v = (u8)value;
 	switch (port - d->base) {
 	case REG_DATA:
@@ -168,6 +166,24 @@ static void vuart_write(struct pio_device *d, u16 port, int size, u32 value)
 	case REG_SCR: vu.scr = v; break;
 	default: break; /* LSR and MSR are read-only */
 	}
+}
+
+/* A word or dword access covers consecutive registers, byte by byte, as on the PC bus. */
+static u32 vuart_read(struct pio_device *d, u16 port, int size)
+{
+	u32 v = 0;
+	for (int i = 0; i < size; i++)
+		if (port + i < d->base + d->count)
+			v |= vuart_read_byte(d, (u16)(port + i)) << (8 * i);
+		else
+			v |= 0xffu << (8 * i);
+	return v;
+}
+
+static void vuart_write(struct pio_device *d, u16 port, int size, u32 value)
+{
+	for (int i = 0; i < size && port + i < d->base + d->count; i++)
+		vuart_write_byte(d, (u16)(port + i), (value >> (8 * i)) & 0xff);
 }
 
 static void vuart_reset(struct pio_device *d)

@@ -168,16 +168,19 @@ static void reinject_vectoring(struct vcpu *v, u32 reason)
 	u32 pending = (u32)vmcs_read(VM_ENTRY_INTR_INFO);
 	if (pending & INTR_INFO_VALID) {
 		u32 pvec = pending & INTR_INFO_VECTOR_MASK;
-		bool benign_first = type != INTR_TYPE_HW_EXCEPTION || !(vec == 0 || (vec >= 10 &&
-								      vec <= 14) || vec == 8);
-		if (benign_first)
-			return; /* the new exception is delivered; the first event is dropped */
-		if (vec == 8) {
+		bool hw = type == INTR_TYPE_HW_EXCEPTION;
+		bool first_contrib = hw && (vec == 0 || (vec >= 10 && vec <= 13));
+		bool first_pf = hw && vec == VEC_PF;
+		bool second_contrib = pvec == 0 || (pvec >= 10 && pvec <= 13);
+		if (hw && vec == 8) {
 			vcpu_stop(v, END_TRIPLE_FAULT, "guest fault while delivering #DF (rip=%#llx)",
 				  v->last_rip);
 			return;
 		}
-		if (vec == VEC_PF || pvec == VEC_PF || (pvec == 0 || (pvec >= 10 && pvec <= 13)))
+		/* SDM Vol. 3A Table 6-5: contributory then contributory, or #PF then #PF or
+		 * contributory, is a #DF; anything else is handled serially (the new one is
+		 * delivered; the first event is dropped, as the CPU restarts the instruction). */
+		if ((first_contrib && second_contrib) || (first_pf && (pvec == VEC_PF || second_contrib)))
 			vcpu_inject_exception(8, true, 0);
 		return;
 	}

@@ -156,6 +156,12 @@ static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
 	vmcs_write(GUEST_RFLAGS, cpu->rflags);
 }
 
+bool emulate_instruction(void)
+{
+	/* No page is known in advance: every operand goes through the guest's tables. */
+	return mmio_emulate(~0ULL, ~0ULL);
+}
+
 bool mmio_emulate(u64 gpa, u64 la)
 {
 	struct vcpu *v = &vcpu0;
@@ -168,11 +174,14 @@ bool mmio_emulate(u64 gpa, u64 la)
 	struct emu_result res;
 	ctx.ops.opaque = &ctx;
 	load_cpu(v, &cpu);
+	u64 res_rip_before = cpu.rip;
 	ctx.user = cpu.cpl == 3;
 	emu_step(&cpu, &ctx.ops, &res);
 	switch (res.status) {
 	case EMU_OK:
 		store_cpu(v, &cpu);
+		if (cpu.rip != res_rip_before)
+			vcpu_single_step_trap();
 		break;
 	case EMU_EXCEPTION:
 		store_cpu(v, &cpu); /* a string instruction keeps the iterations it finished */

@@ -14,6 +14,10 @@
  */
 bool mmio_emulate(u64 gpa, u64 la);
 
+/* Emulates the instruction at guest RIP with every operand translated through the guest's
+ * tables (string I/O). Same reporting as mmio_emulate. */
+bool emulate_instruction(void);
+
 /* Reads/writes guest memory at a guest-physical address through the memslots (RAM only). */
 bool guest_phys_read(u64 gpa, void *buf, u64 len);
 bool guest_phys_write(u64 gpa, const void *buf, u64 len);

@@ -257,6 +257,17 @@ void vcpu_skip_instruction(void)
 	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
 	if (intr & 3)
 		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
+	vcpu_single_step_trap();
+}
+
+void vcpu_single_step_trap(void)
+{
+	/* An instruction completed here instead of by the CPU still owes the single-step trap
+	 * when the guest has TF set: a pending BS makes the CPU deliver #DB after the entry
+	 * (SDM 26.7.3), as KVM does after skipping an instruction. */
+	if (vmcs_read(GUEST_RFLAGS) & RFLAGS_TF)
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | BIT(14));
 }
 
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error)

@@ -73,6 +73,9 @@ void vcpu_run(struct vcpu *v);
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...) __printf(3, 4);
 /* Advances guest RIP past the exiting instruction (the one place that does). */
 void vcpu_skip_instruction(void);
+/* After an instruction the hypervisor completed (skipped or emulated): owes the guest its
+ * single-step #DB when RFLAGS.TF is set. */
+void vcpu_single_step_trap(void);
 /* Queues a hardware exception for the next VM entry. */
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
 /* Sets the guest GPR named by register number r (32-bit guests: writes the low 32 bits

@@ -12,7 +12,8 @@ from conftest import GUESTS, QEMU, RunResult, _read, _run_group, assert_clean, a
 
 # Guests of the differential suite (guests/NAME.c). Each prints only what bare hardware and the
 # hypervisor must agree on, and ends with guest_exit().
-DIFF_GUESTS = ["platform"]
+DIFF_GUESTS = ["platform", "diff_exceptions", "diff_stringio", "diff_mmio", "diff_cpuid_msr",
+               "diff_sse"]
 
 QEMU_TIMEOUT = 90
 
