@@ -35,7 +35,7 @@ GUEST_NAMES := $(patsubst guests/%.c,%,$(wildcard guests/*.c))
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 
 .SECONDARY:
-.PHONY: all iso run test unit systest deps clean help guests
+.PHONY: all iso run test unit systest deps clean help guests fuzz
 all: $(BUILD)/hv.elf $(BUILD)/hv-narrow.elf $(BUILD)/hv.iso guests
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "make run        boot build/hv.iso in Bochs with VMX; serial console on this terminal"
 	@echo "make test       host unit tests and system tests (Bochs and QEMU)"
 	@echo "make unit       host unit tests only (cmocka)"
+	@echo "make fuzz       libFuzzer harnesses, FUZZ_TIME=60 seconds each (tests/fuzz/README.md)"
 	@echo "make systest    system tests only (pytest)"
 	@echo "make deps       install (as root) or name the Debian packages needed"
 	@echo "           DEBUG=1: debug build (shadow-table audit at every named point)"
@@ -110,10 +111,15 @@ systest: deps all
 
 test: deps all
 	$(MAKE) -C tests/unit
+	$(MAKE) -C tests/fuzz smoke
 	$(PYTHON) -m pytest -q tests/system
+
+fuzz: deps
+	$(MAKE) -C tests/fuzz fuzz
 
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/fuzz clean
 
 -include $(HV_OBJS:.o=.d) $(NARROW_OBJS:.o=.d) $(GUEST_LIB_OBJS:.o=.d)

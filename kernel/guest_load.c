@@ -116,6 +116,9 @@ static int load_elf(const u8 *img, u64 len, u8 *ram, u64 ram_size, struct guest_
 	}
 	if (!loaded)
 		return fail(err, n, "ELF has no loadable segment", 0, 0);
+	if (entry >= ram_size)
+		return fail(err, n, "entry point %#llx is outside guest RAM (%llu bytes)", entry,
+			    ram_size);
 	o->entry = (u32)entry;
 	o->format = is64 ? "elf64" : "elf32";
 	return 0;

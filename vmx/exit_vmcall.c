@@ -183,6 +183,14 @@ static s64 hc_stat(struct vcpu *v, u64 index)
 
 static s64 dispatch(struct vcpu *v, u64 nr, const u64 *a)
 {
+	/* Ids and flags are checked at full width before anything truncates them (an id of
+	 * 2^32 must not become slot 0). */
+	if (nr == HC_MEMSLOT_ADD && a[0] > MEMSLOT_ID_MAX)
+		return refused("memslot_add", "id above 65535");
+	if (nr > HC_MEMSLOT_ADD && nr <= HC_MEMSLOT_RESIZE && a[0] > MEMSLOT_ID_MAX)
+		return -HV_ENOENT; /* no slot can have such an id */
+	if (nr == HC_MEMSLOT_ADD && (a[3] & ~(u64)MEMSLOT_F_ALL))
+		return refused("memslot_add", "unknown flag");
 	switch (nr) {
 	case HC_GET_VERSION: return HC_ABI_VERSION;
 	case HC_MEMSLOT_ADD: return hc_add(a[0], a[1], a[2], a[3]);
