@@ -111,7 +111,7 @@ systest: deps all
 
 test: deps all
 	$(MAKE) -C tests/unit
-	$(MAKE) -C tests/fuzz smoke
+	$(MAKE) -C tests/fuzz smoke SMOKE_RUNS=3000
 	$(PYTHON) -m pytest -q tests/system
 
 fuzz: deps

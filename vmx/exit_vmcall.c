@@ -55,9 +55,10 @@ static struct backing *backing_of(u32 id)
 	return NULL;
 }
 
-static hpa_t backing_alloc(u64 npages)
+/* replacing: pages of backing about to be freed (a resize), not counted against the budget */
+static hpa_t backing_alloc(u64 npages, u64 replacing)
 {
-	if (npages == 0 || backing_pages + npages > HC_BACKING_BUDGET)
+	if (npages == 0 || backing_pages - replacing + npages > HC_BACKING_BUDGET)
 		return 0;
 	hpa_t pa = pmm_alloc_contig(npages, PAGE_SIZE);
 	if (pa) {
@@ -88,7 +89,7 @@ static s64 hc_add(u64 id, u64 gpa, u64 size, u64 flags)
 	for (int i = 0; i < HC_MAX_BACKINGS && !b; i++)
 		if (!backings[i].used)
 			b = &backings[i];
-	hpa_t pa = b ? backing_alloc(size / PAGE_SIZE) : 0;
+	hpa_t pa = b ? backing_alloc(size / PAGE_SIZE, 0) : 0;
 	if (!pa) {
 		pr_warn("hypercall memslot_add: no backing for %llu KiB (budget %llu KiB)", size / KiB,
 			HC_BACKING_BUDGET * 4);
@@ -144,7 +145,7 @@ static s64 hc_resize(u64 id, u64 size)
 	if ((size & (PAGE_SIZE - 1)) || size == 0)
 		return refused("memslot_resize", "size 0 or not page-aligned");
 	u64 np = size / PAGE_SIZE;
-	hpa_t pa = backing_alloc(np);
+	hpa_t pa = backing_alloc(np, b->npages);
 	if (!pa)
 		return -HV_ENOMEM;
 	memcpy((void *)(uintptr_t)pa, (void *)(uintptr_t)b->hpa, MIN(np, b->npages) * PAGE_SIZE);
