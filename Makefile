@@ -35,7 +35,7 @@ GUEST_NAMES := $(patsubst guests/%.c,%,$(wildcard guests/*.c))
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 
 .SECONDARY:
-.PHONY: all iso run test unit systest deps clean help guests fuzz
+.PHONY: all iso run test unit systest deps clean help guests fuzz bench
 all: $(BUILD)/hv.elf $(BUILD)/hv-narrow.elf $(BUILD)/hv.iso guests
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "make run        boot build/hv.iso in Bochs with VMX; serial console on this terminal"
 	@echo "make test       host unit tests and system tests (Bochs and QEMU)"
 	@echo "make unit       host unit tests only (cmocka)"
+	@echo "make bench      benchmark suite in Bochs (docs/bench.md): table, build/bench/results.json"
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_TIME=60 seconds each (tests/fuzz/README.md)"
 	@echo "make systest    system tests only (pytest)"
 	@echo "make deps       install (as root) or name the Debian packages needed"
@@ -116,6 +117,9 @@ test: deps all
 
 fuzz: deps
 	$(MAKE) -C tests/fuzz fuzz
+
+bench: deps all
+	BUILD=$(BUILD) $(PYTHON) scripts/bench.py $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,623 @@
+#!/usr/bin/python3
+"""bench.py - the benchmark suite (`make bench`; docs/bench.md).
+
+Boots the benchmark guests (guests/bench_micro.c under the hypervisor; guests/bench_e2e.c under
+the hypervisor and on bare Bochs) in Bochs, where RDTSC counts instructions, so every figure is
+an instruction count and must come out the same in every run. The whole suite runs twice (or
+--runs N times); figures that differ between runs are reported. Prints one table (operation,
+figure, target, met/missed), writes OUT/results.json and OUT/memslot_scaling.svg.
+
+    scripts/bench.py                 full run (about 8 minutes with 2 CPUs)
+    scripts/bench.py --quick         small N, nothing skipped (tests/system/test_bench.py)
+    options: --out DIR (default build/bench)  --runs N (default 2)  --jobs N (parallel Bochs
+             runs, default: CPUs)  --only ID[,ID...] (benchmark ids, for debugging)
+
+Exit status: 0 when every benchmark ran and printed its figures (targets missed or runs that
+differ are reported, not failures), 1 when a benchmark failed (no figures, guest error,
+timeout), 2 on bad usage or a missing build. Run after `make all`.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / os.environ.get("BUILD", "build")
+HV_ELF = BUILD / "hv.elf"
+GUESTS = BUILD / "guests"
+MKISO = ROOT / "scripts" / "mkiso.sh"
+# Bochs's RTC starts at this time (2000-01-01 00:00:00 UTC) in every run. With the
+# `time0=local` of scripts/run-bochs.sh the firmware, GRUB and the hypervisor's RTC and timer
+# code take a few more or fewer instructions depending on the wall clock at boot, and long runs
+# differ by a few ticks.
+BOCHS_TIME0 = 946684800
+
+# ---- the benchmarks: one boot each ----
+# id, guest, platforms, hypervisor command line, guest op, N (full, quick), extra guest args,
+# time limit in seconds (full, quick).
+BENCHMARKS = [
+    # hypervisor micro-benchmarks (bench_micro.c), hypervisor only
+    dict(id="cpuid", guest="bench_micro", platforms=["hv"], op="cpuid", n=(100000, 200)),
+    dict(id="vmcall", guest="bench_micro", platforms=["hv"], op="vmcall", n=(100000, 200)),
+    dict(id="pio", guest="bench_micro", platforms=["hv"], op="pio", n=(100000, 200)),
+    dict(id="mmio_fast", guest="bench_micro", platforms=["hv"], op="mmio_fast", n=(100000, 200)),
+    dict(id="mmio_slow", guest="bench_micro", platforms=["hv"], op="mmio_slow", n=(20000, 100)),
+    dict(id="shadow_fault", guest="bench_micro", platforms=["hv"], op="shadow_fault",
+         n=(10000, 600), hv_cmdline="guest_mem=128M"),
+    dict(id="cr3_switch", guest="bench_micro", platforms=["hv"], op="cr3_switch", n=(100000, 200)),
+    dict(id="memslot", guest="bench_micro", platforms=["hv"], op="memslot", n=(1000, 50),
+         args="sizes=10,1000,100000", timeout=(900, 300)),
+    dict(id="zap", guest="bench_micro", platforms=["hv"], op="zap", n=(10000, 300),
+         hv_cmdline="shadow_pages=16384"),
+    # end-to-end workloads (bench_e2e.c), hypervisor and bare Bochs
+    dict(id="compute", guest="bench_e2e", platforms=["hv", "bare"], op="compute",
+         n=(10000000, 100000)),
+    dict(id="fork", guest="bench_e2e", platforms=["hv", "bare"], op="fork", n=(1000, 3),
+         timeout=(1200, 300)),
+    dict(id="ctxsw", guest="bench_e2e", platforms=["hv", "bare"], op="ctxsw", n=(20000, 64)),
+    dict(id="mmio", guest="bench_e2e", platforms=["hv", "bare"], op="mmio", n=(1000000, 1000),
+         timeout=(2400, 300)),
+]
+DEFAULT_TIMEOUT = (900, 240)
+MEMSLOT_SIZES = [10, 1000, 100000]
+
+BENCH_RE = re.compile(r"^BENCH name=(\S+) n=(\d+) total=(-?\d+) per_op=(-?[\d.]+)(.*)$")
+HV_LINE = re.compile(r"^\[hv ([EWID])\] ")
+SUMMARY_RE = re.compile(r"^\[hv [EI]\] summary (.*)$")
+COSTS_RE = re.compile(r"^\[hv I\] exit-costs(.*)$")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ---- images ----
+
+def make_iso(spec, platform, guest_cmdline, out: Path):
+    elf = GUESTS / f"{spec['guest']}.elf"
+    if platform == "hv":
+        cmd = [str(MKISO), str(out), str(HV_ELF), str(elf), spec.get("hv_cmdline", ""),
+               guest_cmdline]
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        if p.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"mkiso failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+        return
+    # bare Bochs: GRUB loads the guest itself (multiboot v1), no hypervisor
+    root = out.parent / (out.stem + "-root")
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "boot" / "grub").mkdir(parents=True)
+    shutil.copy(elf, root / "boot" / "guest.elf")
+    (root / "boot" / "grub" / "grub.cfg").write_text(
+        "set timeout=0\nset default=0\n"
+        f'menuentry "guest" {{\n\tmultiboot /boot/guest.elf {guest_cmdline}\n\tboot\n}}\n')
+    p = subprocess.run(["grub-mkrescue", "-o", str(out), str(root)], capture_output=True,
+                       text=True, timeout=300)
+    shutil.rmtree(root, ignore_errors=True)
+    if p.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"grub-mkrescue failed:\n{p.stdout}{p.stderr}")
+
+
+# ---- one boot ----
+
+def parse_kv(text):
+    d = {}
+    for tok in text.split():
+        k, sep, v = tok.partition("=")
+        if sep:
+            d[k] = v
+    return d
+
+
+def num(v):
+    try:
+        return int(v, 0)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+def parse_serial(text):
+    """BENCH/BENCHINFO/RESULT lines of the guest, the exit-costs and summary lines."""
+    rec = {"bench": {}, "info": {}, "result": None, "exit_costs": {}, "summary": None}
+    for raw in text.replace("\r", "").split("\n"):
+        line = raw.rstrip()
+        m = SUMMARY_RE.match(line)
+        if m:
+            rec["summary"] = {k: num(v) for k, v in parse_kv(m.group(1)).items()}
+            continue
+        m = COSTS_RE.match(line)
+        if m:
+            costs = {}
+            for k, v in parse_kv(m.group(1)).items():
+                reason, _, what = k.rpartition(".")
+                costs.setdefault(reason, {})[what] = int(v)
+            rec["exit_costs"] = costs
+            continue
+        if HV_LINE.match(line):
+            continue
+        if line.startswith("[guest] "):
+            line = line[len("[guest] "):]
+        m = BENCH_RE.match(line)
+        if m:
+            rec["bench"][m.group(1)] = {"n": int(m.group(2)), "total": int(m.group(3)),
+                                        "per_op": float(m.group(4)),
+                                        **{k: num(v) for k, v in parse_kv(m.group(5)).items()}}
+        elif line.startswith("BENCHINFO "):
+            rec["info"].update({k: num(v) for k, v in parse_kv(line[10:]).items()})
+        elif line.startswith("RESULT "):
+            rec["result"] = line[7:]
+        elif line.startswith(("BENCHSTART", "UNEXPECTED", "ERROR")):
+            rec.setdefault("notes", []).append(line)
+    return rec
+
+
+def bochs(iso: Path, d: Path, timeout):
+    """Boots iso in Bochs with VMX: the machine of scripts/run-bochs.sh (same CPU model, memory
+    and devices), but with a fixed RTC start (BOCHS_TIME0), so that every boot executes exactly
+    the same instructions. Returns Bochs's exit status, 124 on timeout, None if killed."""
+    (d / "serial.txt").write_bytes(b"")
+    (d / "bochsrc").write_text(f"""megs: 256
+cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev={d}/serial.txt
+display_library: term
+log: {d}/bochs.log
+panic: action=fatal
+error: action=report
+port_e9_hack: enabled=1
+clock: sync=none, time0={BOCHS_TIME0}
+""")
+    (d / "cmds").write_text("c\n")  # the debugger's first command: continue
+    cmd = ["timeout", "--foreground", "-k", "5", str(timeout), "script", "-q", "-c",
+           "bochs -q -f bochsrc -rc cmds", "/dev/null"]
+    with open(d / "bochs.out", "wb") as f:
+        p = subprocess.Popen(cmd, cwd=d, stdin=subprocess.DEVNULL, stdout=f,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return p.wait(timeout=timeout + 60)
+        except subprocess.TimeoutExpired:  # `timeout` itself is stuck: kill the whole group
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+            return None
+
+
+def run_one(spec, platform, run_no, iso, out: Path, timeout):
+    d = out / f"run{run_no}" / f"{spec['id']}-{platform}"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    t0 = time.monotonic()
+    rc = bochs(iso.resolve(), d.resolve(), timeout)
+    secs = time.monotonic() - t0
+    serial = (d / "serial.txt").read_bytes().decode("utf-8", "replace") \
+        if (d / "serial.txt").exists() else ""
+    rec = parse_serial(serial)
+    rec.update(id=spec["id"], platform=platform, run=run_no, dir=str(d.relative_to(ROOT))
+               if d.is_relative_to(ROOT) else str(d), seconds=round(secs, 1))
+    err = None
+    if rc is None or rc == 124:
+        err = f"timed out after {timeout}s"
+    elif rec["result"] != "ok":
+        err = f"guest result: {rec['result'] or '(no RESULT line)'}"
+    elif not rec["bench"]:
+        err = "no BENCH lines"
+    elif platform == "hv":
+        s = rec["summary"]
+        if not s:
+            err = "no summary line"
+        elif s.get("end") != "debug_exit" or s.get("code") != 0:
+            err = f"run ended with end={s.get('end')} code={s.get('code')}"
+    rec["error"] = err
+    return rec
+
+
+# ---- figures ----
+
+# operation, description, unit, target (op, value) or None, how to get it, hv exit reason
+def micro(bid, bench_name, reason):
+    return lambda R: (R[(bid, "hv")]["bench"][bench_name]["per_op"],
+                      cost_of(R[(bid, "hv")], reason))
+
+
+def cost_of(rec, reason):
+    c = rec["exit_costs"].get(reason)
+    if not c:
+        return None
+    return {"reason": reason, "avg": c.get("avg"), "min": c.get("min"),
+            "count": (rec["summary"] or {}).get(f"exits.{reason}")}
+
+
+def ratio(bid):
+    def f(R):
+        hv, bare = R[(bid, "hv")]["bench"][bid], R[(bid, "bare")]["bench"][bid]
+        return hv["total"] / bare["total"], None
+    return f
+
+
+def mmio_exits(R):
+    rec = R[("mmio", "hv")]
+    s, n = rec["summary"], rec["bench"]["mmio"]["n"]
+    pf = s.get("exits.exception_nmi", 0)
+    other = s.get("mmu.shadow_faults", 0) + s.get("mmu.guest_faults", 0)
+    return (pf - other) / n, {"reason": "exception_nmi", "exits.exception_nmi": pf,
+                              "not_mmio (shadow+guest faults)": other,
+                              "raw exception_nmi/N": pf / n}
+
+
+def fast_vs_slow(R):
+    b = R[("mmio_slow", "hv")]["bench"]["mmio_slow"]["per_op"]
+    f = R[("mmio_fast", "hv")]["bench"]["mmio_fast"]["per_op"]
+    return b / f, None
+
+
+def memslot(size):
+    def f(R):
+        b = R[("memslot", "hv")]["bench"][f"memslot_change_{size}"]
+        return b["per_op"], dict(cost_of(R[("memslot", "hv")], "io") or {},
+                                 first_change=b.get("first"), mmio_sptes=b.get("sptes"))
+    return f
+
+
+def memslot_flat(R):
+    b = R[("memslot", "hv")]["bench"]
+    return (b[f"memslot_change_{MEMSLOT_SIZES[-1]}"]["per_op"] /
+            b[f"memslot_change_{MEMSLOT_SIZES[0]}"]["per_op"]), None
+
+
+def zap(key):
+    def f(R):
+        rec = R[("zap", "hv")]
+        b = rec["bench"]
+        if key == "total":
+            return float(b["zap_all"]["total"]), dict(cost_of(rec, "vmcall") or {},
+                                                      live=b["zap_all"]["n"],
+                                                      exits=b["zap_all"].get("exits"),
+                                                      per_page=b["zap_all"]["per_op"])
+        if key == "max":
+            return float(b["zap_exit_max"]["total"]), dict(cost_of(rec, "vmcall") or {},
+                                                           base=b["zap_exit_max"].get("base"))
+        return float(b["zap_exit_max"]["max_freed"]), None
+    return f
+
+
+FIGURES = [
+    # (operation, what it is, unit, target, getter)
+    ("cpuid", "CPUID round trip", "ticks/op", ("<=", 150), micro("cpuid", "cpuid", "cpuid")),
+    ("vmcall", "VMCALL null hypercall (HC 0)", "ticks/op", ("<=", 120),
+     micro("vmcall", "vmcall", "vmcall")),
+    ("pio", "IN from COM1 LSR (0x3fd)", "ticks/op", ("<=", 250), micro("pio", "pio", "io")),
+    ("mmio_fast", "MMIO read, fast path (slotdev ID)", "ticks/op", ("<=", 600),
+     micro("mmio_fast", "mmio_fast", "exception_nmi")),
+    ("mmio_slow", "MMIO read, slow path (stale generation)", "ticks/op", None,
+     micro("mmio_slow", "mmio_slow", "exception_nmi")),
+    ("mmio_slow/fast", "slow path / fast path", "x", (">=", 2.0), fast_vs_slow),
+    ("memslot_move", "slotdev window move (memslot change), no extra MMIO sptes", "ticks/op",
+     None, micro("mmio_slow", "memslot_move", "io")),
+    ("shadow_fault", "shadow page fault mapping one 4 KiB page (paging off)", "ticks/op",
+     ("<=", 1500), micro("shadow_fault", "shadow_fault", "exception_nmi")),
+    ("cr3_switch", "CR3 switch between two cached address spaces", "ticks/op", ("<=", 500),
+     micro("cr3_switch", "cr3_switch", "cr_access")),
+] + [
+    (f"memslot_change_{k}", f"memslot change with {k} MMIO sptes live", "ticks/op", None,
+     memslot(k)) for k in MEMSLOT_SIZES
+] + [
+    (f"memslot_change_{MEMSLOT_SIZES[-1]}/{MEMSLOT_SIZES[0]}", "memslot change cost, "
+     f"{MEMSLOT_SIZES[-1]} vs {MEMSLOT_SIZES[0]} MMIO sptes", "x", ("<=", 1.1), memslot_flat),
+    ("zap_all", "zap all: total cost (HC_ZAP_ALL and freeing every page)", "ticks", None,
+     zap("total")),
+    ("zap_exit_max", "zap all: costliest single exit while freeing", "ticks", None, zap("max")),
+    ("zap_freed_per_exit", "zap all: obsolete pages freed per exit at most", "pages",
+     ("<=", 16), zap("freed")),
+    ("compute", "compute loop, hypervisor/native", "ratio", ("<=", 1.02), ratio("compute")),
+    ("fork", "fork-like page-table workload, hypervisor/native", "ratio", ("<=", 3.0),
+     ratio("fork")),
+    ("ctxsw", "context switches, 8 spaces x 64 pages, hypervisor/native", "ratio", ("<=", 1.5),
+     ratio("ctxsw")),
+    ("mmio_heavy", "1,000,000 LAPIC version reads, hypervisor/native", "ratio", None,
+     ratio("mmio")),
+    ("mmio_exits_per_access", "VM exits per MMIO access", "exits", ("==", 1.0), mmio_exits),
+]
+
+
+def met(target, v):
+    if target is None or v is None:
+        return None
+    op, t = target
+    if op == "<=":
+        return v <= t
+    if op == ">=":
+        return v >= t
+    return abs(v - t) < 1e-9
+
+
+def compute_figures(R):
+    """{operation: (value, extra)} for one pass; value None (with the error) when a run
+    needed for it failed."""
+    out = {}
+    for name, _, _, _, get in FIGURES:
+        try:
+            out[name] = get(R)
+        except (KeyError, TypeError, ZeroDivisionError) as e:
+            out[name] = (None, {"error": f"missing: {e}"})
+    return out
+
+
+def fmt_value(v, unit):
+    if v is None:
+        return "-"
+    if unit in ("ratio", "x"):
+        return f"{v:.3f}"
+    if unit == "exits":
+        return f"{v:.4f}"
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.2f}"
+
+
+def fmt_target(target):
+    if target is None:
+        return "(report)"
+    op, t = target
+    return f"{op} {t:g}" if op != "==" else f"= {t:g}"
+
+
+def fmt_cost(extra):
+    if not extra or "reason" not in extra or extra.get("avg") is None:
+        return ""
+    return f"{extra['reason']} {extra['avg']:,}/{extra['min']:,}"
+
+
+def print_table(rows):
+    heads = ["operation", "figure", "unit", "target", "result", "hv exit cost avg/min"]
+    cells = [[r["operation"], fmt_value(r["figure"], r["unit"]), r["unit"],
+              fmt_target(r["target_raw"]),
+              {True: "met", False: "MISSED", None: "-"}[r["met"]]
+              + ("" if r["repeatable"] else " (runs differ)"),
+              fmt_cost(r.get("detail"))] for r in rows]
+    w = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    line = "  ".join(h.ljust(w[i]) for i, h in enumerate(heads))
+    log(line)
+    log("  ".join("-" * x for x in w))
+    for c in cells:
+        log("  ".join((c[i].rjust(w[i]) if i == 1 else c[i].ljust(w[i])) for i in range(len(c))))
+
+
+# ---- the plot ----
+
+def write_svg(path: Path, sizes, values, limit_ratio=1.1):
+    W, H, L, R_, T, B = 560, 340, 80, 20, 50, 60
+    pw, ph = W - L - R_, H - T - B
+    hi = max([v for v in values if v] + [1]) * max(1.2, limit_ratio + 0.1)
+    step = 10 ** len(str(int(hi / 5))) / 10  # a round step: 1, 2 or 5 times a power of ten
+    for m in (1, 2, 5, 10):
+        if hi / (step * m) <= 5:
+            step *= m
+            break
+    top = step * 5
+    bw = pw / len(sizes) * 0.5
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+             f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{W}" height="{H}" fill="white"/>',
+             f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">'
+             'Memslot change cost vs MMIO sptes live</text>',
+             f'<text x="{W / 2}" y="38" text-anchor="middle" fill="#555">'
+             'slotdev window move, guest-observed ticks (Bochs: instructions) per change</text>']
+    for i in range(6):  # y grid and labels
+        v = step * i
+        y = T + ph - ph * i / 5
+        parts.append(f'<line x1="{L}" y1="{y:.1f}" x2="{L + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
+    if values and values[0]:
+        y = T + ph - ph * values[0] * limit_ratio / top
+        parts.append(f'<line x1="{L}" y1="{y:.1f}" x2="{L + pw}" y2="{y:.1f}" stroke="#c33" '
+                     'stroke-dasharray="6,4"/>')
+        parts.append(f'<text x="{L + pw}" y="{y - 5:.1f}" text-anchor="end" fill="#c33">'
+                     f'target: {limit_ratio:g} x the {sizes[0]:,} case</text>')
+    for i, (k, v) in enumerate(zip(sizes, values)):
+        cx = L + pw * (i + 0.5) / len(sizes)
+        if v:
+            h = ph * v / top
+            parts.append(f'<rect x="{cx - bw / 2:.1f}" y="{T + ph - h:.1f}" width="{bw:.1f}" '
+                         f'height="{h:.1f}" fill="#4a7ab5"/>')
+            parts.append(f'<text x="{cx:.1f}" y="{T + ph - h - 6:.1f}" text-anchor="middle">'
+                         f'{v:,.1f}</text>')
+        parts.append(f'<text x="{cx:.1f}" y="{T + ph + 18}" text-anchor="middle">{k:,}</text>')
+    parts.append(f'<line x1="{L}" y1="{T + ph}" x2="{L + pw}" y2="{T + ph}" stroke="black"/>')
+    parts.append(f'<line x1="{L}" y1="{T}" x2="{L}" y2="{T + ph}" stroke="black"/>')
+    parts.append(f'<text x="{L + pw / 2}" y="{H - 12}" text-anchor="middle">'
+                 'MMIO sptes live (distinct unassigned pages read before the moves)</text>')
+    parts.append(f'<text x="16" y="{T + ph / 2}" text-anchor="middle" '
+                 f'transform="rotate(-90 16 {T + ph / 2})">{esc("ticks per change")}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n")
+
+
+# ---- main ----
+
+def git_revision():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"],
+                               cwd=ROOT, capture_output=True, text=True,
+                               timeout=30).stdout.strip() != ""
+        return rev or None, dirty
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small N everywhere (for make test)")
+    ap.add_argument("--out", default=str(BUILD / "bench"), help="output directory")
+    ap.add_argument("--runs", type=int, default=2, help="passes over the whole suite")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--only", default="", help="comma-separated benchmark ids")
+    a = ap.parse_args()
+    q = 1 if a.quick else 0
+    out = Path(a.out)
+    if not out.is_absolute():
+        out = ROOT / out
+    for need in [HV_ELF, GUESTS / "bench_micro.elf", GUESTS / "bench_e2e.elf"]:
+        if not need.is_file():
+            log(f"bench: {need} is missing: run `make all` first")
+            return 2
+    for tool in ["bochs", "grub-mkrescue"]:
+        if shutil.which(tool) is None:
+            log(f"bench: {tool} is not installed (make deps)")
+            return 2
+    specs = BENCHMARKS
+    if a.only:
+        ids = set(a.only.split(","))
+        specs = [s for s in BENCHMARKS if s["id"] in ids]
+        if not specs:
+            log(f"bench: --only {a.only}: no such benchmark")
+            return 2
+    if a.runs < 1 or a.jobs < 1:
+        log("bench: --runs and --jobs must be at least 1")
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+    rev, dirty = git_revision()
+    differs = " (the working tree differs: uncommitted or untracked files)" if dirty else ""
+    log(f"bench: {'quick' if a.quick else 'full'} run, {a.runs} passes, {a.jobs} Bochs at a "
+        f"time, revision {rev or '?'}{differs}; output in {out}")
+
+    # images, once for all passes
+    isos = {}
+    (out / "iso").mkdir(exist_ok=True)
+    for s in specs:
+        gcmd = f"op={s['op']} n={s['n'][q]}" + (f" {s['args']}" if s.get("args") else "")
+        s["guest_cmdline"] = gcmd
+        for p in s["platforms"]:
+            iso = out / "iso" / f"{s['id']}-{p}.iso"
+            make_iso(s, p, gcmd, iso)
+            isos[(s["id"], p)] = iso
+    log(f"bench: {len(isos)} images built")
+    # what was measured: the files copied into the images (the build may change afterwards)
+    binaries = {str(f.relative_to(ROOT)) if f.is_relative_to(ROOT) else str(f):
+                hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in [HV_ELF] + sorted({GUESTS / f"{s['guest']}.elf" for s in specs})}
+
+    # every (benchmark, platform), every pass; the longest first so the passes overlap well
+    order = sorted(((s, p) for s in specs for p in s["platforms"]),
+                   key=lambda sp: -sp[0].get("timeout", DEFAULT_TIMEOUT)[q])
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
+        futs = {}
+        for r in range(1, a.runs + 1):
+            for s, p in order:
+                tmo = s.get("timeout", DEFAULT_TIMEOUT)[q]
+                futs[ex.submit(run_one, s, p, r, isos[(s["id"], p)], out, tmo)] = (s["id"], p, r)
+        for f in concurrent.futures.as_completed(futs):
+            bid, p, r = futs[f]
+            try:
+                rec = f.result()
+            except Exception as e:  # noqa: BLE001 - reported as the benchmark's failure
+                rec = {"id": bid, "platform": p, "run": r, "error": f"runner: {e!r}",
+                       "bench": {}, "info": {}, "exit_costs": {}, "summary": None}
+            results[(bid, p, r)] = rec
+            log(f"  pass {r} {bid:13s} {p:4s} {rec.get('seconds', 0):7.1f}s  "
+                f"{'ok' if not rec['error'] else 'FAILED: ' + rec['error']}")
+
+    failures = [rec for rec in results.values() if rec["error"]]
+    passes = []
+    for r in range(1, a.runs + 1):
+        R = {(bid, p): rec for (bid, p, rr), rec in results.items() if rr == r and not rec["error"]}
+        passes.append(compute_figures(R))
+
+    rows, differences = [], []
+    selected = FIGURES
+    if a.only:
+        selected = [f for f in FIGURES if passes and passes[0][f[0]][0] is not None]
+    for name, desc, unit, target, _ in selected:
+        vals = [p[name][0] for p in passes]
+        v = vals[0]
+        repeatable = all(x == v for x in vals)
+        if not repeatable:
+            differences.append({"operation": name, "values": vals})
+        detail = passes[0][name][1]
+        rows.append({"operation": name, "description": desc, "figure": v, "unit": unit,
+                     "target": fmt_target(target) if target else None, "target_raw": target,
+                     "target_op": target[0] if target else None,
+                     "target_value": target[1] if target else None, "met": met(target, v),
+                     "runs": vals, "repeatable": repeatable, "detail": detail})
+
+    log("")
+    print_table(rows)
+    log("")
+    missed = [r["operation"] for r in rows if r["met"] is False]
+    log(f"targets: {sum(1 for r in rows if r['met'])} met, {len(missed)} missed"
+        f"{': ' + ', '.join(missed) if missed else ''}"
+        f"{' (quick run: small N, the targets are for the full run)' if a.quick else ''}")
+    if a.runs > 1:
+        if differences:
+            log(f"REPEATABILITY: {len(differences)} figure(s) differ between the {a.runs} runs:")
+            for d in differences:
+                log(f"  {d['operation']}: {d['values']}")
+        else:
+            log(f"repeatability: every figure identical in all {a.runs} runs")
+    missing = [r["operation"] for r in rows if r["figure"] is None]
+    for rec in failures:
+        log(f"FAILED: {rec['id']} ({rec['platform']}, pass {rec['run']}): {rec['error']} "
+            f"[{rec.get('dir', '')}]")
+
+    # the memslot-scaling plot
+    mem = {}
+    if passes and all(passes[0].get(f"memslot_change_{k}", (None,))[0] for k in MEMSLOT_SIZES):
+        mem = {"sptes": MEMSLOT_SIZES,
+               "ticks_per_change": [passes[0][f"memslot_change_{k}"][0] for k in MEMSLOT_SIZES],
+               "svg": "memslot_scaling.svg"}
+        write_svg(out / "memslot_scaling.svg", MEMSLOT_SIZES, mem["ticks_per_change"])
+
+    wall = time.monotonic() - t_start
+    doc = {
+        "schema": 1,
+        "git_revision": rev,
+        "git_dirty": dirty,
+        "binaries_sha256": binaries,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "mode": "quick" if a.quick else "full",
+        "runs": a.runs,
+        "wall_seconds": round(wall, 1),
+        "repeatable": not differences,
+        "differences": differences,
+        "figures": [{k: v for k, v in r.items() if k != "target_raw"} for r in rows],
+        "memslot_scaling": mem,
+        "benchmarks": [
+            {"id": s["id"], "guest": s["guest"], "op": s["op"], "n": s["n"][q],
+             "hv_cmdline": s.get("hv_cmdline", ""), "guest_cmdline": s["guest_cmdline"],
+             "platforms": s["platforms"],
+             "runs": [{k: v for k, v in results[(s["id"], p, r)].items()}
+                      for r in range(1, a.runs + 1) for p in s["platforms"]]}
+            for s in specs],
+        "failures": [f"{rec['id']}/{rec['platform']}/pass{rec['run']}: {rec['error']}"
+                     for rec in failures],
+    }
+    (out / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
+    log(f"wrote {out / 'results.json'}" + (f" and {out / 'memslot_scaling.svg'}" if mem else "")
+        + f"; {wall:.0f}s")
+    return 1 if failures or missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
