@@ -49,18 +49,12 @@ static u64 earliest(u64 a, u64 b)
  * register interfaces the guest uses, restoring IOREGSEL. */
 static bool isa_line_deliverable(u32 gsi)
 {
-	u32 imr_m = 0xff, imr_s = 0xff;
-	pio_read(0x21, 1, &imr_m);
-	pio_read(0xa1, 1, &imr_s);
+	u8 imr_m = pic_imr(0), imr_s = pic_imr(1);
 	bool via_pic = gsi < 8 ? !(imr_m & BIT(gsi))
 			       : !(imr_m & BIT(2)) && !(imr_s & BIT(gsi - 8));
 	if (via_pic && lapic_extint_enabled())
 		return true;
-	u64 sel = ioapic_mmio_read(0x00, 4);
-	ioapic_mmio_write(0x00, 4, 0x10 + 2 * ioapic_pin_of(gsi));
-	bool masked = ioapic_mmio_read(0x10, 4) & BIT(16);
-	ioapic_mmio_write(0x00, 4, sel);
-	return !masked;
+	return !ioapic_pin_masked(ioapic_pin_of(gsi));
 }
 
 /* Only timers whose interrupt can be delivered count: a guest halted with every timer line

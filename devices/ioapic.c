@@ -195,3 +195,8 @@ void ioapic_attach(void)
 	window.reset = window_reset;
 	mmio_register(&window);
 }
+
+bool ioapic_pin_masked(u32 pin)
+{
+	return pin >= IOAPIC_PINS || (io.rte[pin] & BIT(16));
+}

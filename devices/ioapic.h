@@ -62,6 +62,8 @@ void ioapic_set_irq(u32 pin, bool level);
  * entries with that vector, and sends again those whose pin is still asserted and unmasked.
  * (QEMU delays the resend after 10000 back-to-back ones to break interrupt storms: not here.) */
 void ioapic_eoi(u8 vector);
+/* True when the redirection entry of pin is masked (or the pin does not exist). */
+bool ioapic_pin_masked(u32 pin);
 
 /* Glue: registers the window on the MMIO table at 0xfec00000. Call once, after ioapic_init. */
 void ioapic_attach(void);

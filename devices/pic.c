@@ -351,3 +351,8 @@ int pic_ack(void)
 {
 	return i8259_ack(&pic);
 }
+
+u8 pic_imr(unsigned chip)
+{
+	return chip < 2 ? pic.chip[chip].imr : 0xff;
+}

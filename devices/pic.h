@@ -85,5 +85,7 @@ void pic_set_irq(unsigned irq, bool level);
 /* Vector at the next INTA, -1 when INT is not asserted; pic_ack performs the INTA. */
 int pic_pending_vector(void);
 int pic_ack(void);
+/* The interrupt mask register of chip 0 (master) or 1 (slave), for the vCPU's timer logic. */
+u8 pic_imr(unsigned chip);
 
 #endif

@@ -75,9 +75,24 @@ static bool inject_nmi(struct vcpu *v)
 	return true;
 }
 
+static u64 next_deadline = IRQ_NONE;
+
+u64 intr_next_deadline(void)
+{
+	return next_deadline;
+}
+
 void intr_before_entry(struct vcpu *v)
 {
-	intc_tick(vtime_now());
+	/* Devices are ticked only when their earliest deliverable deadline has passed (their
+	 * registers catch up on every access anyway); the deadline also arms the preemption
+	 * timer (vmx/vcpu.c), so it is computed once per entry. */
+	u64 now = vtime_now();
+	next_deadline = intc_next_deadline();
+	if (now >= next_deadline) {
+		intc_tick(now);
+		next_deadline = intc_next_deadline();
+	}
 	inject_nmi(v);
 	if (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		/* An exception or re-injected event goes first; come back for the interrupt. */

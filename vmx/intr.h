@@ -13,6 +13,8 @@ void intr_before_entry(struct vcpu *v);
  * the guest (interrupts disabled, or no timer armed). */
 void intr_handle_hlt(struct vcpu *v);
 void handle_interrupt_window(struct vcpu *v);
+/* The earliest deliverable device deadline, as computed by the latest intr_before_entry(). */
+u64 intr_next_deadline(void);
 
 /* Guest TSC frequency (the host's, calibrated at boot against the PIT). */
 void tsc_calibrate(void);

@@ -340,7 +340,7 @@ void vcpu_print_summary(struct vcpu *v, u32 code)
  * consoles. It counts TSC >> VMX_MISC[4:0]. */
 static u32 preemption_ticks(void)
 {
-	u64 deadline = intc_next_deadline(), now = vtime_now();
+	u64 deadline = intr_next_deadline(), now = vtime_now();
 	u32 shift = (u32)(vmx_caps.misc & 0x1f);
 	u64 min = (PREEMPTION_MIN_TICKS >> shift) ? (PREEMPTION_MIN_TICKS >> shift) : 1;
 	if (deadline == IRQ_NONE)
