@@ -10,6 +10,7 @@
 #include "vmx/intr.h"
 #include "vmx/monitor.h"
 #include "vmx/xsave.h"
+#include "vmx/trace.h"
 #include "kernel/x86.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
@@ -207,13 +208,14 @@ static void handle_failed_entry(struct vcpu *v, u32 reason)
 		  reason);
 }
 
-void vmx_handle_exit(struct vcpu *v)
+void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 {
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
 	u32 basic = reason & EXIT_REASON_BASIC_MASK;
 	v->exits_total++;
 	v->exits[basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX]++;
 	v->last_rip = vmcs_read(GUEST_RIP);
+	trace_exit(reason, vmcs_read(EXIT_QUALIFICATION), v->last_rip, exit_tsc);
 	if (reason & EXIT_REASON_FAILED_ENTRY) {
 		handle_failed_entry(v, reason);
 		return;

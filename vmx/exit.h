@@ -4,8 +4,9 @@
 
 #include "vmx/vcpu.h"
 
-/* Reads the exit reason, counts it and calls its handler; unknown reasons stop the guest. */
-void vmx_handle_exit(struct vcpu *v);
+/* Reads the exit reason, counts and traces it (exit_tsc: host TSC at the exit) and calls its
+ * handler; unknown reasons stop the guest. */
+void vmx_handle_exit(struct vcpu *v, u64 exit_tsc);
 /* Explains a failed VMLAUNCH/VMRESUME (st from vmx_enter) and stops the guest. */
 void vmx_report_entry_error(struct vcpu *v, int st);
 /* Prints the guest-state fields a failed entry depends on. */

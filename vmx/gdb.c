@@ -84,40 +84,16 @@ static int op_set_reg(void *o, enum gdb_reg r, u64 v)
 	}
 }
 
-/* Through the guest's tables, page by page; no permission check (a debugger may patch code). */
-static size_t access_mem(gva_t gva, void *buf, size_t len, bool write)
-{
-	size_t done = 0;
-	while (done < len) {
-		u64 gpa;
-		u32 ec;
-		size_t chunk = MIN(len - done, PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1)));
-		if (!mmu_translate(gva + done, 0, &gpa, &ec))
-			break;
-		bool ok = write ? guest_phys_write(gpa, (u8 *)buf + done, chunk)
-				: guest_phys_read(gpa, (u8 *)buf + done, chunk);
-		if (!ok)
-			break;
-		done += chunk;
-	}
-	return done;
-}
-
 static size_t op_read_mem(void *o, gva_t gva, void *buf, size_t len)
 {
 	(void)o;
-	return access_mem(gva, buf, len, false);
+	return guest_virt_access(gva, buf, len, false);
 }
 
-/* A write may hit a guest page table, which the shadow tables follow only through write
- * faults: drop every shadow page so nothing stale survives a debugger's write. */
 static size_t op_write_mem(void *o, gva_t gva, const void *buf, size_t len)
 {
 	(void)o;
-	size_t n = access_mem(gva, (void *)buf, len, true);
-	if (n)
-		mmu_zap_all_fast();
-	return n;
+	return guest_virt_access(gva, (void *)buf, len, true);
 }
 
 static void load_hw_breakpoints(void)

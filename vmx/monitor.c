@@ -82,26 +82,12 @@ void console_input_poll(void)
 
 static bool read_virt(gva_t gva, void *buf, u64 len)
 {
-	u64 gpa;
-	u32 ec;
-	for (u64 done = 0; done < len;) {
-		u64 chunk = MIN(len - done, PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1)));
-		if (!mmu_translate(gva + done, 0, &gpa, &ec) ||
-		    !guest_phys_read(gpa, (u8 *)buf + done, chunk))
-			return false;
-		done += chunk;
-	}
-	return true;
+	return guest_virt_access(gva, buf, len, false) == len;
 }
 
 static bool write_virt_byte(gva_t gva, u8 b)
 {
-	u64 gpa;
-	u32 ec;
-	if (!mmu_translate(gva, 0, &gpa, &ec) || !guest_phys_write(gpa, &b, 1))
-		return false;
-	mmu_zap_all_fast(); /* the byte may sit in a guest page table */
-	return true;
+	return guest_virt_access(gva, &b, 1, true) == 1;
 }
 
 /* ---- commands ---- */

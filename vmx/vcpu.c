@@ -375,9 +375,7 @@ void vcpu_run(struct vcpu *v)
 			break;
 		}
 		v->launched = true;
-		trace_exit((u32)vmcs_read(VM_EXIT_REASON), vmcs_read(EXIT_QUALIFICATION),
-			   vmcs_read(GUEST_RIP), exit_tsc);
-		vmx_handle_exit(v);
+		vmx_handle_exit(v, exit_tsc);
 		mmu_reclaim();
 	}
 	vuart_flush();

@@ -31,10 +31,10 @@ struct vcpu {
 	struct guest_regs regs;
 	bool launched;
 	/* Virtual control registers: what the guest believes (read shadows hold the same). */
-	u64 cr0, cr3, cr4, cr8;
+	u64 cr0, cr3, cr4;
 	u64 efer;
-	/* MSRs kept here because nothing in the VMCS holds them. */
-	u64 kernel_gs_base, pat, star, lstar, cstar, fmask;
+	/* MSRs kept here because nothing in the VMCS or the CPU holds them for the guest. */
+	u64 pat;
 	u64 tsc_offset; /* guest TSC = host TSC + tsc_offset (VMCS TSC_OFFSET) */
 	u64 xcr0;       /* the guest's XCR0 (in the hardware while it runs) */
 	bool nmi_pending; /* an NMI waits for the guest to unblock NMIs */
