@@ -13,6 +13,6 @@ static struct pio_device debug_exit_dev;
 
 void debug_exit_init(u16 port)
 {
-	debug_exit_dev = (struct pio_device){ "isa-debug-exit", port, 4, NULL, debug_exit_write, NULL };
+	debug_exit_dev = (struct pio_device){ "isa-debug-exit", port, 4, NULL, debug_exit_write, NULL, .neutral = true };
 	pio_register(&debug_exit_dev);
 }

@@ -86,7 +86,7 @@ static void fwcfg_pio_reset(struct pio_device *d)
 }
 
 static struct pio_device fwcfg_dev = {
-	"fw_cfg", FWCFG_PORT, 2, fwcfg_pio_read, fwcfg_pio_write, fwcfg_pio_reset,
+	"fw_cfg", FWCFG_PORT, 2, fwcfg_pio_read, fwcfg_pio_write, fwcfg_pio_reset, .neutral = true,
 };
 
 void fwcfg_init(u64 ram_size)

@@ -25,8 +25,11 @@ static u32 ioapic_pin_of(u32 gsi)
 	return gsi == 0 ? 2 : gsi;
 }
 
+bool intc_dirty = true;
+
 void irq_set_line(u32 gsi, bool level)
 {
+	intc_changed();
 	if (gsi < 16)
 		pic_set_irq(gsi, level);
 	ioapic_set_irq(ioapic_pin_of(gsi), level);
@@ -34,6 +37,7 @@ void irq_set_line(u32 gsi, bool level)
 
 void intc_tick(u64 now)
 {
+	intc_changed();
 	pit_tick(now);
 	rtc_tick(now);
 	lapic_tick(now);
@@ -81,6 +85,7 @@ int intc_pending(void)
 
 void intc_ack(int vector)
 {
+	intc_changed();
 	if (last_from_pic)
 		pic_ack();
 	else

@@ -16,6 +16,19 @@
 
 #define IRQ_NONE (~0ULL) /* "no deadline" */
 
+/*
+ * Set by anything that can change which interrupt is pending or when the next device timer is
+ * due: a line change, a tick, an acknowledge, an access to a device not marked `neutral`
+ * (devices/pio.h, devices/mmio.h), an APIC MSR or CR8 write. The vCPU re-evaluates interrupt
+ * delivery before an entry only when it is set, a deadline has passed or an interrupt is
+ * already waiting (vmx/intr.c), so an exit that touches none of these skips that work.
+ */
+extern bool intc_dirty;
+static inline void intc_changed(void)
+{
+	intc_dirty = true;
+}
+
 /* Level-triggered view of one GSI line (edge devices pulse: set true then false). */
 void irq_set_line(u32 gsi, bool level);
 static inline void irq_pulse(u32 gsi)

@@ -1,5 +1,6 @@
 /* mmio.c - the MMIO device table and dispatch. */
 #include "devices/mmio.h"
+#include "devices/irq.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 
@@ -48,6 +49,8 @@ bool mmio_read(u64 gpa, int size, u64 *value)
 		*value = size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 		return false;
 	}
+	if (!d->neutral)
+		intc_changed();
 	*value = d->read(d, gpa - d->base, size);
 	return true;
 }
@@ -57,6 +60,8 @@ bool mmio_write(u64 gpa, int size, u64 value)
 	struct mmio_device *d = find(gpa, size);
 	if (!d || !d->write)
 		return false;
+	if (!d->neutral)
+		intc_changed();
 	d->write(d, gpa - d->base, size, value);
 	return true;
 }

@@ -10,6 +10,7 @@ struct mmio_device {
 	u64 (*read)(struct mmio_device *d, u64 offset, int size);
 	void (*write)(struct mmio_device *d, u64 offset, int size, u64 value);
 	void (*reset)(struct mmio_device *d);
+	bool neutral; /* as in struct pio_device */
 };
 
 void mmio_register(struct mmio_device *d);

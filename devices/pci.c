@@ -123,7 +123,7 @@ static void pci_pio_reset(struct pio_device *d)
 }
 
 static struct pio_device pci_dev = {
-	"pci-cfg1", PCI_CONFIG_ADDRESS, 8, pci_pio_read, pci_pio_write, pci_pio_reset,
+	"pci-cfg1", PCI_CONFIG_ADDRESS, 8, pci_pio_read, pci_pio_write, pci_pio_reset, .neutral = true,
 };
 
 void pci_init(bool host_bridge)

@@ -325,9 +325,9 @@ static void pic_pio_reset(struct pio_device *d)
 }
 
 static struct pio_device pic_devs[] = {
-	{ "pic-master", PIC_MASTER_PORT, 2, pic_pio_read, pic_pio_write, pic_pio_reset },
-	{ "pic-slave", PIC_SLAVE_PORT, 2, pic_pio_read, pic_pio_write, NULL },
-	{ "pic-elcr", PIC_ELCR_PORT, 2, pic_pio_read, pic_pio_write, NULL },
+	{ "pic-master", PIC_MASTER_PORT, 2, pic_pio_read, pic_pio_write, pic_pio_reset, false },
+	{ "pic-slave", PIC_SLAVE_PORT, 2, pic_pio_read, pic_pio_write, NULL, false },
+	{ "pic-elcr", PIC_ELCR_PORT, 2, pic_pio_read, pic_pio_write, NULL, false },
 };
 
 void pic_init(void)

@@ -1,5 +1,6 @@
 /* pio.c - the port-I/O device table and dispatch. */
 #include "devices/pio.h"
+#include "devices/irq.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 
@@ -43,6 +44,8 @@ bool pio_read(u16 port, int size, u32 *value)
 		*value = ones;
 		return false;
 	}
+	if (!d->neutral)
+		intc_changed();
 	*value = d->read(d, port, size) & ones;
 	return true;
 }
@@ -52,6 +55,8 @@ bool pio_write(u16 port, int size, u32 value)
 	struct pio_device *d = find(port);
 	if (!d || !d->write)
 		return false;
+	if (!d->neutral)
+		intc_changed();
 	d->write(d, port, size, value);
 	return true;
 }

@@ -10,6 +10,9 @@ struct pio_device {
 	u32 (*read)(struct pio_device *d, u16 port, int size);
 	void (*write)(struct pio_device *d, u16 port, int size, u32 value);
 	void (*reset)(struct pio_device *d);
+	/* Accesses never change interrupt state except through irq_set_line (devices/irq.h:
+	 * intc_changed); false, the default, makes every access count as a change. */
+	bool neutral;
 };
 
 void pio_register(struct pio_device *d);

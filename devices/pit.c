@@ -470,8 +470,8 @@ static void pit_pio_reset(struct pio_device *d)
 }
 
 static struct pio_device pit_devs[] = {
-	{ "pit", PIT_PORT, 4, pit_pio_read, pit_pio_write, pit_pio_reset },
-	{ "pit-port61", PIT_SPEAKER_PORT, 1, pit_pio_read, pit_pio_write, NULL },
+	{ "pit", PIT_PORT, 4, pit_pio_read, pit_pio_write, pit_pio_reset, false },
+	{ "pit-port61", PIT_SPEAKER_PORT, 1, pit_pio_read, pit_pio_write, NULL, false },
 };
 
 void pit_init(void)

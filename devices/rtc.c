@@ -476,7 +476,7 @@ static void rtc_pio_reset(struct pio_device *d)
 }
 
 static struct pio_device rtc_dev = {
-	"rtc-cmos", RTC_PORT, 2, rtc_pio_read, rtc_pio_write, rtc_pio_reset,
+	"rtc-cmos", RTC_PORT, 2, rtc_pio_read, rtc_pio_write, rtc_pio_reset, false,
 };
 
 void rtc_init(u64 epoch_seconds, u64 ram_below_4g, u64 ram_above_4g)

@@ -93,9 +93,10 @@ void slotdev_init(void)
 			     .npages = SLOTDEV_WINDOW_PAGES, .hpa = backing };
 	if (mmu_memslot_add(&m, &why))
 		panic("slotdev: cannot add its memslot: %s", why);
-	sd.ports = (struct pio_device){ "slotdev", SLOTDEV_PORT, 16, ports_read, ports_write, NULL };
+	sd.ports = (struct pio_device){ "slotdev", SLOTDEV_PORT, 16, ports_read, ports_write, NULL,
+					.neutral = true };
 	sd.regs = (struct mmio_device){ "slotdev-regs", SLOTDEV_REGS_GPA, PAGE_SIZE, regs_read,
-					regs_write, NULL };
+					regs_write, NULL, .neutral = true };
 	pio_register(&sd.ports);
 	mmio_register(&sd.regs);
 }

@@ -198,7 +198,8 @@ static void vuart_reset(struct pio_device *d)
 
 void vuart_init(u16 base)
 {
-	vu.dev = (struct pio_device){ "uart16550", base, 8, vuart_read, vuart_write, vuart_reset };
+	vu.dev = (struct pio_device){ "uart16550", base, 8, vuart_read, vuart_write, vuart_reset,
+				     .neutral = true };
 	vuart_reset(&vu.dev);
 	pio_register(&vu.dev);
 }

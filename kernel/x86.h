@@ -45,6 +45,7 @@
 #define RFLAGS_ZF BIT(6)
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_RF BIT(16)
 #define RFLAGS_VM BIT(17)
 
 /* MSRs used by the host and the VMX code (SDM Vol. 4). */

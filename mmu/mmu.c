@@ -744,6 +744,18 @@ static u32 existing_leaf(u64 la)
 
 static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa);
 
+bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
+{
+	u32 ref = existing_leaf(la);
+	if (ref == ~0u)
+		return false;
+	u64 spte = *ref_ptr(ref);
+	if (!is_shadow_present(spte) || is_mmio_spte(spte))
+		return false;
+	*hpa = spte_hpa(spte);
+	return true;
+}
+
 enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa)
 {
 	enum mmu_fault r = page_fault(la, ec, bad_gpa);

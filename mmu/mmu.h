@@ -61,6 +61,10 @@ bool mmu_guest_paging_on(void);
 /* Translates linear address la through the guest's tables for an access acc (GWALK_ACC_*),
  * setting A/D bits as the CPU would. False with the page-fault error code in *ec. */
 bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec);
+/* The host-physical page the current shadow tables map la to, when a present RAM leaf does
+ * (no guest walk: the shadow mirrors the guest's tables, so this is the page the CPU itself
+ * just used, e.g. for an instruction fetch). False when there is none (then walk). */
+bool mmu_shadow_hpa(u64 la, hpa_t *hpa);
 u64 mmu_links_used(void);
 
 struct gwalk_result;

@@ -15,6 +15,11 @@
 
 typedef void (*exit_handler)(struct vcpu *v);
 
+/* Basic exit reasons below 64 that an instruction causes (no event delivery involved). */
+#define INSTRUCTION_EXITS (BIT(EXIT_CPUID) | BIT(EXIT_HLT) | BIT(EXIT_VMCALL) | \
+			   BIT(EXIT_CR_ACCESS) | BIT(EXIT_IO_INSTRUCTION) | BIT(EXIT_RDMSR) | \
+			   BIT(EXIT_WRMSR) | BIT(EXIT_XSETBV))
+
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
@@ -222,7 +227,16 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 	}
 	if (basic < EXIT_REASON_MAX && handlers[basic]) {
 		handlers[basic](v);
-		reinject_vectoring(v, basic);
+		/* Exits caused by an instruction never happen during event delivery (SDM 27.2.4:
+		 * IDT-vectoring information is for exceptions, interrupts, task switches and the
+		 * like), so the common ones skip the VMREAD. */
+		if (basic >= 64 || !(BIT(basic) & INSTRUCTION_EXITS))
+			reinject_vectoring(v, basic);
+		/* A debug exception, monitor trap or timer exit may stop the guest for the
+		 * monitor or GDB: poll them before the next entry. */
+		if (basic == EXIT_EXCEPTION_NMI || basic == EXIT_MONITOR_TRAP_FLAG ||
+		    basic == EXIT_PREEMPTION_TIMER)
+			v->poll_now = true;
 		return;
 	}
 	pr_err("unhandled VM exit: reason %u (%s) qualification %#llx rip=%#llx", basic,

@@ -4,6 +4,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "kernel/log.h"
+#include "devices/irq.h"
 #include "devices/lapic.h"
 #include "vmx/xsave.h"
 #include "kernel/x86.h"
@@ -103,6 +104,7 @@ static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 		if (val >> 4)
 			return false; /* bits 63:4 reserved */
 		lapic_write_cr8(val); /* the task priority: TPR[7:4] */
+		intc_changed();
 		return true;
 	default:
 		vcpu_stop(v, END_GUEST_ERROR, "MOV to CR%u is not supported", cr);

@@ -120,6 +120,7 @@ void handle_rdmsr(struct vcpu *v)
 {
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
 	u64 val;
+	intc_changed(); /* APIC registers, the TSC: interrupt state may change (devices/irq.h) */
 	bool ok = lapic_owns_msr(msr) ? lapic_rdmsr(msr, &val, vtime_now()) : msr_read(v, msr, &val);
 	if (!ok) {
 		pr_warn("guest rdmsr %#x (unknown MSR) at rip=%#llx: #GP injected", msr, v->last_rip);
@@ -135,6 +136,7 @@ void handle_wrmsr(struct vcpu *v)
 {
 	u32 msr = (u32)v->regs.gpr[GPR_RCX];
 	u64 val = (v->regs.gpr[GPR_RDX] << 32) | (v->regs.gpr[GPR_RAX] & 0xffffffff);
+	intc_changed();
 	bool ok = lapic_owns_msr(msr) ? lapic_wrmsr(msr, val, vtime_now()) : msr_write(v, msr, val);
 	if (!ok) {
 		pr_warn("guest wrmsr %#x value %#llx (unknown MSR or refused value) at rip=%#llx: "

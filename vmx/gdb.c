@@ -17,7 +17,6 @@
 #define VEC_BP 3
 #define DR7_L(i) BIT((i) * 2)
 #define DR7_RW_LEN_MASK(i) (0xfULL << (16 + (i) * 4))
-#define RFLAGS_RF BIT(16)
 
 static struct {
 	bool enabled;

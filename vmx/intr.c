@@ -76,6 +76,7 @@ static bool inject_nmi(struct vcpu *v)
 }
 
 static u64 next_deadline = IRQ_NONE;
+static bool idle; /* the last evaluation found nothing waiting (see intr_before_entry) */
 
 u64 intr_next_deadline(void)
 {
@@ -87,12 +88,17 @@ void intr_before_entry(struct vcpu *v)
 	/* Devices are ticked only when their earliest deliverable deadline has passed (their
 	 * registers catch up on every access anyway); the deadline also arms the preemption
 	 * timer (vmx/vcpu.c), so it is computed once per entry. */
+	/* Nothing to do when no interrupt or NMI was waiting after the last evaluation, nothing
+	 * that could change that happened since (devices/irq.h: intc_dirty) and no device timer
+	 * is due: the common case for CPUID, hypercalls, memory faults and neutral devices. */
 	u64 now = vtime_now();
-	next_deadline = intc_next_deadline();
-	if (now >= next_deadline) {
+	if (!intc_dirty && idle && now < next_deadline)
+		return;
+	if (now >= next_deadline)
 		intc_tick(now);
-		next_deadline = intc_next_deadline();
-	}
+	next_deadline = intc_next_deadline();
+	intc_dirty = false;
+	idle = false;
 	inject_nmi(v);
 	if (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		/* An exception or re-injected event goes first; come back for the interrupt. */
@@ -102,6 +108,7 @@ void intr_before_entry(struct vcpu *v)
 	int vec = intc_pending();
 	if (vec < 0) {
 		set_window_exiting(false);
+		idle = !v->nmi_pending;
 		return;
 	}
 	if (!can_inject()) {
@@ -109,6 +116,7 @@ void intr_before_entry(struct vcpu *v)
 		return;
 	}
 	intc_ack(vec);
+	intc_dirty = false; /* the ack is accounted for: the next exit re-evaluates (idle false) */
 	vmcs_write(VM_ENTRY_INTR_INFO, (u32)vec | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) |
 				       INTR_INFO_VALID);
 	set_window_exiting(false);

@@ -19,6 +19,10 @@ struct mmio_ctx {
 	struct emu_ops ops;
 	u64 gpa_page, la_page; /* the faulting page: la_page maps to gpa_page */
 	bool user;             /* CPL 3: accesses are user accesses */
+	/* The code page the instruction bytes come from: translated and looked up once, not
+	 * per byte (an instruction spans at most two pages). */
+	u64 code_la_page;
+	const u8 *code_host;
 };
 
 /* Splits at page boundaries: one memslot lookup per page. */
@@ -87,18 +91,28 @@ static enum emu_access op_fetch(void *opaque, u64 la, void *buf, int len)
 {
 	struct mmio_ctx *c = opaque;
 	u8 *p = buf;
-	u64 gpa;
 	for (int i = 0; i < len; i++) {
-		if (!la_to_gpa(c, la + (u64)i, GWALK_ACC_FETCH, &gpa))
-			return EMU_ACCESS_FAULT;
-		if (!guest_phys_read(gpa, p + i, 1)) {
-			/* Code in device memory: not something this emulator runs. */
-			pr_warn("mmio: instruction bytes at %#llx (gpa %#llx) are not in RAM: #UD",
-				la + (u64)i, gpa);
-			c->ops.fault_vector = 6;
-			c->ops.fault_has_error = false;
-			return EMU_ACCESS_FAULT;
+		u64 a = la + (u64)i, page = a & ~(PAGE_SIZE - 1), gpa;
+		if (page != c->code_la_page && mmu_shadow_hpa(page, &gpa)) {
+			/* Mapped in the shadow: the page the CPU fetched this instruction from. */
+			c->code_host = (const u8 *)(uintptr_t)gpa;
+			c->code_la_page = page;
+		} else if (page != c->code_la_page) {
+			if (!la_to_gpa(c, a, GWALK_ACC_FETCH, &gpa))
+				return EMU_ACCESS_FAULT;
+			const struct memslot *m = memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT);
+			if (!m) {
+				/* Code in device memory: not something this emulator runs. */
+				pr_warn("mmio: instruction bytes at %#llx (gpa %#llx) are not in RAM: "
+					"#UD", a, gpa);
+				c->ops.fault_vector = 6;
+				c->ops.fault_has_error = false;
+				return EMU_ACCESS_FAULT;
+			}
+			c->code_host = (const u8 *)(uintptr_t)memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT);
+			c->code_la_page = page;
 		}
+		p[i] = c->code_host[a & (PAGE_SIZE - 1)];
 	}
 	return EMU_ACCESS_OK;
 }
@@ -173,6 +187,129 @@ static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
 	vmcs_write(GUEST_RFLAGS, cpu->rflags);
 }
 
+/* Completes an instruction done here: RIP, RF cleared, STI/MOV-SS blocking ended, and the
+ * single-step trap owed when TF is set (as vcpu_skip_instruction does for exits). */
+static void complete_insn(u64 rip, u64 rflags)
+{
+	vmcs_write(GUEST_RIP, rip);
+	if (rflags & RFLAGS_RF)
+		vmcs_write(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+	if (intr & 3)
+		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
+	if (rflags & RFLAGS_TF)
+		vcpu_single_step_trap();
+}
+
+/*
+ * The MOV forms compilers use for device registers, done without the general emulator:
+ * MOV r/m,r and r,r/m (88/89/8A/8B), MOV r/m,imm (C6/C7 /0) and MOVZX r,r/m (0F B6/B7), with
+ * a memory operand, in 32- or 64-bit code, with at most an operand-size prefix, segment
+ * overrides and a REX prefix. The memory operand is the faulting access itself (la, gpa: the
+ * CPU already applied segmentation), so only the register, the size and the length are
+ * decoded. Returns false, having changed nothing, for anything else: the caller then runs
+ * the emulator.
+ */
+/* One instruction byte at offset i from RIP (EIP wraps at 4 GiB outside 64-bit code), or -1. */
+static int code_byte(struct mmio_ctx *c, u64 cs_base, u64 rip, bool m64, int i)
+{
+	u8 x;
+	u64 la = m64 ? rip + (u64)i : (u32)(cs_base + (u32)(rip + (u64)i));
+	return op_fetch(c, la, &x, 1) == EMU_ACCESS_OK ? x : -1;
+}
+
+static bool fast_mov(struct vcpu *v, struct mmio_ctx *c, u64 la)
+{
+	u64 cs_ar = vmcs_read(GUEST_CS_AR);
+	bool m64 = (v->efer & EFER_LMA) && (cs_ar & BIT(13));
+	if (!m64 && !(cs_ar & BIT(14)))
+		return false; /* 16-bit code */
+	u64 rip = v->last_rip, cs_base = m64 ? 0 : vmcs_read(GUEST_CS_BASE);
+#define BYTE(i) code_byte(c, cs_base, rip, m64, (i))
+	int i = 0, x, osize = 4;
+	u8 rex = 0;
+	for (;; i++) { /* prefixes: operand size and segment overrides only */
+		if (i >= 4 || (x = BYTE(i)) < 0)
+			return false;
+		if (x == 0x66)
+			osize = 2;
+		else if (x != 0x26 && x != 0x2e && x != 0x36 && x != 0x3e && x != 0x64 && x != 0x65)
+			break;
+	}
+	if (m64 && (x & 0xf0) == 0x40) {
+		rex = (u8)x;
+		if ((x = BYTE(++i)) < 0)
+			return false;
+	}
+	if (rex & 8)
+		osize = 8;
+	int op = x;
+	if (op == 0x0f) {
+		if ((x = BYTE(++i)) < 0 || (x != 0xb6 && x != 0xb7))
+			return false;
+		op = 0x100 | x;
+	}
+	int dsize;
+	switch (op) {
+	case 0x88: case 0x8a: case 0xc6: case 0x1b6: dsize = 1; break;
+	case 0x1b7: dsize = 2; break;
+	case 0x89: case 0x8b: case 0xc7: dsize = osize; break;
+	default: return false;
+	}
+	bool zext = op >= 0x100, load = op == 0x8a || op == 0x8b || zext;
+	bool store_imm = op == 0xc6 || op == 0xc7;
+	int imm = store_imm ? (dsize == 8 ? 4 : dsize) : 0;
+	int modrm = BYTE(++i);
+	if (modrm < 0 || (modrm >> 6) == 3 || (store_imm && (modrm & 0x38)))
+		return false; /* register operand, or C6/C7 with /r != 0 */
+	int mod = modrm >> 6, rm = modrm & 7, disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+	if (rm == 4) {
+		int sib = BYTE(++i);
+		if (sib < 0)
+			return false;
+		if (mod == 0 && (sib & 7) == 5)
+			disp = 4;
+	} else if (mod == 0 && rm == 5) {
+		disp = 4; /* disp32, or RIP-relative in 64-bit code */
+	}
+	int len = i + 1 + disp + imm;
+	if (len > 15 || (la & (PAGE_SIZE - 1)) + (u64)dsize > PAGE_SIZE)
+		return false; /* too long, or the access crosses into the next page */
+	int reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+	bool high8 = dsize == 1 && !zext && !rex && reg >= 4; /* AH, CH, DH, BH */
+	if (high8)
+		reg -= 4;
+	u64 val = 0;
+	for (int k = 0; k < imm; k++) {
+		int ib = BYTE(len - imm + k);
+		if (ib < 0)
+			return false;
+		val |= (u64)ib << (8 * k);
+	}
+#undef BYTE
+	if (imm && dsize == 8)
+		val = (u64)(s64)(s32)val; /* imm32, sign-extended */
+	else if (!imm && !load)
+		val = vcpu_get_gpr(v, reg) >> (high8 ? 8 : 0);
+	if (op_access(c, la, &val, dsize, !load) != EMU_ACCESS_OK)
+		return false; /* not for the faulting page itself; the emulator decides */
+	if (load) {
+		u64 old = vcpu_get_gpr(v, reg);
+		int dst = zext ? osize : dsize;
+		val &= dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
+		if (dst >= 4)
+			old = val; /* a 32-bit write zeroes the upper half */
+		else if (high8)
+			old = (old & ~0xff00ULL) | (val << 8);
+		else
+			old = (old & ~(dst == 1 ? 0xffULL : 0xffffULL)) | val;
+		vcpu_set_gpr(v, reg, old);
+	}
+	rip += (u64)len;
+	complete_insn(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
+	return true;
+}
+
 bool emulate_instruction(void)
 {
 	/* No page is known in advance: every operand goes through the guest's tables. */
@@ -186,10 +323,13 @@ bool mmio_emulate(u64 gpa, u64 la)
 		.ops = { .fetch = op_fetch, .read = op_read, .write = op_write,
 			 .pio_in = op_pio_in, .pio_out = op_pio_out },
 		.gpa_page = gpa & ~(PAGE_SIZE - 1), .la_page = la & ~(PAGE_SIZE - 1),
+		.code_la_page = ~0ULL,
 	};
 	struct emu_cpu cpu;
 	struct emu_result res;
 	ctx.ops.opaque = &ctx;
+	if (gpa != ~0ULL && fast_mov(v, &ctx, la))
+		return true;
 	load_cpu(v, &cpu);
 	u64 res_rip_before = cpu.rip;
 	ctx.user = cpu.cpl == 3;
@@ -197,8 +337,12 @@ bool mmio_emulate(u64 gpa, u64 la)
 	switch (res.status) {
 	case EMU_OK:
 		store_cpu(v, &cpu);
-		if (cpu.rip != res_rip_before)
+		if (cpu.rip != res_rip_before) {
+			u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+			if (intr & 3) /* the instruction completed: STI/MOV-SS blocking ends */
+				vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
 			vcpu_single_step_trap();
+		}
 		break;
 	case EMU_EXCEPTION:
 		store_cpu(v, &cpu); /* a string instruction keeps the iterations it finished */

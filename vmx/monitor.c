@@ -560,4 +560,5 @@ bool monitor_handle_debug_exit(struct vcpu *v, u32 vector)
 void monitor_request(void)
 {
 	mon.requested = true;
+	vcpu0.poll_now = true;
 }

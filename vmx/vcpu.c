@@ -26,6 +26,8 @@ struct vcpu vcpu0;
 /* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
 #define PREEMPTION_POLL 0x400000
 #define PREEMPTION_MIN_TICKS 2048 /* the guest runs at least this long between timer exits */
+/* Host TSC ticks between two polls of the consoles before an entry (~1 ms in Bochs). */
+#define CONSOLE_POLL_TICKS (1ULL << 17)
 
 extern char vmx_exit[];
 
@@ -249,8 +251,9 @@ void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
 
 void vcpu_skip_instruction(void)
 {
-	u64 rip = vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	if (!(vmcs_read(GUEST_CS_AR) & BIT(13))) /* not 64-bit code: EIP wraps at 4 GiB */
+	u64 rip = vcpu0.last_rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	/* Outside 64-bit code EIP wraps at 4 GiB (CS.L only counts in IA-32e mode). */
+	if (!(vcpu0.efer & EFER_LMA) || !(vmcs_read(GUEST_CS_AR) & BIT(13)))
 		rip &= 0xffffffffULL;
 	vmcs_write(GUEST_RIP, rip);
 	/* An emulated instruction ends STI/MOV-SS blocking, as executing it would (SDM 26.3.1.5). */
@@ -354,18 +357,27 @@ static u32 preemption_ticks(void)
 
 void vcpu_run(struct vcpu *v)
 {
+	bool preempt = vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER;
+	u64 next_poll = 0;
 	while (v->end == END_NONE) {
 		hpa_t root = mmu_load_root();
 		if (root != v->root_hpa) {
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);
 		}
-		monitor_before_entry(v);
-		gdb_before_entry(v);
-		if (v->end != END_NONE)
-			break;
+		/* The consoles (monitor escape, GDB) are polled every CONSOLE_POLL_TICKS, and at
+		 * once after an exit that may stop the guest for a debugger (v->poll_now). */
+		u64 now = rdtsc();
+		if (now >= next_poll || v->poll_now) {
+			v->poll_now = false;
+			next_poll = now + CONSOLE_POLL_TICKS;
+			monitor_before_entry(v);
+			gdb_before_entry(v);
+			if (v->end != END_NONE)
+				break;
+		}
 		intr_before_entry(v);
-		if (vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER)
+		if (preempt)
 			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks());
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);

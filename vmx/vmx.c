@@ -102,26 +102,14 @@ int vmx_enable(char *err, size_t errlen)
 	return 0;
 }
 
-u64 vmcs_read(enum vmcs_field f)
+void vmx_field_failed(bool write, enum vmcs_field f, u64 v)
 {
-	u64 v;
-	int st = vmread_checked(f, &v);
-	if (st) {
-		u64 e = 0;
-		vmread_checked(VM_INSTRUCTION_ERROR, &e);
-		panic("VMREAD of field %#x failed (%s)", f, st == 2 ? "no current VMCS"
-							       : vmx_instruction_error_name((u32)e));
-	}
-	return v;
-}
-
-void vmcs_write(enum vmcs_field f, u64 v)
-{
-	int st = vmwrite_checked(f, v);
-	if (st) {
-		u64 e = 0;
-		vmread_checked(VM_INSTRUCTION_ERROR, &e);
-		panic("VMWRITE of field %#x value %#llx failed (%s)", f, v,
-		      st == 2 ? "no current VMCS" : vmx_instruction_error_name((u32)e));
-	}
+	/* The inline accessor only knows that CF or ZF was set: read the error, if there is a
+	 * current VMCS to hold one (VMfailValid), to tell the two apart. */
+	u64 e = 0;
+	int rst = vmread_checked(VM_INSTRUCTION_ERROR, &e);
+	const char *why = rst ? "no current VMCS" : vmx_instruction_error_name((u32)e);
+	if (write)
+		panic("VMWRITE of field %#x value %#llx failed (%s)", f, v, why);
+	panic("VMREAD of field %#x failed (%s)", f, why);
 }

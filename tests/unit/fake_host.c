@@ -8,6 +8,8 @@
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
 
+bool intc_dirty; /* devices/intc.c in the hypervisor: set by device accesses */
+
 /* ---- pmm ---- */
 
 #define FAKE_PMM_MAX 256
