@@ -524,7 +524,11 @@ hpa_t mmu_load_root(void)
 			break;
 		default: /* 32-bit and PAE guests: the root is keyed by CR3 itself */
 			root = sp_get(gctx.cr3 & 0xffffffe0ULL, ROLE_PAE_ROOT | 3 | mode_bits());
-			fill_pae_root(root);
+			/* A cached 32-bit root whose 4 quadrant entries are present is complete (a
+			 * freed child clears its parent entry); PAE PDPTEs may have been reloaded. */
+			if (gctx.mode != GWALK_32 || !(root->spt[0] & root->spt[1] & root->spt[2] &
+							root->spt[3] & SPTE_P))
+				fill_pae_root(root);
 			break;
 		}
 	}

@@ -93,9 +93,9 @@ static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 	case 3:
 		old = v->cr3;
 		v->cr3 = (v->efer & EFER_LMA) ? val & ~BIT(63) : (val & 0xffffffff);
-		if (vcpu_update_paging(v)) { /* PAE: a PDPTE with reserved bits set */
+		if (vcpu_update_cr3(v)) { /* PAE: a PDPTE with reserved bits set */
 			v->cr3 = old;
-			vcpu_update_paging(v);
+			vcpu_update_cr3(v);
 			return false;
 		}
 		return true;

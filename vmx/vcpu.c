@@ -211,14 +211,24 @@ u64 vcpu_real_efer(u64 guest_efer)
 	return e;
 }
 
-int vcpu_update_paging(struct vcpu *v)
+static int set_mmu_paging(struct vcpu *v)
 {
 	struct mmu_paging p = {
 		.pg = v->cr0 & CR0_PG, .pae = v->cr4 & CR4_PAE, .lma = v->efer & EFER_LMA,
 		.pse = v->cr4 & CR4_PSE, .wp = v->cr0 & CR0_WP, .nxe = v->efer & EFER_NXE,
 		.smep = v->cr4 & CR4_SMEP, .smap = v->cr4 & CR4_SMAP, .cr3 = v->cr3,
 	};
-	if (mmu_set_guest_paging(&p))
+	return mmu_set_guest_paging(&p);
+}
+
+int vcpu_update_cr3(struct vcpu *v)
+{
+	return set_mmu_paging(v); /* CR0, CR4 and EFER are as they were: the VMCS keeps them */
+}
+
+int vcpu_update_paging(struct vcpu *v)
+{
+	if (set_mmu_paging(v))
 		return -1;
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);

@@ -66,6 +66,8 @@ u64 vcpu_real_efer(u64 guest_efer);
 /* Pushes v->cr0/cr3/cr4/efer to the VMCS (real values, read shadows, IA-32e entry control)
  * and to the MMU. -1 when the guest's PAE PDPTEs cannot be loaded (#GP for the guest). */
 int vcpu_update_paging(struct vcpu *v);
+/* The same after a change of v->cr3 alone (a MOV to CR3): only the MMU needs to know. */
+int vcpu_update_cr3(struct vcpu *v);
 /* Prints the one summary line (docs/debugging.md); code is the run's exit code. */
 void vcpu_print_summary(struct vcpu *v, u32 code);
 /* Runs the guest until it ends; returns with vcpu->end set. */
