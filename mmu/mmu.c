@@ -462,8 +462,6 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 		return -1;
 	bool reset = n.mode != gctx.mode || n.wp != gctx.wp || n.nxe != gctx.nxe ||
 		     n.pse != gctx.pse || n.smep != gctx.smep || n.smap != gctx.smap;
-	bool pdptes_changed = false;
-	(void)pdptes_changed;
 	gctx = n;
 	if (reset)
 		mmu_zap_all_fast(); /* permissions in sptes depend on these bits */
@@ -508,6 +506,15 @@ static void fill_pae_root(struct sp *r)
 
 static bool audit_pending;
 static void audit_point(const char *where);
+
+hpa_t mmu_before_entry(void)
+{
+	if (obsolete_list.count)
+		mmu_reclaim();
+	if (root && !audit_pending && !is_obsolete(root))
+		return (hpa_t)(uintptr_t)root->spt;
+	return mmu_load_root();
+}
 
 hpa_t mmu_load_root(void)
 {
@@ -730,7 +737,7 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
 	if (ec & PFEC_I)
 		return false;
 	mmu_stats.mmio_fast++;
-	return mmio_emulate((mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff), la);
+	return mmio_emulate_device((mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff), la);
 }
 
 /* The leaf spte ref for la in the current root, without building anything; ~0u if absent. */
@@ -804,7 +811,7 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 	 * write takes the slow path and the walker sets D as the CPU would. */
 	install_mmio(ref, w.gpa >> PAGE_SHIFT, w.writable && (w.dirty || gctx.mode == GWALK_NONE),
 		     w.user);
-	mmio_emulate(w.gpa, la);
+	mmio_emulate_device(w.gpa, la);
 	return MMU_HANDLED;
 }
 

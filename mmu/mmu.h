@@ -32,6 +32,9 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits);
 /* The root the CPU must use now for the guest's paging state (v->cr0/cr3/cr4/efer); loads or
  * builds it. Returns its host-physical address (GUEST_CR3). */
 hpa_t mmu_load_root(void);
+/* Before a VM entry: frees a batch of obsolete shadow pages if any wait (mmu_reclaim), then
+ * returns the root (mmu_load_root), with only two checks when nothing needs doing. */
+hpa_t mmu_before_entry(void);
 
 enum mmu_fault {
 	MMU_HANDLED,     /* the shadow was fixed (the guest retries) or the access was emulated */

@@ -90,7 +90,7 @@ static void handle_exception(struct vcpu *v)
 		return;
 	}
 	if (vec == VEC_PF) {
-		u64 la = vmcs_read(EXIT_QUALIFICATION), bad = 0;
+		u64 la = v->exit_qual, bad = 0;
 		if (mmu_page_fault(la, (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE), &bad) == MMU_BAD_TABLE)
 			vcpu_stop(v, END_GUEST_ERROR, "guest page walk for %#llx (rip=%#llx) reads a "
 				  "paging structure at %#llx, which is not RAM", la, v->last_rip, bad);
@@ -220,7 +220,8 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 	v->exits_total++;
 	v->exits[basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX]++;
 	v->last_rip = vmcs_read(GUEST_RIP);
-	trace_exit(reason, vmcs_read(EXIT_QUALIFICATION), v->last_rip, exit_tsc);
+	v->exit_qual = vmcs_read(EXIT_QUALIFICATION);
+	trace_exit(reason, v->exit_qual, v->last_rip, exit_tsc);
 	if (reason & EXIT_REASON_FAILED_ENTRY) {
 		handle_failed_entry(v, reason);
 		return;

@@ -114,7 +114,7 @@ static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 
 void handle_cr_access(struct vcpu *v)
 {
-	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u64 q = v->exit_qual;
 	u32 cr = CRQ_NUM(q);
 	bool ok = true;
 	switch (CRQ_TYPE(q)) {

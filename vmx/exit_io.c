@@ -40,7 +40,7 @@ static void io_out(struct vcpu *v, u16 port, int size)
 
 void handle_io(struct vcpu *v)
 {
-	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u64 q = v->exit_qual;
 	if (IOQ_STRING(q)) {
 		/* INS/OUTS go through the instruction emulator: the guest's tables, segment
 		 * bases, address-size wrap, DF, REP (a batch per exit) and faults midway. */

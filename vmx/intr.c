@@ -75,13 +75,9 @@ static bool inject_nmi(struct vcpu *v)
 	return true;
 }
 
-static u64 next_deadline = IRQ_NONE;
-static bool idle; /* the last evaluation found nothing waiting (see intr_before_entry) */
+u64 intr_deadline = IRQ_NONE;
+bool intr_idle; /* the last evaluation found nothing waiting */
 
-u64 intr_next_deadline(void)
-{
-	return next_deadline;
-}
 
 void intr_before_entry(struct vcpu *v)
 {
@@ -92,13 +88,13 @@ void intr_before_entry(struct vcpu *v)
 	 * that could change that happened since (devices/irq.h: intc_dirty) and no device timer
 	 * is due: the common case for CPUID, hypercalls, memory faults and neutral devices. */
 	u64 now = vtime_now();
-	if (!intc_dirty && idle && now < next_deadline)
+	if (intr_quiet(now))
 		return;
-	if (now >= next_deadline)
+	if (now >= intr_deadline)
 		intc_tick(now);
-	next_deadline = intc_next_deadline();
+	intr_deadline = intc_next_deadline();
 	intc_dirty = false;
-	idle = false;
+	intr_idle = false;
 	inject_nmi(v);
 	if (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		/* An exception or re-injected event goes first; come back for the interrupt. */
@@ -108,7 +104,7 @@ void intr_before_entry(struct vcpu *v)
 	int vec = intc_pending();
 	if (vec < 0) {
 		set_window_exiting(false);
-		idle = !v->nmi_pending;
+		intr_idle = !v->nmi_pending;
 		return;
 	}
 	if (!can_inject()) {

@@ -4,17 +4,26 @@
 #define VMX_INTR_H
 
 #include "vmx/vcpu.h"
+#include "devices/irq.h"
 
 /* Before each VM entry: runs due device timers, then injects the highest pending interrupt
  * when the guest can take it, or asks for an interrupt-window exit when it cannot yet. */
 void intr_before_entry(struct vcpu *v);
+/* The state intr_before_entry() leaves: the next deliverable device deadline (guest TSC) and
+ * whether nothing (interrupt, NMI) was left waiting. */
+extern u64 intr_deadline;
+extern bool intr_idle;
+/* True when intr_before_entry() would do nothing: nothing waits, nothing that could change
+ * that happened (devices/irq.h: intc_dirty) and no device deadline has passed. */
+static inline bool intr_quiet(u64 vnow)
+{
+	return !intc_dirty && intr_idle && vnow < intr_deadline;
+}
 /* HLT: resumes the guest at once if an interrupt can be delivered; otherwise waits (the
  * guest's time runs on) until the next device timer; ends the run when nothing can ever wake
  * the guest (interrupts disabled, or no timer armed). */
 void intr_handle_hlt(struct vcpu *v);
 void handle_interrupt_window(struct vcpu *v);
-/* The earliest deliverable device deadline, as computed by the latest intr_before_entry(). */
-u64 intr_next_deadline(void);
 
 /* Guest TSC frequency (the host's, calibrated at boot against the PIT). */
 void tsc_calibrate(void);

@@ -205,49 +205,50 @@ static void complete_insn(u64 rip, u64 rflags)
  * The MOV forms compilers use for device registers, done without the general emulator:
  * MOV r/m,r and r,r/m (88/89/8A/8B), MOV r/m,imm (C6/C7 /0) and MOVZX r,r/m (0F B6/B7), with
  * a memory operand, in 32- or 64-bit code, with at most an operand-size prefix, segment
- * overrides and a REX prefix. The memory operand is the faulting access itself (la, gpa: the
- * CPU already applied segmentation), so only the register, the size and the length are
+ * overrides and a REX prefix. The memory operand is the faulting access itself (gpa: the
+ * CPU already applied segmentation and paging), so only the register, the size and the length are
  * decoded. Returns false, having changed nothing, for anything else: the caller then runs
  * the emulator.
  */
-/* One instruction byte at offset i from RIP (EIP wraps at 4 GiB outside 64-bit code), or -1. */
-static int code_byte(struct mmio_ctx *c, u64 cs_base, u64 rip, bool m64, int i)
-{
-	u8 x;
-	u64 la = m64 ? rip + (u64)i : (u32)(cs_base + (u32)(rip + (u64)i));
-	return op_fetch(c, la, &x, 1) == EMU_ACCESS_OK ? x : -1;
-}
-
-static bool fast_mov(struct vcpu *v, struct mmio_ctx *c, u64 la)
+static bool fast_mov(struct vcpu *v, u64 gpa, bool device)
 {
 	u64 cs_ar = vmcs_read(GUEST_CS_AR);
 	bool m64 = (v->efer & EFER_LMA) && (cs_ar & BIT(13));
 	if (!m64 && !(cs_ar & BIT(14)))
 		return false; /* 16-bit code */
-	u64 rip = v->last_rip, cs_base = m64 ? 0 : vmcs_read(GUEST_CS_BASE);
-#define BYTE(i) code_byte(c, cs_base, rip, m64, (i))
-	int i = 0, x, osize = 4;
+	u64 rip = v->last_rip, code_la = rip;
+	if (!m64) {
+		if ((u32)rip > 0xffffffffu - 15)
+			return false; /* EIP could wrap inside the instruction */
+		code_la = (u32)(vmcs_read(GUEST_CS_BASE) + (u32)rip);
+	}
+	/* The bytes, from the host page the shadow maps the code page to: the page the CPU
+	 * fetched them from. An instruction that may cross into the next page goes the slow way. */
+	hpa_t code_hpa;
+	if ((code_la & (PAGE_SIZE - 1)) > PAGE_SIZE - 15 ||
+	    !mmu_shadow_hpa(code_la & ~(PAGE_SIZE - 1), &code_hpa))
+		return false;
+	const u8 *b = (const u8 *)(uintptr_t)(code_hpa + (code_la & (PAGE_SIZE - 1)));
+	int i = 0, osize = 4;
 	u8 rex = 0;
 	for (;; i++) { /* prefixes: operand size and segment overrides only */
-		if (i >= 4 || (x = BYTE(i)) < 0)
+		if (i == 4)
 			return false;
-		if (x == 0x66)
+		if (b[i] == 0x66)
 			osize = 2;
-		else if (x != 0x26 && x != 0x2e && x != 0x36 && x != 0x3e && x != 0x64 && x != 0x65)
+		else if (b[i] != 0x26 && b[i] != 0x2e && b[i] != 0x36 && b[i] != 0x3e &&
+			 b[i] != 0x64 && b[i] != 0x65)
 			break;
 	}
-	if (m64 && (x & 0xf0) == 0x40) {
-		rex = (u8)x;
-		if ((x = BYTE(++i)) < 0)
-			return false;
-	}
+	if (m64 && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
 	if (rex & 8)
 		osize = 8;
-	int op = x;
+	int op = b[i];
 	if (op == 0x0f) {
-		if ((x = BYTE(++i)) < 0 || (x != 0xb6 && x != 0xb7))
+		if (b[i + 1] != 0xb6 && b[i + 1] != 0xb7)
 			return false;
-		op = 0x100 | x;
+		op = 0x100 | b[++i];
 	}
 	int dsize;
 	switch (op) {
@@ -259,41 +260,30 @@ static bool fast_mov(struct vcpu *v, struct mmio_ctx *c, u64 la)
 	bool zext = op >= 0x100, load = op == 0x8a || op == 0x8b || zext;
 	bool store_imm = op == 0xc6 || op == 0xc7;
 	int imm = store_imm ? (dsize == 8 ? 4 : dsize) : 0;
-	int modrm = BYTE(++i);
-	if (modrm < 0 || (modrm >> 6) == 3 || (store_imm && (modrm & 0x38)))
+	u8 modrm = b[++i];
+	if ((modrm >> 6) == 3 || (store_imm && (modrm & 0x38)))
 		return false; /* register operand, or C6/C7 with /r != 0 */
 	int mod = modrm >> 6, rm = modrm & 7, disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
 	if (rm == 4) {
-		int sib = BYTE(++i);
-		if (sib < 0)
-			return false;
+		u8 sib = b[++i];
 		if (mod == 0 && (sib & 7) == 5)
-			disp = 4;
+			disp = 4; /* SIB without a base: disp32 */
 	} else if (mod == 0 && rm == 5) {
 		disp = 4; /* disp32, or RIP-relative in 64-bit code */
 	}
 	int len = i + 1 + disp + imm;
-	if (len > 15 || (la & (PAGE_SIZE - 1)) + (u64)dsize > PAGE_SIZE)
+	if (len > 15 || (gpa & (PAGE_SIZE - 1)) + (u64)dsize > PAGE_SIZE)
 		return false; /* too long, or the access crosses into the next page */
+	if (!device && memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT))
+		return false; /* RAM (a ROM write, a guest table): the emulator does those */
 	int reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
 	bool high8 = dsize == 1 && !zext && !rex && reg >= 4; /* AH, CH, DH, BH */
 	if (high8)
 		reg -= 4;
 	u64 val = 0;
-	for (int k = 0; k < imm; k++) {
-		int ib = BYTE(len - imm + k);
-		if (ib < 0)
-			return false;
-		val |= (u64)ib << (8 * k);
-	}
-#undef BYTE
-	if (imm && dsize == 8)
-		val = (u64)(s64)(s32)val; /* imm32, sign-extended */
-	else if (!imm && !load)
-		val = vcpu_get_gpr(v, reg) >> (high8 ? 8 : 0);
-	if (op_access(c, la, &val, dsize, !load) != EMU_ACCESS_OK)
-		return false; /* not for the faulting page itself; the emulator decides */
 	if (load) {
+		if (!mmio_read(gpa, dsize, &val))
+			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
 		u64 old = vcpu_get_gpr(v, reg);
 		int dst = zext ? osize : dsize;
 		val &= dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
@@ -304,6 +294,18 @@ static bool fast_mov(struct vcpu *v, struct mmio_ctx *c, u64 la)
 		else
 			old = (old & ~(dst == 1 ? 0xffULL : 0xffffULL)) | val;
 		vcpu_set_gpr(v, reg, old);
+	} else {
+		if (imm) {
+			for (int k = imm - 1; k >= 0; k--)
+				val = (val << 8) | b[len - imm + k];
+			if (dsize == 8)
+				val = (u64)(s64)(s32)val; /* imm32, sign-extended */
+		} else {
+			val = vcpu_get_gpr(v, reg) >> (high8 ? 8 : 0);
+			val &= dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
+		}
+		if (!mmio_write(gpa, dsize, val))
+			pr_debug("mmio: write to unassigned %#llx ignored", gpa);
 	}
 	rip += (u64)len;
 	complete_insn(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
@@ -316,9 +318,23 @@ bool emulate_instruction(void)
 	return mmio_emulate(~0ULL, ~0ULL);
 }
 
+static bool emulate(u64 gpa, u64 la, bool device);
+
 bool mmio_emulate(u64 gpa, u64 la)
 {
+	return emulate(gpa, la, false);
+}
+
+bool mmio_emulate_device(u64 gpa, u64 la)
+{
+	return emulate(gpa, la, true);
+}
+
+static bool emulate(u64 gpa, u64 la, bool device)
+{
 	struct vcpu *v = &vcpu0;
+	if (gpa != ~0ULL && fast_mov(v, gpa, device))
+		return true;
 	struct mmio_ctx ctx = {
 		.ops = { .fetch = op_fetch, .read = op_read, .write = op_write,
 			 .pio_in = op_pio_in, .pio_out = op_pio_out },
@@ -328,8 +344,6 @@ bool mmio_emulate(u64 gpa, u64 la)
 	struct emu_cpu cpu;
 	struct emu_result res;
 	ctx.ops.opaque = &ctx;
-	if (gpa != ~0ULL && fast_mov(v, &ctx, la))
-		return true;
 	load_cpu(v, &cpu);
 	u64 res_rip_before = cpu.rip;
 	ctx.user = cpu.cpl == 3;

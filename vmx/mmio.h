@@ -13,6 +13,9 @@
  * instruction it cannot emulate it reports the bytes and injects #UD.
  */
 bool mmio_emulate(u64 gpa, u64 la);
+/* The same when the caller knows gpa is not RAM (an MMIO spte, or a memslot lookup that just
+ * missed): the common MOV forms then skip the memslot lookup. */
+bool mmio_emulate_device(u64 gpa, u64 la);
 
 /* Emulates the instruction at guest RIP with every operand translated through the guest's
  * tables (string I/O). Same reporting as mmio_emulate. */

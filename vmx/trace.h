@@ -23,10 +23,38 @@ struct trace_cost {
 	u64 min, max;
 };
 
+/* The state behind the two calls below (inline: they run on every exit). */
+extern struct trace_entry trace_ring[TRACE_RING];
+extern u64 trace_nexits;
+extern struct trace_cost trace_costs[EXIT_REASON_MAX + 1];
+extern bool trace_open;
+
 /* Called right after a VM exit, with the host TSC read at that moment. */
-void trace_exit(u32 reason, u64 qual, u64 rip, u64 tsc);
+static inline void trace_exit(u32 reason, u64 qual, u64 rip, u64 tsc)
+{
+	trace_ring[trace_nexits % TRACE_RING] = (struct trace_entry){ reason, qual, rip, tsc, 0 };
+	trace_nexits++;
+	trace_open = true;
+}
+
 /* Called right before the next VM entry: completes the latest entry's cost. */
-void trace_entry_done(u64 tsc);
+static inline void trace_entry_done(u64 tsc)
+{
+	if (!trace_open)
+		return;
+	struct trace_entry *e = &trace_ring[(trace_nexits - 1) % TRACE_RING];
+	u32 basic = e->reason & EXIT_REASON_BASIC_MASK;
+	struct trace_cost *c = &trace_costs[basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX];
+	u64 cost = tsc - e->tsc;
+	e->cost = cost;
+	if (!c->count || cost < c->min)
+		c->min = cost;
+	if (cost > c->max)
+		c->max = cost;
+	c->count++;
+	c->total += cost;
+	trace_open = false;
+}
 /* The i-th most recent exit (0 = latest); false beyond what the ring holds. */
 bool trace_get(u32 i, struct trace_entry *e);
 const struct trace_cost *trace_cost_of(u32 basic_reason);

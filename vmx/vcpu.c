@@ -351,16 +351,15 @@ void vcpu_print_summary(struct vcpu *v, u32 code)
 /* The preemption timer fires at the next device deadline (so timer interrupts arrive on time
  * even in a guest that makes no exits), and at least every PREEMPTION_POLL units to poll the
  * consoles. It counts TSC >> VMX_MISC[4:0]. */
-static u32 preemption_ticks(void)
+static inline u32 preemption_ticks(u64 now, u32 shift)
 {
-	u64 deadline = intr_next_deadline(), now = vtime_now();
-	u32 shift = (u32)(vmx_caps.misc & 0x1f);
-	u64 min = (PREEMPTION_MIN_TICKS >> shift) ? (PREEMPTION_MIN_TICKS >> shift) : 1;
+	u64 deadline = intr_deadline;
 	if (deadline == IRQ_NONE)
 		return PREEMPTION_POLL;
 	/* Never 0: a zero timer exits before the guest runs a single instruction, and a timer
 	 * that is always due (a periodic count of 1) would then starve it. */
 	u64 t = deadline <= now ? 0 : (deadline - now) >> shift;
+	u64 min = PREEMPTION_MIN_TICKS >> shift ? PREEMPTION_MIN_TICKS >> shift : 1;
 	t = MAX(t, min);
 	return t < PREEMPTION_POLL ? (u32)t : PREEMPTION_POLL;
 }
@@ -368,9 +367,12 @@ static u32 preemption_ticks(void)
 void vcpu_run(struct vcpu *v)
 {
 	bool preempt = vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER;
+	u32 shift = (u32)(vmx_caps.misc & 0x1f);
 	u64 next_poll = 0;
+	/* Every step below is a cheap check when it has nothing to do (docs/vmx.md, "What runs
+	 * before every entry"): this loop is the fixed cost of every exit. */
 	while (v->end == END_NONE) {
-		hpa_t root = mmu_load_root();
+		hpa_t root = mmu_before_entry();
 		if (root != v->root_hpa) {
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);
@@ -385,10 +387,13 @@ void vcpu_run(struct vcpu *v)
 			gdb_before_entry(v);
 			if (v->end != END_NONE)
 				break;
+			now = rdtsc(); /* a debugger may have held the guest */
 		}
-		intr_before_entry(v);
+		u64 vnow = now + v->tsc_offset;
+		if (!intr_quiet(vnow))
+			intr_before_entry(v);
 		if (preempt)
-			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks());
+			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks(vnow, shift));
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();
@@ -398,7 +403,6 @@ void vcpu_run(struct vcpu *v)
 		}
 		v->launched = true;
 		vmx_handle_exit(v, exit_tsc);
-		mmu_reclaim();
 	}
 	vuart_flush();
 }

@@ -43,6 +43,7 @@ struct vcpu {
 	u64 ram_size;
 	hpa_t root_hpa; /* the page tables the CPU really uses for the guest (GUEST_CR3) */
 	u64 last_rip;   /* guest RIP at the latest exit */
+	u64 exit_qual;  /* its exit qualification (read once per exit) */
 	bool poll_now;  /* poll the consoles before the next entry (a debug or timer exit) */
 	/* Counters. */
 	u64 intr_injected;  /* external interrupts injected */
