@@ -469,6 +469,19 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 	return 0;
 }
 
+int mmu_set_guest_cr3(u64 cr3)
+{
+	if (gctx.mode == GWALK_PAE) {
+		u64 pdpte[4];
+		if (!gwalk_load_pdptes(&walk_ops, cr3, maxphyaddr, pdpte))
+			return -1;
+		memcpy(gctx.pdpte, pdpte, sizeof(pdpte));
+	}
+	gctx.cr3 = cr3;
+	root = NULL; /* looked up again (cached) and, for PAE-format roots, refilled */
+	return 0;
+}
+
 bool mmu_guest_paging_on(void)
 {
 	return gctx.mode != GWALK_NONE;

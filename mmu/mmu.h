@@ -59,6 +59,9 @@ struct mmu_paging {
  * decide permissions zaps all shadow pages. Returns -1 when PAE PDPTEs cannot be loaded
  * (the caller injects #GP), 0 otherwise. */
 int mmu_set_guest_paging(const struct mmu_paging *p);
+/* A MOV to CR3 with every other paging bit unchanged: the same as mmu_set_guest_paging with
+ * only cr3 different, without rebuilding the context. -1 as there (PAE PDPTEs). */
+int mmu_set_guest_cr3(u64 cr3);
 bool mmu_guest_paging_on(void);
 
 /* Translates linear address la through the guest's tables for an access acc (GWALK_ACC_*),

@@ -223,7 +223,7 @@ static int set_mmu_paging(struct vcpu *v)
 
 int vcpu_update_cr3(struct vcpu *v)
 {
-	return set_mmu_paging(v); /* CR0, CR4 and EFER are as they were: the VMCS keeps them */
+	return mmu_set_guest_cr3(v->cr3); /* CR0, CR4, EFER unchanged: the VMCS keeps them */
 }
 
 int vcpu_update_paging(struct vcpu *v)

@@ -1170,6 +1170,53 @@ static void test_pae_map(void **state)
 	expect_audit_clean("pae");
 }
 
+/* mmu_set_guest_cr3, the MOV-to-CR3 path, does what a full mmu_set_guest_paging with only
+ * CR3 changed does: each directory gets its own cached root back, no zap. */
+static void test_32_set_guest_cr3(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(0x3000, 0);
+	hpa_t root_a = mmu_load_root();
+	assert_int_equal(mmu_set_guest_cr3(PD_B), 0);
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1b0000);
+	hpa_t root_b = mmu_load_root();
+	assert_true(root_a != root_b);
+	u64 created = mmu_stats.sp_created;
+	assert_int_equal(mmu_set_guest_cr3(PD_A), 0);
+	assert_int_equal(mmu_load_root(), root_a);
+	expect_ram_leaf(0x3000, 0x3000);
+	assert_int_equal(mmu_set_guest_cr3(PD_B), 0);
+	assert_int_equal(mmu_load_root(), root_b);
+	expect_ram_leaf(0x3000, 0x1b0000);
+	assert_int_equal(mmu_stats.sp_created, created);
+	assert_int_equal(mmu_stats.zap_all, 1);
+	expect_audit_clean("32 set_guest_cr3");
+}
+
+/* The PAE case: the PDPTEs are reloaded from memory at each CR3 write, and a PDPTE with a
+ * reserved bit makes it fail with nothing changed. */
+static void test_pae_set_guest_cr3_reloads_pdptes(void **state)
+{
+	(void)state;
+	build_pae();
+	set_paging(paging_pae());
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1c3000);
+	*g64(PAE_PDPT) = PAE_PD | G_P | BIT(5);
+	assert_int_equal(mmu_set_guest_cr3(PAE_PDPT), -1);
+	mmu_load_root();
+	expect_ram_leaf(0x3000, 0x1c3000);
+	*g64(PAE_PDPT) = PAE_PD2 | G_P;
+	assert_int_equal(mmu_set_guest_cr3(PAE_PDPT), 0);
+	mmu_load_root();
+	assert_false(leaf_present(0x3000));
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1d3000);
+	expect_audit_clean("pae set_guest_cr3");
+}
+
 static void test_pae_reserved_pdpte_refused(void **state)
 {
 	(void)state;
@@ -1347,6 +1394,7 @@ int main(void)
 		T(test_32_guest_faults),
 		T(test_32_wp0_supervisor_write),
 		T(test_32_cr3_switch_reuses_root),
+	T(test_32_set_guest_cr3),
 		T(test_32_dirty_tracking),
 		T(test_32_large_page_alias_keeps_dirty_tracking),
 		T(test_32_large_page_dirty_cleared_by_guest),
@@ -1354,6 +1402,7 @@ int main(void)
 		T(test_32_mmio_write_sets_dirty),
 		T(test_pae_map),
 		T(test_pae_reserved_pdpte_refused),
+	T(test_pae_set_guest_cr3_reloads_pdptes),
 		T(test_pae_pdptes_cached_until_cr3_write),
 		T(test_pae_write_to_page_directory_then_access),
 		T(test_long4_map),
