@@ -156,6 +156,32 @@ static void check_cpuid(void)
 	for (int i = 0; i < 12; i++)
 		if (sig[i] && (sig[i] < 0x20 || sig[i] > 0x7e))
 			sig[i] = '?';
+	/* One logical processor, and no feature whose MSRs the hypervisor lacks. */
+	cpuid(1, 0, r);
+	check(((r[1] >> 16) & 0xff) == 1 && !(r[3] & (1u << 28)) && (r[1] >> 24) == 0,
+	      "cpuid.one_cpu", "CPUID.1:EBX=0x%x EDX=0x%x (want 1 logical CPU, no HTT, APIC ID 0)",
+	      r[1], r[3]);
+	check(!(r[2] & ((1u << 7) | (1u << 2) | (1u << 4))) && !(r[3] & ((1u << 21) | (1u << 22))),
+	      "cpuid.no_msr_features", "CPUID.1:ECX=0x%x EDX=0x%x has EST/DTES64/DS-CPL/DS/ACPI",
+	      r[2], r[3]);
+	uint32_t max;
+	cpuid(0, 0, r);
+	max = r[0];
+	cpuid(7, 0, r);
+	check(max < 7 || !(r[1] & 2), "cpuid.no_tsc_adjust", "CPUID.7:EBX=0x%x has TSC_ADJUST", r[1]);
+	cpuid(6, 0, r);
+	check(max < 6 || !(r[2] & 1), "cpuid.no_aperf", "CPUID.6:ECX=0x%x has APERF/MPERF", r[2]);
+	cpuid(4, 0, r);
+	check(max < 4 || (r[0] >> 14) == 0, "cpuid.leaf4_one_core",
+	      "CPUID.4.0:EAX=0x%x (cores and sharing threads must be 1)", r[0]);
+	uint32_t l0[4], l1[4];
+	cpuid(0xb, 0, l0);
+	cpuid(0xb, 1, l1);
+	check(max < 0xb || (l0[1] == 1 && l0[2] == 0x100 && l0[3] == 0 && l1[1] == 1 &&
+			    l1[2] == 0x201 && l1[3] == 0),
+	      "cpuid.leafb_topology", "CPUID.B.0 EBX,ECX,EDX=0x%x,0x%x,0x%x B.1=0x%x,0x%x,0x%x",
+	      l0[1], l0[2], l0[3], l1[1], l1[2], l1[3]);
+	cpuid(0x40000000, 0, r);
 	check(!memcmp(&r[1], "Slot", 4) && !memcmp(&r[2], "viso", 4) && r[3] == 'r',
 	      "cpuid.hv_signature", "EBX,ECX,EDX=0x%x,0x%x,0x%x ('%s'), want 'Slotvisor'", r[1],
 	      r[2], r[3], sig);
@@ -180,6 +206,11 @@ static void check_msrs(uint64_t efer0, int efer_fault, uint64_t pat0, int pat_fa
 	check_msr_roundtrip(MSR_SYSENTER_CS, 0x08, "msr.sysenter_cs");
 	check_msr_roundtrip(MSR_SYSENTER_ESP, 0x00123450, "msr.sysenter_esp");
 	check_msr_roundtrip(MSR_SYSENTER_EIP, 0x00105670, "msr.sysenter_eip");
+	/* IA32_DEBUGCTL: BTF round-trips; a reserved bit is refused with #GP. */
+	check_msr_roundtrip(0x1d9, 2, "msr.debugctl_btf");
+	int fd = wrmsr_safe(0x1d9, 0), fr = wrmsr_safe(0x1d9, 1u << 3);
+	check(fd < 0 && fr == VEC_GP, "msr.debugctl_reserved_gp",
+	      "DEBUGCTL clear: %s; reserved bit 3: %s (want #GP)", fault_name(fd), fault_name(fr));
 
 	uint64_t v;
 	int f = rdmsr_safe(MSR_UNKNOWN, &v);

@@ -14,6 +14,10 @@
 #define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MISC_ENABLE 0x1a0
+#define MSR_DEBUGCTL 0x1d9
+/* IA32_DEBUGCTL bits a guest may set: LBR and BTF (what KVM allows without a PMU). The value
+ * lives in the VMCS: the CPU loads it on entry and saves it on exit (debug controls). */
+#define DEBUGCTL_ALLOWED (BIT(0) | BIT(1))
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
 #define MSR_CSTAR 0xc0000083
@@ -58,6 +62,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 		*val = rdmsr(msr);
 		return true;
 	case MSR_IA32_PAT: *val = v->pat; return true;
+	case MSR_DEBUGCTL: *val = vmcs_read(GUEST_IA32_DEBUGCTL); return true;
 	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
 	case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCKED; return true; /* VMX off */
 	case MSR_MISC_ENABLE: *val = 1; return true; /* fast strings */
@@ -104,6 +109,11 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 		if (!pat_ok(val))
 			return false;
 		v->pat = val;
+		return true;
+	case MSR_DEBUGCTL:
+		if (val & ~DEBUGCTL_ALLOWED)
+			return false;
+		vmcs_write(GUEST_IA32_DEBUGCTL, val);
 		return true;
 	case MSR_TSC:
 		v->tsc_offset = val - rdtsc();
