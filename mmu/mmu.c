@@ -620,8 +620,11 @@ static struct child_key child_for(u64 la, int level, const struct gwalk_result *
 	if (idx >= last) {
 		/* Inside a large guest page (at or below its entry): a direct shadow of the part
 		 * this shadow entry covers. A clean large page grants no write: the first write
-		 * faults, the walker sets D, and the child is replaced by a writable one. */
-		if (!(w->pte[last] & BIT(6)))
+		 * faults, the walker sets D, and the child is replaced by a writable one. D as it is
+		 * after this walk (w->dirty), not as read (w->pte): the leaf map_ram installs under
+		 * this child is writable exactly when D is now set, and a clean-keyed child must
+		 * never hold a writable leaf that another address space with a clean entry reuses. */
+		if (!w->dirty)
 			acc &= ~ACC_W;
 		gfn_t base = (w->gpa & ~(w->page_size - 1)) >> PAGE_SHIFT;
 		gfn_t off = ((la & (w->page_size - 1)) >> SPTE_LEVEL_SHIFT(level)) << (9 * (level - 1));

@@ -1043,6 +1043,33 @@ static void test_32_large_page_alias_keeps_dirty_tracking(void **state)
 	expect_audit_clean("32 alias");
 }
 
+/* The first write through a clean 4 MiB PDE (the walk sets D) must not leave a writable leaf
+ * in the shadow page meant for clean PDEs: another directory whose PDE for the same frames
+ * is still clean reuses that page, and its writes would then never fault and never set its
+ * D (found by the soak test, tests/system/test_soak.py). */
+static void test_32_first_write_through_clean_large_page(void **state)
+{
+	(void)state;
+	setup_32();
+	mmu_audit_enabled = false; /* this test's own check names the spte */
+	pte32(PD_B, 1, 0x0 | G_P | G_RW | G_PS); /* PD_B: the same 4 MiB as PD_A's PDE1, clean */
+	fault_ok(0x403000, EC_W);                /* PD_A: first write, D set by the walk */
+	assert_true(get32(PD_A, 1) & G_D);
+	assert_true(expect_ram_leaf(0x403000, 0x3000) & SPTE_RW);
+	set_paging(paging_32(PD_B));
+	mmu_load_root();
+	fault_ok(0x404000, 0); /* a read of another page through PD_B's clean PDE */
+	assert_false(get32(PD_B, 1) & G_D);
+	u64 e = leaf_spte(0x403000, NULL); /* no fault here: what a CPU write would find */
+	if (is_shadow_present(e) && (e & SPTE_RW))
+		fail_msg("la 0x403000 through PD_B (PDE1 clean) has writable spte %#llx: a write "
+			 "would not fault and PD_B's PDE1.D would stay clear", e);
+	fault_ok(0x403000, EC_W); /* the write faults and sets PD_B's D */
+	assert_true(get32(PD_B, 1) & G_D);
+	mmu_audit_enabled = true;
+	expect_audit_clean("32 clean large page, two directories");
+}
+
 /* The guest clears D in a 4 MiB PDE (dirty-page scan) and reloads CR3: a write through it
  * must fault again so the CPU-visible D gets set. */
 static void test_32_large_page_dirty_cleared_by_guest(void **state)
@@ -1398,6 +1425,7 @@ int main(void)
 		T(test_32_dirty_tracking),
 		T(test_32_large_page_alias_keeps_dirty_tracking),
 		T(test_32_large_page_dirty_cleared_by_guest),
+		T(test_32_first_write_through_clean_large_page),
 		T(test_32_mmio_through_paging),
 		T(test_32_mmio_write_sets_dirty),
 		T(test_pae_map),
