@@ -718,6 +718,7 @@ static bool map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 		writable = true; /* CR0.WP=0: supervisor may write; keep users out (KVM's trick) */
 		user = false;
 	}
+	mmu_stats.shadow_faults++; /* every way out below handles this #PF exit */
 	if (write && !host_w)
 		return mmio_emulate(w->gpa, la); /* ROM: the write is dropped */
 	if (write && gfn_is_shadowed(gfn)) {
@@ -735,7 +736,6 @@ static bool map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 	bool mmu_w = !gfn_is_shadowed(gfn);
 	spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user,
 					  w->exec || !nx_enabled, host_w, mmu_w));
-	mmu_stats.shadow_faults++;
 	return true;
 }
 

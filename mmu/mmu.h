@@ -8,7 +8,8 @@
 
 /* Numbers the MMU keeps (summary line keys in docs/debugging.md; readable by hypercall). */
 struct mmu_stats {
-	u64 shadow_faults;      /* #PF exits the MMU handled (not counting MMIO) */
+	u64 shadow_faults;      /* #PF exits on RAM the MMU handled: leaves installed, and writes
+				 * emulated (to a guest table in use, to a read-only memslot) */
 	u64 guest_faults;       /* page faults injected into the guest */
 	u64 mmio_fast;          /* MMIO accesses served from a current MMIO spte */
 	u64 mmio_slow;          /* MMIO accesses that needed a walk + memslot lookup */
