@@ -815,8 +815,10 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 		return MMU_BAD_TABLE;
 	}
 	u32 ref = shadow_path(la, &w);
-	if (ref == ~0u)
+	if (ref == ~0u) {
+		mmu_stats.shadow_faults++; /* the pool ran dry and all was zapped: the guest retries */
 		return MMU_HANDLED;
+	}
 	const struct memslot *m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT);
 	if (m) {
 		map_ram(ref, m, la, ec, &w);
