@@ -34,6 +34,14 @@ bool mmio_device_move(struct mmio_device *d, u64 new_base)
 	return true;
 }
 
+const char *mmio_device_overlapping(u64 gpa, u64 size)
+{
+	for (int i = 0; i < ndevices; i++)
+		if (overlaps(devices[i], gpa, size))
+			return devices[i]->name;
+	return NULL;
+}
+
 static struct mmio_device *find(u64 gpa, int size)
 {
 	for (int i = 0; i < ndevices; i++)

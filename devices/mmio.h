@@ -16,6 +16,9 @@ struct mmio_device {
 void mmio_register(struct mmio_device *d);
 /* Moves a device's window; false (nothing changed) when it would overlap another device. */
 bool mmio_device_move(struct mmio_device *d, u64 new_base);
+/* The name of a device whose window overlaps [gpa, gpa + size), or NULL. Memslot changes
+ * that would cover a device are refused with it (RAM would hide the device). */
+const char *mmio_device_overlapping(u64 gpa, u64 size);
 /* Dispatch of one access of size 1, 2, 4 or 8. Unassigned addresses read as all ones and
  * ignore writes, as on a PC; both return false then. */
 bool mmio_read(u64 gpa, int size, u64 *value);

@@ -67,13 +67,21 @@ static void ports_write(struct pio_device *d, u16 port, int size, u32 value)
 	const char *why = "";
 	bool ok = true;
 	if (port == SLOTDEV_PORT) {
-		ok = (value & (PAGE_SIZE - 1)) == 0 &&
+		const char *dev = mmio_device_overlapping(value, SLOTDEV_WINDOW_PAGES * PAGE_SIZE);
+		ok = (value & (PAGE_SIZE - 1)) == 0 && !dev &&
 		     mmu_memslot_move(SLOTDEV_SLOT_ID, value >> PAGE_SHIFT, &why) == 0;
 		if (value & (PAGE_SIZE - 1))
 			why = "base not page-aligned";
+		else if (dev)
+			why = "it would cover a device window";
 	} else if (port == SLOTDEV_PORT + 8) {
-		ok = (value & (PAGE_SIZE - 1)) == 0 && mmio_device_move(&sd.regs, value);
-		why = "overlaps another device or not page-aligned";
+		if (value & (PAGE_SIZE - 1))
+			why = "base not page-aligned";
+		else if (memslot_lookup(&guest_memslots, value >> PAGE_SHIFT))
+			why = "it would lie in RAM, which hides it (memslots come first)";
+		else if (!mmio_device_move(&sd.regs, value))
+			why = "it would overlap another device";
+		ok = !*why;
 	} else {
 		return;
 	}

@@ -56,6 +56,10 @@ static void window_move(void)
 	outl(SLOTDEV_PORT_WINDOW, 0x1000); /* onto guest RAM: refused */
 	check(inl(SLOTDEV_PORT_STATUS) == 1 && inl(SLOTDEV_PORT_WINDOW) == NEW, "window.overlap_refused",
 	      "status %u", inl(SLOTDEV_PORT_STATUS));
+	outl(SLOTDEV_PORT_WINDOW, 0xfee00000u - 0x8000u); /* would cover the local APIC: refused */
+	check(inl(SLOTDEV_PORT_STATUS) == 1 && inl(SLOTDEV_PORT_WINDOW) == NEW &&
+	      (mmio_read32(0xfee00030) & 0xff) != 0xff, "window.over_device_refused",
+	      "status %u base %x", inl(SLOTDEV_PORT_STATUS), inl(SLOTDEV_PORT_WINDOW));
 	audit("audit.after_window_move");
 }
 
@@ -69,6 +73,10 @@ static void regs_move(void)
 	      "old register address still answers");
 	check(hv_stat(STAT_GENERATION) == gen, "regs.no_memslot_change", "generation moved");
 	outl(SLOTDEV_PORT_REGS, SLOTDEV_REGS_GPA);
+	outl(SLOTDEV_PORT_REGS, 0x2000); /* onto guest RAM, where it would be hidden: refused */
+	check(inl(SLOTDEV_PORT_STATUS) == 1 && inl(SLOTDEV_PORT_REGS) == SLOTDEV_REGS_GPA &&
+	      mmio_read32(SLOTDEV_REGS_GPA) == SLOTDEV_ID, "regs.over_ram_refused",
+	      "status %u base %x", inl(SLOTDEV_PORT_STATUS), inl(SLOTDEV_PORT_REGS));
 }
 
 static void hypercall_slots(void)
@@ -81,11 +89,16 @@ static void hypercall_slots(void)
 	      "hc.duplicate_id_refused", "duplicate id accepted");
 	check(hypercall(HC_MEMSLOT_ADD, 8, HC_GPA + 0x8000, 0x10000, 0) == HV_EINVAL,
 	      "hc.overlap_refused", "overlap accepted");
+	check(hypercall(HC_MEMSLOT_ADD, 8, 0xfee00000u, 0x1000, 0) == HV_EINVAL,
+	      "hc.over_device_refused", "RAM over the local APIC accepted");
 	check(hypercall(HC_MEMSLOT_ADD, 8, HC_GPA + 1, 0x1000, 0) == HV_EINVAL,
 	      "hc.misaligned_refused", "misaligned accepted");
 	check(hypercall(HC_MEMSLOT_MOVE, HC_SLOT, HC_GPA + 0x200000, 0, 0) == 0, "hc.move", "move");
 	check(p[0] == 0xffffffffu && ((volatile uint32_t *)(HC_GPA + 0x200000))[0] == 0xfeedf00d,
 	      "hc.move_effective", "after move: old %x", p[0]);
+	check(hypercall(HC_MEMSLOT_MOVE, HC_SLOT, 0xfec00000u - 0x8000u, 0, 0) == HV_EINVAL &&
+	      ((volatile uint32_t *)(HC_GPA + 0x200000))[0] == 0xfeedf00d,
+	      "hc.move_over_device_refused", "a move over the I/O APIC accepted");
 	check(hypercall(HC_MEMSLOT_RESIZE, HC_SLOT, 0x20000, 0, 0) == 0 &&
 	      ((volatile uint32_t *)(HC_GPA + 0x200000))[0] == 0xfeedf00d, "hc.resize_keeps_data",
 	      "resize lost data");

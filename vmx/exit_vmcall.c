@@ -3,6 +3,7 @@
  * Only CPL 0 may call. */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
+#include "devices/mmio.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
 #include "kernel/lib.h"
@@ -80,12 +81,24 @@ static s64 refused(const char *call, const char *why)
 	return -HV_EINVAL;
 }
 
+/* RAM over a device window would hide the device from the guest: refused. */
+static bool over_device(const char *call, u64 gpa, u64 size)
+{
+	const char *dev = mmio_device_overlapping(gpa, size);
+	if (dev)
+		pr_warn("hypercall %s refused: [%#llx, %#llx) overlaps the %s window", call, gpa,
+			gpa + size, dev);
+	return dev != NULL;
+}
+
 static s64 hc_add(u64 id, u64 gpa, u64 size, u64 flags)
 {
 	const char *why;
 	struct backing *b = NULL;
 	if ((gpa | size) & (PAGE_SIZE - 1) || size == 0 || id > MEMSLOT_ID_MAX)
 		return refused("memslot_add", "gpa/size not page-aligned, size 0 or bad id");
+	if (gpa + size < gpa || over_device("memslot_add", gpa, size))
+		return -HV_EINVAL;
 	for (int i = 0; i < HC_MAX_BACKINGS && !b; i++)
 		if (!backings[i].used)
 			b = &backings[i];
@@ -130,6 +143,9 @@ static s64 hc_move(u64 id, u64 gpa)
 		return -HV_ENOENT;
 	if (gpa & (PAGE_SIZE - 1))
 		return refused("memslot_move", "gpa not page-aligned");
+	u64 size = memslot_by_id(&guest_memslots, (u32)id)->npages * PAGE_SIZE;
+	if (gpa + size < gpa || over_device("memslot_move", gpa, size))
+		return -HV_EINVAL;
 	return mmu_memslot_move((u32)id, gpa >> PAGE_SHIFT, &why) ? refused("memslot_move", why) : 0;
 }
 
@@ -144,6 +160,9 @@ static s64 hc_resize(u64 id, u64 size)
 		return -HV_ENOENT;
 	if ((size & (PAGE_SIZE - 1)) || size == 0)
 		return refused("memslot_resize", "size 0 or not page-aligned");
+	u64 base = memslot_by_id(&guest_memslots, (u32)id)->base_gfn << PAGE_SHIFT;
+	if (base + size < base || over_device("memslot_resize", base, size))
+		return -HV_EINVAL;
 	u64 np = size / PAGE_SIZE;
 	hpa_t pa = backing_alloc(np, b->npages);
 	if (!pa)

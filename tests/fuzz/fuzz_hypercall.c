@@ -1,4 +1,4 @@
-/* SOURCES: vmx/exit_vmcall.c mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
+/* SOURCES: vmx/exit_vmcall.c devices/mmio.c mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
 /*
  * fuzz_hypercall.c - the hypercall handler (vmx/exit_vmcall.c, handle_vmcall) over the real
  * MMU (mmu/mmu.c, memslot.c, gwalk.c), with the host faked as in tests/unit (fake_host.c:
