@@ -130,6 +130,19 @@ DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
 
+/* DR0-DR3: the guest's own while it runs (the host never uses them). */
+static inline u64 read_dr(int i)
+{
+	u64 v = 0;
+	switch (i) {
+	case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
+	case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
+	case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
+	case 3: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
+	}
+	return v;
+}
+
 static inline u64 read_dr7(void)
 {
 	u64 v;

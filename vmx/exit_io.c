@@ -51,6 +51,9 @@ void handle_io(struct vcpu *v)
 		io_in(v, IOQ_PORT(q), (int)IOQ_SIZE(q));
 	else
 		io_out(v, IOQ_PORT(q), (int)IOQ_SIZE(q));
-	if (v->end == END_NONE || v->end == END_DEBUG_EXIT)
+	if (v->end == END_NONE || v->end == END_DEBUG_EXIT) {
 		vcpu_skip_instruction();
+		vcpu_raise_breakpoints(vcpu_breakpoint_hits(IOQ_PORT(q), (int)IOQ_SIZE(q),
+							    !IOQ_IN(q), true));
+	}
 }

@@ -293,6 +293,26 @@ void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
 	vmcs_write(VM_ENTRY_INTR_INFO, info);
 }
 
+u64 vcpu_breakpoint_match(u64 dr7, u64 addr, int size, bool write, bool io)
+{
+	u64 hits = 0;
+	for (int i = 0; i < 4; i++) {
+		u32 rw = (u32)(dr7 >> (16 + 4 * i)) & 3, len = (u32)(dr7 >> (18 + 4 * i)) & 3;
+		if (!((dr7 >> (2 * i)) & 3))
+			continue;
+		/* R/W: 01 data writes, 11 data reads and writes, 10 I/O (only with CR4.DE);
+		 * LEN: 00 1 byte, 01 2, 11 4, 10 8 (SDM 18.2.4: the address is aligned to it). */
+		if (io ? !(rw == 2 && (vcpu0.cr4 & CR4_DE)) : !(rw == 3 || (rw == 1 && write)))
+			continue;
+		u64 n = len == 0 ? 1 : len == 1 ? 2 : len == 3 ? 4 : 8;
+		u64 bp = read_dr(i) & ~(n - 1);
+		if (addr < bp + n && bp < addr + (u64)size)
+			hits |= BIT(i);
+	}
+	return hits;
+}
+
+
 u64 vcpu_get_gpr(struct vcpu *v, int r)
 {
 	return r == GPR_RSP ? vmcs_read(GUEST_RSP) : v->regs.gpr[r];

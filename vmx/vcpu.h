@@ -4,6 +4,7 @@
 
 #include "kernel/types.h"
 #include "vmx/vmcs.h"
+#include "vmx/vmx.h"
 
 /* GPRs in x86 register-number order (the order exit qualifications use); then CR2.
  * vmx/entry.S depends on these offsets. */
@@ -80,6 +81,23 @@ void vcpu_skip_instruction(void);
 /* After an instruction the hypervisor completed (skipped or emulated): owes the guest its
  * single-step #DB when RFLAGS.TF is set. */
 void vcpu_single_step_trap(void);
+/* A data access (or, with io, a port access) the hypervisor did for the guest instead of the
+ * CPU: returns the guest's enabled data/I/O breakpoints (DR0-DR3, DR7, CR4.DE) it matches, as
+ * DR6 B0-B3 bits. Once the instruction has completed, vcpu_raise_breakpoints() makes them a
+ * pending #DB trap, delivered after the entry as the CPU would have delivered it. */
+u64 vcpu_breakpoint_match(u64 dr7, u64 addr, int size, bool write, bool io);
+static inline u64 vcpu_breakpoint_hits(u64 addr, int size, bool write, bool io)
+{
+	u64 dr7 = vmcs_read(GUEST_DR7);
+	/* No breakpoint enabled (L0-3, G0-3 clear): the common case, one VMREAD. */
+	return (dr7 & 0xff) ? vcpu_breakpoint_match(dr7, addr, size, write, io) : 0;
+}
+static inline void vcpu_raise_breakpoints(u64 hits)
+{
+	if (hits) /* B0-B3 and "enabled breakpoint" (bit 12): a #DB trap after the entry */
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | hits | BIT(12));
+}
 /* Queues a hardware exception for the next VM entry. */
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
 /* Sets the guest GPR named by register number r (32-bit guests: writes the low 32 bits
