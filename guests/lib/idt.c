@@ -12,7 +12,7 @@ struct dtr {
 	uint32_t base;
 } __attribute__((packed));
 
-extern const uint32_t isr_stubs[IDT_STUBS]; /* isr.S */
+extern const uint32_t isr_stubs[IDT_VECTORS]; /* isr.S */
 
 static const uint64_t gdt[3] __attribute__((aligned(8))) = {
 	0,
@@ -20,11 +20,26 @@ static const uint64_t gdt[3] __attribute__((aligned(8))) = {
 	0x00cf92000000ffffull, /* 0x10: data, flat 4 GiB, ring 0 */
 };
 static struct gate idt[256] __attribute__((aligned(8)));
-static idt_handler_t handlers[IDT_STUBS];
+static idt_handler_t handlers[IDT_VECTORS];
 static volatile int expect_vec = -1;
 static volatile unsigned expect_skip;
 
 volatile struct idt_exception idt_last = { .vector = -1 };
+
+static void set_gate(int v)
+{
+	idt[v].off_lo = (uint16_t)isr_stubs[v];
+	idt[v].off_hi = (uint16_t)(isr_stubs[v] >> 16);
+	idt[v].sel = 0x08;
+	idt[v].zero = 0;
+	idt[v].type = 0x8e; /* present, DPL 0, 32-bit interrupt gate */
+}
+
+void idt_install_all(void)
+{
+	for (int v = IDT_STUBS; v < IDT_VECTORS; v++)
+		set_gate(v);
+}
 
 void idt_init(void)
 {
@@ -41,12 +56,8 @@ void idt_init(void)
 			 : "m"(g)
 			 : "eax", "memory");
 	memset(idt, 0, sizeof(idt));
-	for (int v = 0; v < IDT_STUBS; v++) {
-		idt[v].off_lo = (uint16_t)isr_stubs[v];
-		idt[v].off_hi = (uint16_t)(isr_stubs[v] >> 16);
-		idt[v].sel = 0x08;
-		idt[v].type = 0x8e; /* present, DPL 0, 32-bit interrupt gate */
-	}
+	for (int v = 0; v < IDT_STUBS; v++)
+		set_gate(v);
 	struct dtr i = { sizeof(idt) - 1, (uint32_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(i) : "memory");
 }
@@ -68,7 +79,7 @@ bool idt_caught(int vector)
 
 void idt_set_handler(int vector, idt_handler_t h)
 {
-	if (vector >= 0 && vector < IDT_STUBS)
+	if (vector >= 0 && vector < IDT_VECTORS)
 		handlers[vector] = h;
 }
 

@@ -9,8 +9,14 @@
  *
  * An exception that is neither expected nor handled by idt_set_handler() prints
  * "UNEXPECTED EXCEPTION <vector> err=0x<error> eip=0x<eip>" and ends the run with code 0x7e.
- * Vectors 32-255 hold empty (invalid) gates: a stray interrupt or INT n there shows up as #GP
- * (vector 13) whose error code is (n << 3) | 2.
+ * Vectors 64-255 hold empty (invalid) gates: a stray interrupt or INT n there shows up as #GP
+ * (vector 13) whose error code is (n << 3) | 2. idt_install_all() gives them gates and stubs
+ * too (present, DPL0 interrupt gates), so that every vector 0-255 reaches idt_dispatch().
+ *
+ * INT n on a vector whose exception pushes an error code (8, 10-14, 17, 21, 29, 30) pushes
+ * none, so the stub's frame is one word short: frame->error then holds the return EIP,
+ * frame->eip the CS and so on. A handler for that case must not return through the stub's
+ * IRET as is (guests/lib/fault.h's fault_record() resumes at a fixed point and works).
  */
 #ifndef GUEST_IDT_H
 #define GUEST_IDT_H
@@ -18,7 +24,8 @@
 #include "guest.h"
 
 #define IDT_UNEXPECTED_EXIT 0x7e
-#define IDT_STUBS 64 /* vectors with a stub: exceptions 0-31, interrupts 32-63 */
+#define IDT_STUBS 64    /* vectors idt_init() installs: exceptions 0-31, interrupts 32-63 */
+#define IDT_VECTORS 256 /* vectors with a stub (idt_install_all() installs 64-255) */
 
 #define VEC_DE 0
 #define VEC_DB 1
@@ -62,5 +69,8 @@ void idt_expect(int vector, unsigned skip_bytes);
 bool idt_caught(int vector);
 /* A handler for every exception with this vector (NULL removes it); called after recording. */
 void idt_set_handler(int vector, idt_handler_t h);
+/* Present DPL0 interrupt gates to the stubs for vectors IDT_STUBS..255 (idt_init() leaves
+ * them empty). */
+void idt_install_all(void);
 
 #endif

@@ -1,6 +1,9 @@
-/* isr.S - entry stubs for vectors 0-63 (exceptions, and interrupts 32-63) (32-bit, ring 0, no privilege change).
+/* isr.S - entry stubs for all 256 vectors (exceptions 0-31, interrupts 32-255) (32-bit, ring 0,
+ * no privilege change). idt_init() installs gates for 0-63 only; idt_install_all() the rest.
  * Each stub makes the frame uniform (pushes 0 where the CPU pushes no error code), pushes its
- * vector and jumps to the common path, which saves the GPRs and calls idt_dispatch(frame). */
+ * vector and jumps to the common path, which saves the GPRs and calls idt_dispatch(frame).
+ * INT n on a vector whose exception pushes an error code (8, 10-14, 17, 21, 29, 30) pushes
+ * none: the frame is then one word short (see idt.h). */
 
 	.text
 	.code32
@@ -21,6 +24,13 @@ isr_stub_\v:
 	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	stub \v
 	.endr
+	.altmacro
+	.set vec, 64
+	.rept 192
+	stub %vec
+	.set vec, vec + 1
+	.endr
+	.noaltmacro
 
 isr_common:
 	cld
@@ -42,3 +52,13 @@ isr_stubs:
 	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	.long isr_stub_\v
 	.endr
+	.altmacro
+	.macro stubaddr v
+	.long isr_stub_\v
+	.endm
+	.set vec, 64
+	.rept 192
+	stubaddr %vec
+	.set vec, vec + 1
+	.endr
+	.noaltmacro
