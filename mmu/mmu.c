@@ -458,8 +458,14 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 		.wp = p->wp, .nxe = p->nxe && nx_enabled, .pse = p->pse, .smep = p->smep,
 		.smap = p->smap, .cr3 = p->cr3, .maxphyaddr = maxphyaddr,
 	};
-	if (n.mode == GWALK_PAE && !gwalk_load_pdptes(&walk_ops, p->cr3, maxphyaddr, n.pdpte))
-		return -1;
+	if (n.mode == GWALK_PAE) {
+		if (p->load_pdptes || gctx.mode != GWALK_PAE) {
+			if (!gwalk_load_pdptes(&walk_ops, p->cr3, maxphyaddr, n.pdpte))
+				return -1;
+		} else {
+			memcpy(n.pdpte, gctx.pdpte, sizeof(n.pdpte));
+		}
+	}
 	bool reset = n.mode != gctx.mode || n.wp != gctx.wp || n.nxe != gctx.nxe ||
 		     n.pse != gctx.pse || n.smep != gctx.smep || n.smap != gctx.smap;
 	gctx = n;

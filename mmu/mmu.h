@@ -53,6 +53,10 @@ void mmu_inject_page_fault(u64 la, u32 ec);
 struct mmu_paging {
 	bool pg, pae, lma, pse, wp, nxe, smep, smap;
 	u64 cr3;
+	/* PAE: load the PDPTEs from memory at CR3. The CPU does so on MOV to CR3 and on a MOV to
+	 * CR0/CR4 that changes CD, NW, PG, PAE, PGE, PSE or SMEP (SDM Vol. 3A 4.4.1); otherwise
+	 * the PDPTE registers keep what they hold, whatever memory says now. */
+	bool load_pdptes;
 };
 
 /* Follows a change of the guest's paging state (CR0, CR3, CR4 or EFER write). A CR3 write

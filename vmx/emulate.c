@@ -18,6 +18,7 @@
  *   BT BTS BTR BTC       only CF defined; ZF unaffected; OF SF AF PF undefined: left unchanged.
  *   INC DEC              CF unaffected (FL_INCDEC); the other five computed.
  *   NOT                  no flag affected.
+ *   CMPXCHG8B            only ZF.
  *   ADD ADC SUB SBB CMP NEG CMPXCHG CMPS SCAS: all six defined and computed.
  *   MOV* XCHG PUSH POP MOVS STOS LODS INS OUTS: no flag affected.
  *
@@ -507,6 +508,32 @@ static int ex_cmpxchg(struct emu *e)
 	return opnd_write(e, &acc);
 }
 
+/*
+ * CMPXCHG8B m64 (0F C7 /1): EDX:EAX against m64; equal: ZF = 1, m64 = ECX:EBX; not equal:
+ * ZF = 0, EDX:EAX = m64, and m64 gets a write cycle with its own value (SDM Vol. 2). Only ZF
+ * changes. What a PAE kernel uses to update a 64-bit page-table entry atomically. The 16-byte
+ * form (REX.W: CMPXCHG16B) is not emulated.
+ */
+static int ex_cmpxchg8b(struct emu *e)
+{
+	u64 m, *g = e->cpu.gpr;
+	if (e->in.rex & REX_W)
+		return EMU_UNHANDLED;
+	TRY(mem_read(e, e->dst.seg, e->dst.ea, 8, &m));
+	u64 cur = (g[R_DX] & 0xffffffffULL) << 32 | (g[R_AX] & 0xffffffffULL);
+	if (m == cur) {
+		TRY(mem_write(e, e->dst.seg, e->dst.ea, 8,
+			      (g[R_CX] & 0xffffffffULL) << 32 | (g[R_BX] & 0xffffffffULL)));
+		e->cpu.rflags |= FL_ZF;
+		return EMU_OK;
+	}
+	TRY(mem_write(e, e->dst.seg, e->dst.ea, 8, m));
+	e->cpu.rflags &= ~FL_ZF;
+	reg_set(e, R_AX, 4, false, m & 0xffffffffULL); /* 32-bit writes: upper halves zeroed */
+	reg_set(e, R_DX, 4, false, m >> 32);
+	return EMU_OK;
+}
+
 /* ---- Handlers: bit tests ---- */
 
 enum { BT_TEST, BT_SET, BT_RESET, BT_COMPLEMENT };
@@ -743,7 +770,7 @@ static int ex_string(struct emu *e)
 
 #define STR(n, kind) OP(n, K_NONE, K_NONE, F_BYTE, kind, ex_string), OP(n, K_NONE, K_NONE, 0, kind, ex_string)
 
-enum { G_1, G_1IB, G_1A, G_3, G_4, G_5, G_8, G_11 };
+enum { G_1, G_1IB, G_1A, G_3, G_4, G_5, G_8, G_9, G_11 };
 
 static const struct opdesc onebyte[256] = {
 	ALU_ROW(ALU_ADD, "add", F_LOCK),
@@ -806,6 +833,7 @@ static const struct opdesc twobyte[256] = {
 	[0xbe] = OP("movsx", K_G, K_EB, F_MODRM, 0, ex_movsx),
 	[0xbf] = OP("movsx", K_G, K_EW, F_MODRM, 0, ex_movsx),
 	[0xc3] = OP("movnti", K_E, K_G, F_MODRM | F_MEM | F_NP, 0, ex_mov),
+	[0xc7] = GRP(G_9, 0),
 };
 
 /* Groups, indexed by ModRM.reg; the parent entry contributes F_INHERIT. */
@@ -845,6 +873,7 @@ static const struct opdesc groups[][8] = {
 		[6] = OP("btr", K_E, K_IB, F_LOCK, BT_RESET, ex_bt),
 		[7] = OP("btc", K_E, K_IB, F_LOCK, BT_COMPLEMENT, ex_bt),
 	},
+	[G_9] = { [1] = OP("cmpxchg8b", K_E, K_NONE, F_MEM | F_LOCK, 0, ex_cmpxchg8b) },
 	[G_11] = { [0] = OP("mov", K_E, K_I, 0, 0, ex_mov) },
 };
 

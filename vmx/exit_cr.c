@@ -60,10 +60,10 @@ static bool guest_write_cr0(struct vcpu *v, u64 val)
 		v->efer &= ~EFER_LMA;
 	}
 	v->cr0 = val;
-	if (vcpu_update_paging(v)) {
-		v->cr0 = old;
+	/* PAE PDPTEs are loaded again only when these change (SDM Vol. 3A 4.4.1). */
+	if (vcpu_update_paging(v, (old ^ val) & (CR0_CD | CR0_NW | CR0_PG))) {
+		v->cr0 = old; /* refused: nothing was changed */
 		v->efer = efer;
-		vcpu_update_paging(v);
 		return false;
 	}
 	return true;
@@ -77,9 +77,8 @@ static bool guest_write_cr4(struct vcpu *v, u64 val)
 	if ((v->efer & EFER_LMA) && !(val & CR4_PAE))
 		return false; /* PAE cannot be cleared in long mode */
 	v->cr4 = val;
-	if (vcpu_update_paging(v)) {
-		v->cr4 = old;
-		vcpu_update_paging(v);
+	if (vcpu_update_paging(v, (old ^ val) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP))) {
+		v->cr4 = old; /* refused: nothing was changed */
 		return false;
 	}
 	return true;
@@ -94,8 +93,7 @@ static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 		old = v->cr3;
 		v->cr3 = (v->efer & EFER_LMA) ? val & ~BIT(63) : (val & 0xffffffff);
 		if (vcpu_update_cr3(v)) { /* PAE: a PDPTE with reserved bits set */
-			v->cr3 = old;
-			vcpu_update_cr3(v);
+			v->cr3 = old; /* refused: the PDPTE registers keep what they hold */
 			return false;
 		}
 		return true;

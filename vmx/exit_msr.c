@@ -84,7 +84,7 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 		if ((val & ~efer_ok) || (((val ^ v->efer) & EFER_LME) && (v->cr0 & CR0_PG)))
 			return false;
 		v->efer = (val & ~EFER_LMA) | (v->efer & EFER_LMA); /* LMA is read-only */
-		vcpu_update_paging(v); /* NXE changes permissions; LME alone changes nothing yet */
+		vcpu_update_paging(v, false); /* NXE changes permissions; LME alone nothing yet */
 		return true;
 	case MSR_IA32_SYSENTER_CS: vmcs_write(GUEST_SYSENTER_CS, val & 0xffffffff); return true;
 	case MSR_IA32_SYSENTER_ESP:

@@ -211,24 +211,21 @@ u64 vcpu_real_efer(u64 guest_efer)
 	return e;
 }
 
-static int set_mmu_paging(struct vcpu *v)
-{
-	struct mmu_paging p = {
-		.pg = v->cr0 & CR0_PG, .pae = v->cr4 & CR4_PAE, .lma = v->efer & EFER_LMA,
-		.pse = v->cr4 & CR4_PSE, .wp = v->cr0 & CR0_WP, .nxe = v->efer & EFER_NXE,
-		.smep = v->cr4 & CR4_SMEP, .smap = v->cr4 & CR4_SMAP, .cr3 = v->cr3,
-	};
-	return mmu_set_guest_paging(&p);
-}
 
 int vcpu_update_cr3(struct vcpu *v)
 {
 	return mmu_set_guest_cr3(v->cr3); /* CR0, CR4, EFER unchanged: the VMCS keeps them */
 }
 
-int vcpu_update_paging(struct vcpu *v)
+int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 {
-	if (set_mmu_paging(v))
+	struct mmu_paging p = {
+		.pg = v->cr0 & CR0_PG, .pae = v->cr4 & CR4_PAE, .lma = v->efer & EFER_LMA,
+		.pse = v->cr4 & CR4_PSE, .wp = v->cr0 & CR0_WP, .nxe = v->efer & EFER_NXE,
+		.smep = v->cr4 & CR4_SMEP, .smap = v->cr4 & CR4_SMAP, .cr3 = v->cr3,
+		.load_pdptes = load_pdptes,
+	};
+	if (mmu_set_guest_paging(&p))
 		return -1;
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);

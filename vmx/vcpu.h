@@ -66,8 +66,9 @@ u64 vcpu_real_cr0(u64 guest_cr0);
 u64 vcpu_real_cr4(u64 guest_cr4);
 u64 vcpu_real_efer(u64 guest_efer);
 /* Pushes v->cr0/cr3/cr4/efer to the VMCS (real values, read shadows, IA-32e entry control)
- * and to the MMU. -1 when the guest's PAE PDPTEs cannot be loaded (#GP for the guest). */
-int vcpu_update_paging(struct vcpu *v);
+ * and to the MMU; load_pdptes as in struct mmu_paging. -1 when the guest's PAE PDPTEs cannot
+ * be loaded (#GP for the guest): then nothing was changed, in the MMU or the VMCS. */
+int vcpu_update_paging(struct vcpu *v, bool load_pdptes);
 /* The same after a change of v->cr3 alone (a MOV to CR3): only the MMU needs to know. */
 int vcpu_update_cr3(struct vcpu *v);
 /* Prints the one summary line (docs/debugging.md); code is the run's exit code. */

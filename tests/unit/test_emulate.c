@@ -1337,6 +1337,45 @@ static void test_cmpxchg_memory(void **state)
 	assert_int_equal(r.vector, VEC_UD);
 }
 
+/* CMPXCHG8B m64 on a device (a PAE page-table update through a self-map is the same path with
+ * RAM): equal and not-equal, only ZF changes, the write cycle on failure; REX.W (CMPXCHG16B)
+ * and a register operand are refused. */
+static void test_cmpxchg8b(void **state)
+{
+	struct emu_cpu c = new_cpu(32);
+	struct emu_result r;
+	(void)state;
+	mem_put(MMIO_LO, 8, 0x1111222233334444ULL);
+	c.gpr[RBX] = 0x55556666;
+	c.gpr[RCX] = 0x77778888;
+	c.gpr[RDX] = 0x11112222;
+	c.gpr[RAX] = 0x33334444;
+	c.gpr[RSI] = MMIO_LO;
+	c.rflags = CF | 2;
+	r = RUN(&c, 0xf0, 0x0f, 0xc7, 0x0e); /* lock cmpxchg8b [esi]: equal */
+	check_ok(&r, &c, CODE_LA + 4);
+	assert_string_equal(r.mnemonic, "cmpxchg8b");
+	assert_true(c.rflags & ZF);
+	assert_true(c.rflags & CF); /* other flags unchanged */
+	assert_int_equal(h.nlog, 2);
+	check_log(0, MMIO_LO, 8, 'r', 0x1111222233334444ULL);
+	check_log(1, MMIO_LO, 8, 'w', 0x7777888855556666ULL);
+	c.rip = CODE_LA;
+	r = RUN(&c, 0x0f, 0xc7, 0x0e); /* not equal now: EDX:EAX gets the memory value */
+	check_ok(&r, &c, CODE_LA + 3);
+	assert_false(c.rflags & ZF);
+	assert_int_equal(c.gpr[RDX], 0x77778888);
+	assert_int_equal(c.gpr[RAX], 0x55556666);
+	check_log(1, MMIO_LO, 8, 'w', 0x7777888855556666ULL); /* written back unchanged */
+	c.rip = CODE_LA;
+	r = RUN(&c, 0x0f, 0xc7, 0xce); /* register operand: refused (the hypervisor injects #UD) */
+	assert_int_equal(r.status, EMU_UNHANDLED);
+	struct emu_cpu c64 = new_cpu(64);
+	c64.gpr[RSI] = MMIO_LO;
+	r = RUN(&c64, 0x48, 0x0f, 0xc7, 0x0e); /* cmpxchg16b: not emulated */
+	assert_int_equal(r.status, EMU_UNHANDLED);
+}
+
 static void test_inc_dec_short_forms(void **state)
 {
 	struct emu_cpu c = new_cpu(32);
@@ -2095,6 +2134,7 @@ int main(void)
 		cmocka_unit_test(test_alu_memory_forms),
 		cmocka_unit_test(test_bt_forms),
 		cmocka_unit_test(test_cmpxchg_memory),
+		cmocka_unit_test(test_cmpxchg8b),
 		cmocka_unit_test(test_inc_dec_short_forms),
 		cmocka_unit_test(test_mode_matrix),
 		cmocka_unit_test(test_rep_movs_mmio_to_ram),

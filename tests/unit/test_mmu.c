@@ -1172,7 +1172,9 @@ static void build_pae(void)
 
 static struct mmu_paging paging_pae(void)
 {
-	return (struct mmu_paging){ .pg = true, .pae = true, .wp = true, .cr3 = PAE_PDPT };
+	/* As a MOV to CR3 (or paging turned on): the PDPTEs are loaded. */
+	return (struct mmu_paging){ .pg = true, .pae = true, .wp = true, .cr3 = PAE_PDPT,
+				    .load_pdptes = true };
 }
 
 static void test_pae_map(void **state)
@@ -1290,6 +1292,34 @@ static void test_pae_pdptes_cached_until_cr3_write(void **state)
 	fault_ok(0x3000, 0);
 	expect_ram_leaf(0x3000, 0x1d3000);
 	expect_audit_clean("pae pdpte");
+}
+
+/* A MOV to CR0/CR4 that changes none of CD, NW, PG, PAE, PGE, PSE, SMEP (here CR0.WP) keeps
+ * the PDPTE registers: a PDPTE changed in memory, even to one with reserved bits, takes no
+ * effect until the next CR3 load (SDM Vol. 3A 4.4.1). */
+static void test_pae_pdptes_kept_without_reload(void **state)
+{
+	(void)state;
+	build_pae();
+	set_paging(paging_pae());
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1c3000);
+	*g64(PAE_PDPT) = PAE_PD2 | G_P | BIT(5); /* reserved bit: a load would #GP */
+	struct mmu_paging p = paging_pae();
+	p.load_pdptes = false;
+	p.wp = false; /* CR0.WP cleared */
+	assert_int_equal(mmu_set_guest_paging(&p), 0);
+	mmu_load_root();
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1c3000); /* still the old PD */
+	p.wp = true;
+	assert_int_equal(mmu_set_guest_paging(&p), 0);
+	*g64(PAE_PDPT) = PAE_PD2 | G_P;
+	assert_int_equal(mmu_set_guest_cr3(PAE_PDPT), 0); /* a CR3 load takes the new one */
+	mmu_load_root();
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x1d3000);
+	expect_audit_clean("pae pdptes kept");
 }
 
 /* As test_32_write_to_page_directory_then_access, for a PAE guest: the PD is the child of
@@ -1431,6 +1461,7 @@ int main(void)
 		T(test_pae_map),
 		T(test_pae_reserved_pdpte_refused),
 	T(test_pae_set_guest_cr3_reloads_pdptes),
+	T(test_pae_pdptes_kept_without_reload),
 		T(test_pae_pdptes_cached_until_cr3_write),
 		T(test_pae_write_to_page_directory_then_access),
 		T(test_long4_map),
