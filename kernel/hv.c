@@ -96,6 +96,8 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	load_guest(v, cfg, mb, &img);
 	u32 mbi = guest_build_mbi((u8 *)(uintptr_t)v->ram_hpa, v->ram_size, mb->mods[0].cmdline,
 				  "slotvisor");
+	if (cfg->selftest == SELFTEST_VMX_LOCKED_OFF)
+		vmx_simulate_fc = FEATURE_CONTROL_LOCKED; /* as firmware with VT-x disabled leaves it */
 	if (vmx_probe(err, sizeof(err)))
 		hv_fail_boot("VMX", err);
 	if (vmx_enable(err, sizeof(err)))

@@ -19,3 +19,13 @@ bool vmx_cr_ok(u64 value, u64 fixed0, u64 fixed1)
 {
 	return (value & fixed0) == fixed0 && (value & ~fixed1) == 0;
 }
+
+enum vmx_fc_verdict vmx_feature_control(u64 fc, u64 *write)
+{
+	const u64 locked = BIT(0), outside_smx = BIT(2);
+	if (!(fc & locked)) {
+		*write = fc | locked | outside_smx;
+		return FC_WRITE;
+	}
+	return (fc & outside_smx) ? FC_OK : FC_LOCKED_OFF;
+}

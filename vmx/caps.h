@@ -18,6 +18,16 @@ u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1);
 /* True when value already satisfies the fixed bits. */
 bool vmx_cr_ok(u64 value, u64 fixed0, u64 fixed1);
 
+/*
+ * What to do with IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7) read as fc: VMXON needs it locked
+ * with "VMXON outside SMX" allowed. Unlocked: returns FC_WRITE with *write the value to write
+ * (that bit and the lock set: firmware left it to the OS). Locked with the bit set: FC_OK.
+ * Locked without it (VT-x disabled in the firmware setup; only a reset unlocks it): FC_LOCKED_OFF,
+ * the caller stops with a message saying so.
+ */
+enum vmx_fc_verdict { FC_OK, FC_WRITE, FC_LOCKED_OFF };
+enum vmx_fc_verdict vmx_feature_control(u64 fc, u64 *write);
+
 /* Fields of IA32_VMX_BASIC (A.1). */
 static inline u32 vmx_basic_revision(u64 basic) { return (u32)(basic & 0x7fffffff); }
 static inline u32 vmx_basic_region_size(u64 basic) { return (u32)((basic >> 32) & 0x1fff); }

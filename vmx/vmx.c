@@ -12,6 +12,8 @@
 struct vmx_caps vmx_caps;
 static hpa_t vmxon_region, vmcs_region;
 
+u64 vmx_simulate_fc;
+
 int vmx_probe(char *err, size_t errlen)
 {
 	u32 a, b, c, d;
@@ -20,16 +22,22 @@ int vmx_probe(char *err, size_t errlen)
 		fmt_snprintf(err, errlen, "not supported by this CPU (CPUID.1:ECX.VMX=0)");
 		return -1;
 	}
-	/* SDM 23.7: VMXON #GPs unless IA32_FEATURE_CONTROL is locked with VMXON allowed. */
-	u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-	if (!(fc & FEATURE_CONTROL_LOCKED)) {
-		fc |= FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX;
-		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
-		pr_info("vmx: IA32_FEATURE_CONTROL was unlocked; enabled VMX and locked it (%#llx)", fc);
-	} else if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+	/* SDM 23.7: VMXON #GPs unless IA32_FEATURE_CONTROL is locked with VMXON allowed.
+	 * vmx_simulate_fc (selftest=vmx_locked_off) stands in for the MSR's value, to exercise
+	 * the locked-off path where no emulator here can produce it (Bochs resets the MSR
+	 * locked with VMX on; QEMU TCG has no VMX). */
+	u64 fc = vmx_simulate_fc ? vmx_simulate_fc : rdmsr(MSR_IA32_FEATURE_CONTROL), w;
+	switch (vmx_feature_control(fc, &w)) {
+	case FC_WRITE:
+		wrmsr(MSR_IA32_FEATURE_CONTROL, w);
+		pr_info("vmx: IA32_FEATURE_CONTROL was unlocked; enabled VMX and locked it (%#llx)", w);
+		break;
+	case FC_LOCKED_OFF:
 		fmt_snprintf(err, errlen, "disabled by firmware: IA32_FEATURE_CONTROL=%#llx is locked "
 			     "with VMX outside SMX off; enable VT-x in the firmware setup", fc);
 		return -1;
+	case FC_OK:
+		break;
 	}
 	struct vmx_caps *v = &vmx_caps;
 	v->basic = rdmsr(MSR_IA32_VMX_BASIC);

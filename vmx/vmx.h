@@ -17,6 +17,8 @@ extern struct vmx_caps vmx_caps;
 /* Checks CPUID and IA32_FEATURE_CONTROL (enabling and locking it when unlocked) and reads the
  * capability MSRs. Returns 0, or -1 with the reason in err. */
 int vmx_probe(char *err, size_t errlen);
+/* Non-zero: vmx_probe takes this as IA32_FEATURE_CONTROL's value (selftest=vmx_locked_off). */
+extern u64 vmx_simulate_fc;
 /* Enters VMX root operation and makes a fresh, current VMCS. Returns 0 or -1 with err. */
 int vmx_enable(char *err, size_t errlen);
 

@@ -64,3 +64,21 @@ def test_absurd_command_lines(hv):
         r = hv.qemu(hv.iso("hello", hv_cmdline=cmdline, name=f"cl{len(cmdline)}.iso"),
                     subdir=f"qemu-{cmdline[:12]}")
         _fatal(r, r"^\[hv E\] FATAL: command line: .*" + pattern, f"cmdline {cmdline[:40]}")
+
+
+def test_vmx_locked_off_by_firmware(hv):
+    """Firmware that locked IA32_FEATURE_CONTROL with VMX off (VT-x disabled in its setup). No
+    emulator here produces that state (Bochs resets the MSR locked with VMX on, and GRUB's wrmsr
+    then faults; QEMU TCG has no VMX), so selftest=vmx_locked_off makes the probe take the MSR
+    as 0x1 (locked, VMX off) in place of the RDMSR; the decision itself is unit-tested
+    (tests/unit/test_caps.c, test_feature_control). The run must give one line naming the
+    cause and the fix, and power off with the failure code."""
+    r = hv.bochs(hv.iso("hello", hv_cmdline="selftest=vmx_locked_off"))
+    assert_ok(r.find(r"^\[hv E\] FATAL: VMX: disabled by firmware: IA32_FEATURE_CONTROL=0x1 is "
+                     r"locked with VMX outside SMX off; enable VT-x in the firmware setup") >= 0,
+              r, "no FATAL line naming the locked-off VMX")
+    fatals = [l for l in r.lines if "FATAL" in l]
+    assert_ok(len(fatals) == 1, r, f"want exactly one FATAL line, got {fatals}")
+    assert_clean(r)
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+    assert_ok(not r.guest_lines, r, "the guest ran")

@@ -216,6 +216,24 @@ static void test_vmx_basic_fields(void **state)
 	assert_false(vmx_basic_true_ctls(basic));
 }
 
+/* IA32_FEATURE_CONTROL: unlocked -> write locked + VMX outside SMX (keeping other bits);
+ * locked with it -> OK; locked without it (firmware disabled VT-x) -> locked off, even when
+ * VMX inside SMX is allowed. */
+static void test_feature_control(void **state)
+{
+	(void)state;
+	u64 w = 0;
+	assert_int_equal(vmx_feature_control(0, &w), FC_WRITE);
+	assert_int_equal(w, 0x5);
+	w = 0;
+	assert_int_equal(vmx_feature_control(0x100002, &w), FC_WRITE);
+	assert_int_equal(w, 0x100007);
+	assert_int_equal(vmx_feature_control(0x5, &w), FC_OK);
+	assert_int_equal(vmx_feature_control(0x7, &w), FC_OK);
+	assert_int_equal(vmx_feature_control(0x1, &w), FC_LOCKED_OFF);
+	assert_int_equal(vmx_feature_control(0x3, &w), FC_LOCKED_OFF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_cr4_ok),
 		cmocka_unit_test(test_fix_then_ok_property),
 		cmocka_unit_test(test_vmx_basic_fields),
+		cmocka_unit_test(test_feature_control),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
