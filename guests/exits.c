@@ -7,6 +7,7 @@
  * "mem_upper=N" sets the expected multiboot mem_upper in KiB (default 64512: guest_mem=64M). */
 #include "guest.h"
 #include "idt.h"
+#include "pt.h" /* read_cr0/3/4, write_cr3/4 */
 
 #define DEFAULT_MEM_UPPER_K ((64u << 10) - 1024u)
 
@@ -14,38 +15,10 @@
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
 #define MSR_PAT 0x277
-#define MSR_EFER 0xc0000080
 #define MSR_UNKNOWN 0x12345678
 #define PAT_DEFAULT 0x0007040600070406ull
 
 #define COM1 0x3f8
-
-static inline uint32_t read_cr0(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-static inline uint32_t read_cr3(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-static inline uint32_t read_cr4(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-static inline void write_cr3(uint32_t v)
-{
-	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
-}
-static inline void write_cr4(uint32_t v)
-{
-	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
 
 /* RDMSR/WRMSR (2 bytes each) that survive a #GP: return the vector taken, or -1. */
 static int rdmsr_safe(uint32_t msr, uint64_t *val)

@@ -45,15 +45,13 @@
 #include "guest.h"
 #include "hv.h"
 #include "idt.h"
+#include "pt.h" /* the CR helpers */
 
 #define P 1u
 #define RW 2u
 #define PCD 0x10u
 #define D 0x40u
 #define PS 0x80u
-#define CR4_PSE 0x10u
-#define CR0_PG 0x80000000u
-#define CR0_WP 0x00010000u
 #define COM1 0x3f8
 
 #define NAS 4                       /* address spaces */
@@ -122,40 +120,13 @@ static inline void cpuid_c(uint32_t leaf, uint32_t r[4])
 	cpuid(leaf, 0, r);
 }
 
-static inline void cr3_write(uint32_t v)
-{
-	n.cr++;
-	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
-}
-static inline uint32_t cr3_read(void)
-{
-	uint32_t v;
-	n.cr++;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v) : : "memory");
-	return v;
-}
-static inline void cr0_write(uint32_t v)
-{
-	n.cr++;
-	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
-}
-static inline void cr4_write(uint32_t v)
-{
-	n.cr++;
-	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-static inline uint32_t cr0_read(void) /* reads of CR0/CR4 see the read shadow: no exit */
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-static inline uint32_t cr4_read(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
+/* CR accesses that exit are counted; reads of CR0/CR4 see the read shadow and do not exit. */
+static inline void cr3_write(uint32_t v) { n.cr++; write_cr3(v); }
+static inline uint32_t cr3_read(void) { n.cr++; return read_cr3(); }
+static inline void cr0_write(uint32_t v) { n.cr++; write_cr0(v); }
+static inline void cr4_write(uint32_t v) { n.cr++; write_cr4(v); }
+static inline uint32_t cr0_read(void) { return read_cr0(); }
+static inline uint32_t cr4_read(void) { return read_cr4(); }
 static inline void invlpg_c(uint32_t va)
 {
 	n.invlpg++;
