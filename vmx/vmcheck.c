@@ -125,6 +125,14 @@
 	X(S##_AR_DPL, "guest." s ".ar.dpl_vs_rpl", S_GSEG,                                     \
 	  "usable data or non-conforming code, no unrestricted guest: DPL must be >= RPL")
 #define T_BASE_HI "base bits 63:32 must be 0 (if usable)"
+/* LDTR and TR (system segments), from the base on, in the order seg_system relies on. */
+#define SEG_SYS(X, S, s, pre, basetext, typetext)                                              \
+	X(S##_BASE, "guest." s ".base", S_GSEG, basetext)                                          \
+	X(S##_AR_TYPE, "guest." s ".type", S_GSEG, typetext)                                       \
+	X(S##_AR_S, "guest." s ".ar.s", S_GSEG, pre "S (bit 4) must be 0")                         \
+	X(S##_AR_P, "guest." s ".ar.p", S_GSEG, pre "P (bit 7) must be 1")                         \
+	X(S##_AR_RSVD, "guest." s ".ar.reserved", S_GSEG, pre "AR bits 11:8 and 31:17 must be 0")  \
+	X(S##_AR_G, "guest." s ".ar.g", S_GSEG, T_SEG_G)
 
 #define RULES(X)                                                                               \
 	X(CTRL_PIN_A0, "ctrl.pin.allowed0", S_EXEC, T_ALLOWED0)                                    \
@@ -307,21 +315,11 @@
 	SEG_DATA(X, DS, "ds", T_BASE_HI)                                                           \
 	SEG_DATA(X, FS, "fs", T_CANON)                                                             \
 	SEG_DATA(X, GS, "gs", T_CANON)                                                             \
-	X(TR_BASE, "guest.tr.base", S_GSEG, "TR " T_CANON)                                         \
-	X(TR_AR_TYPE, "guest.tr.type", S_GSEG,                                                     \
-	  "TR type must be 11 (busy TSS), or 3 (busy 16-bit TSS) outside IA-32e mode")             \
-	X(TR_AR_S, "guest.tr.ar.s", S_GSEG, "TR: S (bit 4) must be 0")                             \
-	X(TR_AR_P, "guest.tr.ar.p", S_GSEG, "TR: P (bit 7) must be 1")                             \
-	X(TR_AR_RSVD, "guest.tr.ar.reserved", S_GSEG, "TR: AR bits 11:8 and 31:17 must be 0")      \
-	X(TR_AR_G, "guest.tr.ar.g", S_GSEG, T_SEG_G)                                               \
+	SEG_SYS(X, TR, "tr", "TR: ", "TR " T_CANON,                                                \
+		"TR type must be 11 (busy TSS), or 3 (busy 16-bit TSS) outside IA-32e mode")       \
 	X(TR_AR_UNUSABLE, "guest.tr.ar.unusable", S_GSEG, "TR must be usable (AR bit 16 = 0)")     \
-	X(LDTR_BASE, "guest.ldtr.base", S_GSEG, "usable LDTR: " T_CANON)                           \
-	X(LDTR_AR_TYPE, "guest.ldtr.type", S_GSEG, "usable LDTR: type must be 2")                  \
-	X(LDTR_AR_S, "guest.ldtr.ar.s", S_GSEG, "usable LDTR: S (bit 4) must be 0")                \
-	X(LDTR_AR_P, "guest.ldtr.ar.p", S_GSEG, "usable LDTR: P (bit 7) must be 1")                \
-	X(LDTR_AR_RSVD, "guest.ldtr.ar.reserved", S_GSEG,                                          \
-	  "usable LDTR: AR bits 11:8 and 31:17 must be 0")                                         \
-	X(LDTR_AR_G, "guest.ldtr.ar.g", S_GSEG, T_SEG_G)                                           \
+	SEG_SYS(X, LDTR, "ldtr", "usable LDTR: ", "usable LDTR: " T_CANON,                         \
+		"usable LDTR: type must be 2")                                                     \
 	X(GUEST_GDTR_BASE, "guest.gdtr.base", S_GDT, "GDTR base " T_CANON)                         \
 	X(GUEST_IDTR_BASE, "guest.idtr.base", S_GDT, "IDTR base " T_CANON)                         \
 	X(GUEST_GDTR_LIMIT, "guest.gdtr.limit", S_GDT, "GDTR limit bits 31:16 must be 0")          \
@@ -385,13 +383,17 @@ static const struct vmcheck_rule rule_table[R_COUNT] = {
 #undef AS_ENTRY
 };
 
-/* Offsets of a segment's rules from its R_x_V86_BASE (the order of SEG_COMMON/SEG_DATA). */
+/* Offsets of a segment's rules from its R_x_V86_BASE (the order of SEG_COMMON/SEG_DATA), and
+ * of LDTR's and TR's from their R_x_BASE (SEG_SYS); S, P, reserved, G follow each other in both. */
 enum seg_kind { K_V86_BASE, K_V86_LIMIT, K_V86_AR, K_BASE, K_S, K_P, K_RSVD, K_G, K_ACCESSED,
 		K_READABLE, K_DPL };
+enum sys_kind { KS_BASE, KS_TYPE, KS_S, KS_P, KS_RSVD, KS_G };
 _Static_assert(R_ES_AR_DPL - R_ES_V86_BASE == K_DPL, "data segment rule order");
 _Static_assert(R_GS_AR_DPL - R_GS_V86_BASE == K_DPL, "data segment rule order");
 _Static_assert(R_CS_AR_G - R_CS_V86_BASE == K_G && R_SS_AR_G - R_SS_V86_BASE == K_G,
 	       "CS/SS common rule order");
+_Static_assert(R_TR_AR_G - R_TR_BASE == KS_G && R_LDTR_AR_G - R_LDTR_BASE == KS_G,
+	       "system segment rule order");
 
 /* ---- The run ---- */
 
@@ -842,19 +844,17 @@ struct seg {
 	u32 limit, ar;
 };
 
+/* Segment s's field of a kind, given ES's: the eight encodings of a kind are 2 apart. */
+#define SEG_F(es_field, s) ((es_field) + 2 * (s)->i)
+
 static struct seg read_seg(const struct ctx *c, u32 i)
 {
 	struct seg s = { .i = i };
-	s.sel = (u16)rd(c, GUEST_ES_SELECTOR + 2 * i);
-	s.base = rd(c, GUEST_ES_BASE + 2 * i);
-	s.limit = (u32)rd(c, GUEST_ES_LIMIT + 2 * i);
-	s.ar = (u32)rd(c, GUEST_ES_AR + 2 * i);
+	s.sel = (u16)rd(c, SEG_F(GUEST_ES_SELECTOR, &s));
+	s.base = rd(c, SEG_F(GUEST_ES_BASE, &s));
+	s.limit = (u32)rd(c, SEG_F(GUEST_ES_LIMIT, &s));
+	s.ar = (u32)rd(c, SEG_F(GUEST_ES_AR, &s));
 	return s;
-}
-
-static u32 ar_field(const struct seg *s)
-{
-	return GUEST_ES_AR + 2 * s->i;
 }
 
 static bool usable(const struct seg *s)
@@ -871,30 +871,37 @@ static bool g_ok(const struct seg *s)
 
 static void need_ar(struct ctx *c, bool ok, enum rule r, const struct seg *s)
 {
-	need(c, ok, r, ar_field(s), s->ar);
+	need(c, ok, r, SEG_F(GUEST_ES_AR, s), s->ar);
+}
+
+/* The descriptor checks of CS, of a usable ES, SS, DS, FS, GS (S 1: code or data) and of LDTR
+ * and TR (sys, S 0): S, P, reserved AR bits, G against the limit; rules r_s to r_s + 3. */
+static void seg_desc(struct ctx *c, const struct seg *s, bool sys, enum rule r_s)
+{
+	need_ar(c, !(s->ar & AR_S) == sys, r_s, s);
+	need_ar(c, s->ar & AR_P, r_s + 1, s);
+	need_ar(c, !(s->ar & AR_RSVD), r_s + 2, s);
+	need2(c, g_ok(s), r_s + 3, SEG_F(GUEST_ES_AR, s), s->ar, SEG_F(GUEST_ES_LIMIT, s),
+	      s->limit);
 }
 
 /* The rules every segment register shares, virtual-8086 or not. */
 static void seg_common(struct ctx *c, const struct seg *s, enum rule first)
 {
-	u32 base_f = GUEST_ES_BASE + 2 * s->i;
 	if (c->v86) {
-		need2(c, s->base == (u64)s->sel << 4, first + K_V86_BASE, base_f, s->base,
-		      GUEST_ES_SELECTOR + 2 * s->i, s->sel);
-		need(c, s->limit == 0xffff, first + K_V86_LIMIT, GUEST_ES_LIMIT + 2 * s->i,
+		need2(c, s->base == (u64)s->sel << 4, first + K_V86_BASE, SEG_F(GUEST_ES_BASE, s),
+		      s->base, SEG_F(GUEST_ES_SELECTOR, s), s->sel);
+		need(c, s->limit == 0xffff, first + K_V86_LIMIT, SEG_F(GUEST_ES_LIMIT, s),
 		     s->limit);
 		need_ar(c, s->ar == 0xf3, first + K_V86_AR, s);
 	}
 	bool fs_gs = s->i == 4 || s->i == 5;
 	bool base_ok = fs_gs ? canonical(c, s->base)
 			     : !(s->base >> 32) || (s->i != 1 && !usable(s));
-	need(c, base_ok, first + K_BASE, base_f, s->base);
+	need(c, base_ok, first + K_BASE, SEG_F(GUEST_ES_BASE, s), s->base);
 	if (c->v86 || (s->i != 1 && !usable(s)))
 		return;
-	need_ar(c, s->ar & AR_S, first + K_S, s);
-	need_ar(c, s->ar & AR_P, first + K_P, s);
-	need_ar(c, !(s->ar & AR_RSVD), first + K_RSVD, s);
-	need2(c, g_ok(s), first + K_G, ar_field(s), s->ar, GUEST_ES_LIMIT + 2 * s->i, s->limit);
+	seg_desc(c, s, false, first + K_S);
 }
 
 static void seg_cs(struct ctx *c, const struct seg *cs, const struct seg *ss)
@@ -929,34 +936,19 @@ static void seg_data(struct ctx *c, const struct seg *s, enum rule first)
 	need_ar(c, t & 1, first + K_ACCESSED, s);
 	need_ar(c, !(t & 8) || (t & 2), first + K_READABLE, s);
 	if (!c->ug && t <= 11)
-		need2(c, AR_DPL(s->ar) >= SEL_RPL(s->sel), first + K_DPL, ar_field(s), s->ar,
-		      GUEST_ES_SELECTOR + 2 * s->i, s->sel);
+		need2(c, AR_DPL(s->ar) >= SEL_RPL(s->sel), first + K_DPL, SEG_F(GUEST_ES_AR, s),
+		      s->ar, SEG_F(GUEST_ES_SELECTOR, s), s->sel);
 }
 
-static void guest_tr(struct ctx *c, const struct seg *tr)
+/* LDTR (checked only when usable) and TR: selector TI, base, type, then the descriptor checks
+ * with S 0; rule ti, and rules first to first + KS_G (SEG_SYS). */
+static void seg_system(struct ctx *c, const struct seg *s, enum rule ti, enum rule first,
+		       bool type_ok)
 {
-	u32 t = AR_TYPE(tr->ar);
-	need(c, !(tr->sel & SEL_TI), R_GUEST_TR_TI, GUEST_TR_SELECTOR, tr->sel);
-	need(c, canonical(c, tr->base), R_TR_BASE, GUEST_TR_BASE, tr->base);
-	need_ar(c, t == 11 || (t == 3 && !c->ia32e), R_TR_AR_TYPE, tr);
-	need_ar(c, !(tr->ar & AR_S), R_TR_AR_S, tr);
-	need_ar(c, tr->ar & AR_P, R_TR_AR_P, tr);
-	need_ar(c, !(tr->ar & AR_RSVD), R_TR_AR_RSVD, tr);
-	need2(c, g_ok(tr), R_TR_AR_G, GUEST_TR_AR, tr->ar, GUEST_TR_LIMIT, tr->limit);
-	need_ar(c, usable(tr), R_TR_AR_UNUSABLE, tr);
-}
-
-static void guest_ldtr(struct ctx *c, const struct seg *l)
-{
-	if (!usable(l))
-		return;
-	need(c, !(l->sel & SEL_TI), R_GUEST_LDTR_TI, GUEST_LDTR_SELECTOR, l->sel);
-	need(c, canonical(c, l->base), R_LDTR_BASE, GUEST_LDTR_BASE, l->base);
-	need_ar(c, AR_TYPE(l->ar) == 2, R_LDTR_AR_TYPE, l);
-	need_ar(c, !(l->ar & AR_S), R_LDTR_AR_S, l);
-	need_ar(c, l->ar & AR_P, R_LDTR_AR_P, l);
-	need_ar(c, !(l->ar & AR_RSVD), R_LDTR_AR_RSVD, l);
-	need2(c, g_ok(l), R_LDTR_AR_G, GUEST_LDTR_AR, l->ar, GUEST_LDTR_LIMIT, l->limit);
+	need(c, !(s->sel & SEL_TI), ti, SEG_F(GUEST_ES_SELECTOR, s), s->sel);
+	need(c, canonical(c, s->base), first + KS_BASE, SEG_F(GUEST_ES_BASE, s), s->base);
+	need_ar(c, type_ok, first + KS_TYPE, s);
+	seg_desc(c, s, true, first + KS_S);
 }
 
 static void guest_segs(struct ctx *c)
@@ -980,8 +972,12 @@ static void guest_segs(struct ctx *c)
 		else
 			seg_data(c, &s[i], first[i]);
 	}
-	guest_ldtr(c, &s[6]);
-	guest_tr(c, &s[7]);
+	const struct seg *ldtr = &s[6], *tr = &s[7];
+	u32 tr_type = AR_TYPE(tr->ar);
+	if (usable(ldtr))
+		seg_system(c, ldtr, R_GUEST_LDTR_TI, R_LDTR_BASE, AR_TYPE(ldtr->ar) == 2);
+	seg_system(c, tr, R_GUEST_TR_TI, R_TR_BASE, tr_type == 11 || (tr_type == 3 && !c->ia32e));
+	need_ar(c, usable(tr), R_TR_AR_UNUSABLE, tr);
 }
 
 /* ---- 26.3.1.3-26.3.1.4 Descriptor tables, RIP, RFLAGS ---- */
