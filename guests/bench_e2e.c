@@ -20,79 +20,10 @@
  *   BENCH name=<op> n=<N> total=<ticks> per_op=<ticks per round> [key=value ...]
  *   RESULT ok | RESULT error <why>
  */
+#include "bench.h"
 #include "guest.h"
 #include "hv.h"
-#include "idt.h"
 #include "pt.h"
-
-static const char *cmdline = "";
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* ---- command line: "key=value" words (the same helpers as bench_micro.c) ---- */
-
-static const char *arg(const char *key)
-{
-	size_t kl = strlen(key);
-	for (const char *s = cmdline; *s; s++)
-		if ((s == cmdline || s[-1] == ' ') && !memcmp(s, key, kl) && s[kl] == '=')
-			return s + kl + 1;
-	return NULL;
-}
-
-static uint32_t arg_uint(const char *key, uint32_t dflt)
-{
-	const char *s = arg(key);
-	if (!s || *s < '0' || *s > '9')
-		return dflt;
-	uint32_t v = 0;
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint32_t)(*s++ - '0');
-	return v;
-}
-
-static bool arg_is(const char *key, const char *val)
-{
-	const char *s = arg(key);
-	size_t vl = strlen(val);
-	return s && !memcmp(s, val, vl) && (s[vl] == 0 || s[vl] == ' ');
-}
-
-static uint64_t udiv64(uint64_t v, uint32_t d)
-{
-	uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
-	uint32_t qhi = hi / d, r = hi % d, qlo;
-	__asm__("divl %4" : "=a"(qlo), "=d"(r) : "a"(lo), "d"(r), "rm"(d));
-	return ((uint64_t)qhi << 32) | qlo;
-}
-
-static void report(const char *name, uint32_t n, uint64_t total, const char *extra)
-{
-	uint64_t x100 = n ? udiv64(total * 100 + n / 2, n) : 0;
-	uint64_t whole = udiv64(x100, 100);
-	printf("BENCH name=%s n=%u total=%llu per_op=%llu.%02u%s\n", name, n, total, whole,
-	       (unsigned)(x100 - whole * 100), extra ? extra : "");
-}
-
-static void fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t n, const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(buf, n, f, ap);
-	va_end(ap);
-}
-
-static void fail(const char *why)
-{
-	printf("RESULT error %s\n", why);
-	guest_exit(1);
-}
 
 /* ---- compute: no exits ---- */
 
@@ -113,8 +44,8 @@ static void bench_compute(uint32_t n)
 	}
 	uint64_t t = rdtsc() - t0;
 	char extra[40];
-	fmt(extra, sizeof(extra), " check=0x%08x", acc);
-	report("compute", n, t, extra);
+	snprintf(extra, sizeof(extra), " check=0x%08x", acc);
+	bench_report("compute", n, (int64_t)t, extra);
 }
 
 /* ---- MMIO: local APIC version register ---- */
@@ -130,8 +61,8 @@ static void bench_mmio(uint32_t n)
 			 : "memory");
 	uint64_t t = rdtsc() - t0;
 	char extra[40];
-	fmt(extra, sizeof(extra), " version=0x%x", v);
-	report("mmio", n, t, extra);
+	snprintf(extra, sizeof(extra), " version=0x%x", v);
+	bench_report("mmio", n, (int64_t)t, extra);
 }
 
 /* ---- context switches: 8 address spaces x 64 pages, 32-bit paging ---- */
@@ -174,7 +105,7 @@ static void bench_ctxsw(uint32_t n)
 		}
 	}
 	if ((uint32_t)cs_frames + sizeof(cs_frames) > (16u << 20))
-		fail("ctxsw: the image ends above 16 MiB");
+		bench_fail("ctxsw: the image ends above 16 MiB");
 	write_cr4(read_cr4() | CR4_PSE);
 	write_cr3((uint32_t)cs_pd[0]);
 	write_cr0(read_cr0() | CR0_PG);
@@ -191,8 +122,8 @@ static void bench_ctxsw(uint32_t n)
 	uint64_t t = rdtsc() - t0;
 	write_cr3((uint32_t)cs_pd[0]);
 	char extra[40];
-	fmt(extra, sizeof(extra), " check=0x%08x", sum);
-	report("ctxsw", n, t, extra);
+	snprintf(extra, sizeof(extra), " check=0x%08x", sum);
+	bench_report("ctxsw", n, (int64_t)t, extra);
 }
 
 /* ---- fork-like: fresh 4-level address spaces ---- */
@@ -244,7 +175,7 @@ static uint32_t fk_nfree;
 static uint32_t fk_alloc(void)
 {
 	if (!fk_nfree)
-		fail("fork: out of frames");
+		bench_fail("fork: out of frames");
 	return fk_free[--fk_nfree];
 }
 
@@ -301,12 +232,12 @@ static void bench_fork(uint32_t n)
 	uint32_t r[4];
 	cpuid(0x80000000, 0, r);
 	if (r[0] < 0x80000001)
-		fail("fork: no extended CPUID leaves");
+		bench_fail("fork: no extended CPUID leaves");
 	cpuid(0x80000001, 0, r);
 	if (!((r[3] >> 29) & 1))
-		fail("fork: no long mode");
+		bench_fail("fork: no long mode");
 	if ((uint32_t)fk_frames + sizeof(fk_frames) > (1u << 30))
-		fail("fork: the image ends above 1 GiB");
+		bench_fail("fork: the image ends above 1 GiB");
 	/* Kernel address space: 0-1 GiB identity with 2 MiB pages. */
 	fk_pml4[0] = (uint32_t)fk_pdpt | PTE_RW;
 	fk_pdpt[0] = (uint32_t)fk_pd | PTE_RW;
@@ -324,32 +255,26 @@ static void bench_fork(uint32_t n)
 		sum += fork_round();
 	uint64_t t = rdtsc() - t0;
 	char extra[40];
-	fmt(extra, sizeof(extra), " check=0x%08x", sum);
-	report("fork", n, t, extra);
+	snprintf(extra, sizeof(extra), " check=0x%08x", sum);
+	bench_report("fork", n, (int64_t)t, extra);
 }
 
 int guest_main(uint32_t magic, struct mb1_info *mbi)
 {
 	(void)magic;
-	serial_init();
-	if ((mbi->flags & (1u << 2)) && mbi->cmdline)
-		cmdline = (const char *)mbi->cmdline;
-	idt_init();
-	uint32_t n = arg_uint("n", 1000);
-	if (!n)
-		n = 1;
+	uint32_t n = bench_start(mbi);
 	bool hv = hv_present();
 	printf("BENCHSTART guest=bench_e2e platform=%s\n", hv ? "hypervisor" : "bare");
-	if (arg_is("op", "compute"))
+	if (bench_arg_is("op", "compute"))
 		bench_compute(n);
-	else if (arg_is("op", "mmio"))
+	else if (bench_arg_is("op", "mmio"))
 		bench_mmio(n);
-	else if (arg_is("op", "ctxsw"))
+	else if (bench_arg_is("op", "ctxsw"))
 		bench_ctxsw(n);
-	else if (arg_is("op", "fork"))
+	else if (bench_arg_is("op", "fork"))
 		bench_fork(n);
 	else
-		fail("unknown or missing op= (compute fork ctxsw mmio)");
+		bench_fail("unknown or missing op= (compute fork ctxsw mmio)");
 	printf("RESULT ok\n");
 	return 0;
 }

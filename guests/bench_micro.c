@@ -14,9 +14,9 @@
  *   BENCHINFO <key=value ...>     facts that go with the figures (counters, checks)
  *   RESULT ok | RESULT error <why>
  */
+#include "bench.h"
 #include "guest.h"
 #include "hv.h"
-#include "idt.h"
 
 #define P 1u
 #define RW 2u
@@ -25,128 +25,49 @@
 #define CR4_PSE 0x10u
 #define CR0_PG 0x80000000u
 
-static const char *cmdline = "";
-
-static inline uint64_t rdtsc(void)
+/* The ticks of n rounds of the bare loop (DEC ESI, JNZ): what a timed loop of that shape costs
+ * without its operation, to be subtracted from it. Inline: the code around the loop must be
+ * the same as around the timed loops. */
+static inline uint64_t empty_loop(uint32_t n)
 {
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
-/* ---- command line: "key=value" words ---- */
-
-static const char *arg(const char *key)
-{
-	size_t kl = strlen(key);
-	for (const char *s = cmdline; *s; s++)
-		if ((s == cmdline || s[-1] == ' ') && !memcmp(s, key, kl) && s[kl] == '=')
-			return s + kl + 1;
-	return NULL;
-}
-
-static uint32_t parse_uint(const char **sp)
-{
-	uint32_t v = 0;
-	const char *s = *sp;
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint32_t)(*s++ - '0');
-	*sp = s;
-	return v;
-}
-
-static uint32_t arg_uint(const char *key, uint32_t dflt)
-{
-	const char *s = arg(key);
-	return s && *s >= '0' && *s <= '9' ? parse_uint(&s) : dflt;
-}
-
-static bool arg_is(const char *key, const char *val)
-{
-	const char *s = arg(key);
-	size_t vl = strlen(val);
-	return s && !memcmp(s, val, vl) && (s[vl] == 0 || s[vl] == ' ');
-}
-
-/* ---- output ---- */
-
-static void fmt(char *buf, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t n, const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	vsnprintf(buf, n, f, ap);
-	va_end(ap);
-}
-
-/* v / d for 64-bit v (no libgcc in guests). */
-static uint64_t udiv64(uint64_t v, uint32_t d)
-{
-	uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
-	uint32_t qhi = hi / d, r = hi % d, qlo;
-	__asm__("divl %4" : "=a"(qlo), "=d"(r) : "a"(lo), "d"(r), "rm"(d));
-	return ((uint64_t)qhi << 32) | qlo;
-}
-
-/* "BENCH name=.. n=.. total=.. per_op=X.YY" plus optional extra text (" key=value ..."). */
-static void report(const char *name, uint32_t n, int64_t total, const char *extra)
-{
-	bool neg = total < 0;
-	uint64_t mag = neg ? (uint64_t)-total : (uint64_t)total;
-	uint64_t x100 = n ? udiv64(mag * 100 + n / 2, n) : 0;
-	uint64_t whole = udiv64(x100, 100);
-	printf("BENCH name=%s n=%u total=%lld per_op=%s%llu.%02u%s\n", name, n, total,
-	       neg ? "-" : "", whole, (unsigned)(x100 - whole * 100), extra ? extra : "");
-}
-
-static void fail(const char *why)
-{
-	printf("RESULT error %s\n", why);
-	guest_exit(1);
+	uint64_t t0 = rdtsc();
+	__asm__ volatile("1: dec %0; jnz 1b" : "+S"(n)::"memory");
+	return rdtsc() - t0;
 }
 
 /* ---- exits of one instruction: CPUID, VMCALL, IN ---- */
 
 static void bench_cpuid(uint32_t n)
 {
+	uint64_t empty = empty_loop(n);
 	uint32_t c = n;
 	uint64_t t0 = rdtsc();
-	__asm__ volatile("1: dec %0; jnz 1b" : "+S"(c)::"memory");
-	uint64_t empty = rdtsc() - t0;
-	c = n;
-	t0 = rdtsc();
 	__asm__ volatile("1: xor %%eax, %%eax; xor %%ecx, %%ecx; cpuid; dec %0; jnz 1b"
 			 : "+S"(c)::"eax", "ebx", "ecx", "edx", "memory");
 	uint64_t t = rdtsc() - t0;
-	report("cpuid", n, (int64_t)(t - empty), NULL);
+	bench_report("cpuid", n, (int64_t)(t - empty), NULL);
 }
 
 static void bench_vmcall(uint32_t n)
 {
+	uint64_t empty = empty_loop(n);
 	uint32_t c = n;
 	uint64_t t0 = rdtsc();
-	__asm__ volatile("1: dec %0; jnz 1b" : "+S"(c)::"memory");
-	uint64_t empty = rdtsc() - t0;
-	c = n;
-	t0 = rdtsc();
 	/* HC 0 (get ABI version): the null hypercall. */
 	__asm__ volatile("1: xor %%eax, %%eax; vmcall; dec %0; jnz 1b" : "+S"(c)::"eax", "memory");
 	uint64_t t = rdtsc() - t0;
-	report("vmcall", n, (int64_t)(t - empty), NULL);
+	bench_report("vmcall", n, (int64_t)(t - empty), NULL);
 }
 
 static void bench_pio(uint32_t n)
 {
+	uint64_t empty = empty_loop(n);
 	uint32_t c = n;
 	uint64_t t0 = rdtsc();
-	__asm__ volatile("1: dec %0; jnz 1b" : "+S"(c)::"memory");
-	uint64_t empty = rdtsc() - t0;
-	c = n;
-	t0 = rdtsc();
 	/* IN from COM1's line status register, an emulated 16550 register. */
 	__asm__ volatile("1: inb %%dx, %%al; dec %0; jnz 1b" : "+S"(c) : "d"(0x3fd) : "eax", "memory");
 	uint64_t t = rdtsc() - t0;
-	report("pio", n, (int64_t)(t - empty), NULL);
+	bench_report("pio", n, (int64_t)(t - empty), NULL);
 }
 
 /* ---- 32-bit paging helpers (MMIO, cr3_switch, zap) ---- */
@@ -181,24 +102,21 @@ static void map_registers(void)
 	pt_mmio[(MMIO_VA >> 12) & 1023] = SLOTDEV_REGS_GPA | P | RW | PCD;
 	paging_on(pd_mmio);
 	if (mmio_read32(MMIO_VA) != SLOTDEV_ID) /* the first read makes the MMIO spte */
-		fail("slotdev ID register does not read as SLOT");
+		bench_fail("slotdev ID register does not read as SLOT");
 }
 
 static void bench_mmio_fast(uint32_t n)
 {
 	map_registers();
 	uint32_t fast0 = hv_stat(STAT_MMIO_FAST), slow0 = hv_stat(STAT_MMIO_SLOW);
+	uint64_t empty = empty_loop(n);
 	uint32_t c = n;
 	uint64_t t0 = rdtsc();
-	__asm__ volatile("1: dec %0; jnz 1b" : "+S"(c)::"memory");
-	uint64_t empty = rdtsc() - t0;
-	c = n;
-	t0 = rdtsc();
 	__asm__ volatile("1: movl (%1), %%eax; dec %0; jnz 1b"
 			 : "+S"(c) : "b"(MMIO_VA) : "eax", "memory");
 	uint64_t t = rdtsc() - t0;
 	uint32_t fast = hv_stat(STAT_MMIO_FAST) - fast0, slow = hv_stat(STAT_MMIO_SLOW) - slow0;
-	report("mmio_fast", n, (int64_t)(t - empty), NULL);
+	bench_report("mmio_fast", n, (int64_t)(t - empty), NULL);
 	printf("BENCHINFO mmio_fast.fast_hits=%u mmio_fast.slow_hits=%u\n", fast, slow);
 }
 
@@ -235,12 +153,12 @@ static void bench_mmio_slow(uint32_t n)
 	uint64_t empty = move_loop(n, 0);
 	uint64_t move = move_loop(n, 1);
 	if (inl(SLOTDEV_PORT_STATUS) != 0)
-		fail("slotdev window move refused");
+		bench_fail("slotdev window move refused");
 	uint32_t slow0 = hv_stat(STAT_MMIO_SLOW), fast0 = hv_stat(STAT_MMIO_FAST);
 	uint64_t both = move_loop(n, 2);
 	uint32_t slow = hv_stat(STAT_MMIO_SLOW) - slow0, fast = hv_stat(STAT_MMIO_FAST) - fast0;
-	report("memslot_move", n, (int64_t)(move - empty), NULL);
-	report("mmio_slow", n, (int64_t)(both - move), NULL);
+	bench_report("memslot_move", n, (int64_t)(move - empty), NULL);
+	bench_report("mmio_slow", n, (int64_t)(both - move), NULL);
 	printf("BENCHINFO mmio_slow.slow_hits=%u mmio_slow.fast_hits=%u\n", slow, fast);
 }
 
@@ -250,16 +168,16 @@ static void bench_mmio_slow(uint32_t n)
 
 static void bench_memslot(uint32_t n)
 {
-	const char *s = arg("sizes");
+	const char *s = bench_arg("sizes");
 	if (!s)
 		s = "10,1000,100000";
 	uint64_t empty = move_loop(n, 0);
 	while (*s >= '0' && *s <= '9') {
-		uint32_t k = parse_uint(&s);
+		uint32_t k = bench_parse_uint(&s);
 		if (*s == ',')
 			s++;
 		if ((uint64_t)k * 4096 > 0xd0000000u - UNASSIGNED_GPA)
-			fail("sizes: too many pages for the unassigned range");
+			bench_fail("sizes: too many pages for the unassigned range");
 		/* k distinct unassigned pages: one current MMIO spte each (stale ones from the
 		 * previous size are made current again). */
 		uint32_t sptes0 = hv_stat(STAT_MMIO_SPTES), bad = 0;
@@ -269,7 +187,7 @@ static void bench_memslot(uint32_t n)
 		uint64_t fill = rdtsc() - t0;
 		uint32_t made = hv_stat(STAT_MMIO_SPTES) - sptes0;
 		if (bad)
-			fail("unassigned pages do not read as all ones");
+			bench_fail("unassigned pages do not read as all ones");
 		/* The first move after the reads, timed alone ("first": every MMIO spte current);
 		 * then the window goes back and n more moves are averaged (per_op). The sptes stay
 		 * in the shadow tables, stale, during those: a change that visited MMIO sptes
@@ -281,9 +199,9 @@ static void bench_memslot(uint32_t n)
 		outl(SLOTDEV_PORT_WINDOW, WIN_A);
 		uint64_t t = move_loop(n, 1);
 		char extra[80], name[40];
-		fmt(extra, sizeof(extra), " sptes=%u first=%llu", made, first);
-		fmt(name, sizeof(name), "memslot_change_%u", k);
-		report(name, n, (int64_t)(t - empty), extra);
+		snprintf(extra, sizeof(extra), " sptes=%u first=%llu", made, first);
+		snprintf(name, sizeof(name), "memslot_change_%u", k);
+		bench_report(name, n, (int64_t)(t - empty), extra);
 		printf("BENCHINFO memslot.%u.mmio_sptes_made=%u memslot.%u.fill_per_page=%llu\n", k, made,
 		       k, k ? udiv64(fill, k) : 0);
 	}
@@ -317,14 +235,14 @@ static void bench_shadow_fault(uint32_t n, const struct mb1_info *mbi)
 	uint32_t ram_end = (mbi->flags & 1) ? 0x100000u + mbi->mem_upper * 1024u : 0;
 	uint32_t regions = (n + 510) / 511;
 	if (SF_BASE + regions * REGION > ram_end)
-		fail("shadow_fault: not enough guest RAM above 32 MiB (raise guest_mem=)");
+		bench_fail("shadow_fault: not enough guest RAM above 32 MiB (raise guest_mem=)");
 	for (uint32_t r = 0; r < regions; r++)
 		(void)*(volatile uint32_t *)(SF_BASE + r * REGION);
 	uint64_t empty = touch_loop(n, 0);
 	uint32_t f0 = hv_stat(STAT_SHADOW_FAULTS), sp0 = hv_stat(STAT_SP_CREATED);
 	uint64_t t = touch_loop(n, 1);
 	uint32_t faults = hv_stat(STAT_SHADOW_FAULTS) - f0, sps = hv_stat(STAT_SP_CREATED) - sp0;
-	report("shadow_fault", n, (int64_t)(t - empty), NULL);
+	bench_report("shadow_fault", n, (int64_t)(t - empty), NULL);
 	printf("BENCHINFO shadow_fault.faults=%u shadow_fault.sp_created=%u\n", faults, sps);
 }
 
@@ -361,7 +279,7 @@ static void bench_cr3_switch(uint32_t n)
 		bad += *va != 0xaaaa;
 	}
 	if (bad)
-		fail("cr3_switch: wrong page seen after a switch");
+		bench_fail("cr3_switch: wrong page seen after a switch");
 	uint32_t c = n / 2;
 	uint64_t t0 = rdtsc();
 	__asm__ volatile("1: movl (%1), %%eax; movl (%1), %%eax; dec %0; jnz 1b"
@@ -378,7 +296,7 @@ static void bench_cr3_switch(uint32_t n)
 	uint32_t created = hv_stat(STAT_SP_CREATED) - created0;
 	uint32_t reused = hv_stat(STAT_SP_REUSED) - reused0;
 	uint32_t faults = hv_stat(STAT_SHADOW_FAULTS) - faults0;
-	report("cr3_switch", n, (int64_t)(t - empty), NULL);
+	bench_report("cr3_switch", n, (int64_t)(t - empty), NULL);
 	printf("BENCHINFO cr3_switch.sp_created=%u cr3_switch.sp_reused=%u cr3_switch.shadow_faults=%u\n",
 	       created, reused, faults);
 }
@@ -397,7 +315,7 @@ static void bench_zap(uint32_t n)
 {
 	uint32_t npt = (n + 1) / 2, npd = (npt + ZAP_PTS_PER_PD - 1) / ZAP_PTS_PER_PD;
 	if (npd > ZAP_MAX_PDS || ZAP_PT_BASE + npt * 4096 > (64u << 20))
-		fail("zap: n too large (at most 16128 shadow pages)");
+		bench_fail("zap: n too large (at most 16128 shadow pages)");
 	for (uint32_t i = 0; i < npt; i++) {
 		uint32_t *pt = (uint32_t *)(ZAP_PT_BASE + i * 4096);
 		for (int k = 0; k < 1024; k++)
@@ -424,7 +342,7 @@ static void bench_zap(uint32_t n)
 		}
 	}
 	if (bad)
-		fail("zap: self-mapped page tables read back wrong");
+		bench_fail("zap: self-mapped page tables read back wrong");
 	/* Settle: let earlier obsolete pages (from the paging-off shadows) be freed. */
 	for (int i = 0; i < 64; i++)
 		(void)hv_stat(STAT_OBSOLETE_FREED);
@@ -468,13 +386,13 @@ static void bench_zap(uint32_t n)
 	}
 	uint64_t total = rdtsc() - t_start;
 	if (prev - f0 < live)
-		fail("zap: the obsolete pages were not all freed");
+		bench_fail("zap: the obsolete pages were not all freed");
 	int64_t zap_cost = (int64_t)(total - (uint64_t)calls * base_min);
 	char extra[96];
-	fmt(extra, sizeof(extra), " call=%llu exits=%u", zap_call, calls);
-	report("zap_all", live, zap_cost, extra);
-	fmt(extra, sizeof(extra), " base=%llu max_freed=%u", base_min, max_freed);
-	report("zap_exit_max", 1, (int64_t)max_cost, extra);
+	snprintf(extra, sizeof(extra), " call=%llu exits=%u", zap_call, calls);
+	bench_report("zap_all", live, zap_cost, extra);
+	snprintf(extra, sizeof(extra), " base=%llu max_freed=%u", base_min, max_freed);
+	bench_report("zap_exit_max", 1, (int64_t)max_cost, extra);
 	/* (two lines: the hypervisor cuts guest lines at 200 characters) */
 	printf("BENCHINFO zap.live=%u zap.freed=%u zap.calls=%u zap.call_ticks=%llu zap.base_min=%llu "
 	       "zap.base_avg=%llu\n", live, prev - f0, calls, zap_call, base_min,
@@ -487,13 +405,7 @@ static void bench_zap(uint32_t n)
 int guest_main(uint32_t magic, struct mb1_info *mbi)
 {
 	(void)magic;
-	serial_init();
-	if ((mbi->flags & (1u << 2)) && mbi->cmdline)
-		cmdline = (const char *)mbi->cmdline;
-	idt_init();
-	uint32_t n = arg_uint("n", 1000);
-	if (!n)
-		n = 1;
+	uint32_t n = bench_start(mbi);
 	uint32_t r[4];
 	cpuid(1, 0, r);
 	bool hv = r[2] & (1u << 31);
@@ -502,29 +414,29 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 		hv = r[1] == 0x746f6c53u && r[2] == 0x6f736976u && r[3] == 0x00000072u;
 	}
 	if (!hv)
-		fail("not running under the hypervisor (these benchmarks need it)");
-	printf("BENCHSTART guest=bench_micro cmdline='%s'\n", cmdline);
-	if (arg_is("op", "cpuid"))
+		bench_fail("not running under the hypervisor (these benchmarks need it)");
+	printf("BENCHSTART guest=bench_micro cmdline='%s'\n", bench_cmdline);
+	if (bench_arg_is("op", "cpuid"))
 		bench_cpuid(n);
-	else if (arg_is("op", "vmcall"))
+	else if (bench_arg_is("op", "vmcall"))
 		bench_vmcall(n);
-	else if (arg_is("op", "pio"))
+	else if (bench_arg_is("op", "pio"))
 		bench_pio(n);
-	else if (arg_is("op", "mmio_fast"))
+	else if (bench_arg_is("op", "mmio_fast"))
 		bench_mmio_fast(n);
-	else if (arg_is("op", "mmio_slow"))
+	else if (bench_arg_is("op", "mmio_slow"))
 		bench_mmio_slow(n);
-	else if (arg_is("op", "memslot"))
+	else if (bench_arg_is("op", "memslot"))
 		bench_memslot(n);
-	else if (arg_is("op", "shadow_fault"))
+	else if (bench_arg_is("op", "shadow_fault"))
 		bench_shadow_fault(n, mbi);
-	else if (arg_is("op", "cr3_switch"))
+	else if (bench_arg_is("op", "cr3_switch"))
 		bench_cr3_switch(n);
-	else if (arg_is("op", "zap"))
+	else if (bench_arg_is("op", "zap"))
 		bench_zap(n);
 	else
-		fail("unknown or missing op= (cpuid vmcall pio mmio_fast mmio_slow memslot "
-		     "shadow_fault cr3_switch zap)");
+		bench_fail("unknown or missing op= (cpuid vmcall pio mmio_fast mmio_slow memslot "
+			   "shadow_fault cr3_switch zap)");
 	printf("RESULT ok\n");
 	return 0;
 }

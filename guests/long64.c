@@ -14,6 +14,7 @@
 #include "guest.h"
 #include "hv.h"
 #include "idt.h"
+#include "paging.h"
 #include "pt.h"
 
 #define M PT_MODE_4L
@@ -22,25 +23,11 @@
 #define GIG_S_VA 0x80000000u /* a supervisor 1 GiB page */
 #define GIG_VA 0xc0000000u   /* a user 1 GiB page */
 #define RSVD_BIT13 (1ull << 13) /* 2 MiB PDE / 1 GiB PDPTE: reserved (PAT is bit 12) */
-#define SWITCH_ROUNDS 50
 #define GB (1ull << 30)
 
 static uint8_t pool_pages[80][4096] __attribute__((aligned(4096)));
 static struct pt_pool pool = PT_POOL(pool_pages);
 static uint64_t *pml4;
-
-static uint32_t *frame(uint32_t marker)
-{
-	uint32_t *f = pt_alloc(&pool);
-	f[0] = marker;
-	pt_put_exec_stub((uint8_t *)f + 0x100);
-	return f;
-}
-
-static uint32_t rd(uint32_t va)
-{
-	return *(volatile uint32_t *)va;
-}
 
 static void *ent(uint64_t va, int level)
 {
@@ -63,46 +50,19 @@ static void invlpg64(uint64_t va)
 	lm64_op(LM64_INVLPG, (uint32_t)va, (uint32_t)(va >> 32), 0);
 }
 
-struct page {
-	const char *name;
-	uint32_t va;
-	uint64_t flags;
-	uint32_t *frame;
-	void *leaf;
-};
-
 int guest_main(uint32_t magic, struct mb1_info *mbi)
 {
 	(void)magic;
 	(void)mbi;
-	serial_init();
-	idt_init();
-	printf("TEST long64\n");
-	bool hv = hv_present();
-	if (hv)
-		printf("HV hypervisor detected\n");
-	uint32_t r[4];
-	cpuid(0x80000000, 0, r);
-	uint32_t maxext = r[0], lm = 0, nx = 0, gbpages = 0, maxphys = 36;
-	if (maxext >= 0x80000001) {
-		cpuid(0x80000001, 0, r);
-		lm = (r[3] >> 29) & 1;
-		nx = (r[3] >> 20) & 1;
-		gbpages = (r[3] >> 26) & 1;
-	}
-	if (maxext >= 0x80000008) {
-		cpuid(0x80000008, 0, r);
-		maxphys = r[0] & 0xff;
-	}
-	printf("cpu lm=%u nx=%u pdpe1gb=%u maxphyaddr=%u\n", lm, nx, gbpages, maxphys);
-	if (!lm) {
+	bool hv = pt_guest_start("long64");
+	struct pt_cpu cpu = pt_cpu_ext();
+	printf("cpu lm=%u nx=%u pdpe1gb=%u maxphyaddr=%u\n", cpu.lm, cpu.nx, cpu.gbpages,
+	       cpu.maxphys);
+	if (!cpu.lm) {
 		printf("RESULT done\n");
 		return 0;
 	}
-	if ((uint32_t)(pool_pages + 80) > (2u << 20)) {
-		printf("ERROR the image ends above 2 MiB\n");
-		guest_exit(0x7d);
-	}
+	pt_pool_below(&pool, 2u << 20);
 
 	const uint64_t URW = PTE_P | PTE_W | PTE_U;
 	pml4 = pt_alloc(&pool);
@@ -112,35 +72,12 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	for (uint32_t a = 2u << 20; a < (16u << 20); a += 2u << 20)
 		pt_map(&pool, M, pml4, a, a, URW, 2);
 
-	struct page pages[] = {
-		{ "s_ro", TEST_VA + 0x0000, PTE_P, 0, 0 },
-		{ "s_rw", TEST_VA + 0x1000, PTE_P | PTE_W, 0, 0 },
-		{ "u_ro", TEST_VA + 0x2000, PTE_P | PTE_U, 0, 0 },
-		{ "u_rw", TEST_VA + 0x3000, URW, 0, 0 },
-		{ "np", TEST_VA + 0x4000, PTE_W | PTE_U | PTE_NX, 0, 0 },
-		{ "s_rw_nx", TEST_VA + 0x5000, PTE_P | PTE_W | PTE_NX, 0, 0 },
-		{ "u_ro_nx", TEST_VA + 0x6000, PTE_P | PTE_U | PTE_NX, 0, 0 },
-		{ "u_rw_nx", TEST_VA + 0x7000, URW | PTE_NX, 0, 0 },
-		{ "rsvd51", TEST_VA + 0x8000, URW | PTE_BIT51, 0, 0 },
-		{ "pde_ro", TEST_VA + 0x200000, URW, 0, 0 },
-		{ "pde_s", TEST_VA + 0x400000, URW, 0, 0 },
-		{ "pde_nx", TEST_VA + 0x600000, URW, 0, 0 },
-	};
-	const int npages = sizeof(pages) / sizeof(pages[0]);
-	for (int i = 0; i < npages; i++) {
-		pages[i].frame = frame(0xa0000000u + (uint32_t)i);
-		pages[i].leaf = pt_map(&pool, M, pml4, pages[i].va, (uint32_t)pages[i].frame,
-				       pages[i].flags, 1);
-	}
-	void *e = ent(TEST_VA + 0x200000, 2);
-	pt_set(M, e, pt_get(M, e) & ~PTE_W);
-	e = ent(TEST_VA + 0x400000, 2);
-	pt_set(M, e, pt_get(M, e) & ~PTE_U);
-	e = ent(TEST_VA + 0x600000, 2);
-	pt_set(M, e, pt_get(M, e) | PTE_NX);
+	struct pt_page pages[PT_MAX_PAGES];
+	const int npages = pt_test_pages(&pool, M, pml4, TEST_VA, pages);
 
-	uint32_t *ad_frame = frame(0xa0000010), *inv_a = frame(0xa0000011), *inv_b = frame(0xa0000012);
-	uint32_t *sw_a = frame(0xa0000014), *sw_b = frame(0xa0000015);
+	uint32_t *ad_frame = pt_frame(&pool, 0xa0000010), *inv_a = pt_frame(&pool, 0xa0000011);
+	uint32_t *inv_b = pt_frame(&pool, 0xa0000012);
+	uint32_t *sw_a = pt_frame(&pool, 0xa0000014), *sw_b = pt_frame(&pool, 0xa0000015);
 	const uint32_t ad_va = TEST_VA + 0xa000, inv_va = TEST_VA + 0xb000, sw_va = TEST_VA + 0xc000;
 	const uint32_t mmio_va = TEST_VA + 0xd000;
 	void *ad_pte = pt_map(&pool, M, pml4, ad_va, (uint32_t)ad_frame, URW, 1);
@@ -149,9 +86,10 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	pt_map(&pool, M, pml4, mmio_va, SLOTDEV_REGS_GPA, PTE_P | PTE_W | PTE_PCD | PTE_NX, 1);
 
 	/* 2 MiB and 1 GiB pages onto physical 0 (the image), below 4 GiB. */
-	uint32_t *big_rw = frame(0xb0000000), *big_ro_nx = frame(0xb0000001);
-	uint32_t *big_rsvd = frame(0xb0000002), *big_s = frame(0xb0000004);
-	uint32_t *gig_rw = frame(0xb1000000), *gig_ad = frame(0xb1000001), *gig_s = frame(0xb1000002);
+	uint32_t *big_rw = pt_frame(&pool, 0xb0000000), *big_ro_nx = pt_frame(&pool, 0xb0000001);
+	uint32_t *big_rsvd = pt_frame(&pool, 0xb0000002), *big_s = pt_frame(&pool, 0xb0000004);
+	uint32_t *gig_rw = pt_frame(&pool, 0xb1000000), *gig_ad = pt_frame(&pool, 0xb1000001);
+	uint32_t *gig_s = pt_frame(&pool, 0xb1000002);
 	void *big_rw_pde = pt_map(&pool, M, pml4, BIG_VA, 0, URW, 2);
 	void *big_ro_nx_pde = pt_map(&pool, M, pml4, BIG_VA + 0x200000, 0, PTE_P | PTE_U | PTE_NX, 2);
 	void *big_rsvd_pde = pt_map(&pool, M, pml4, BIG_VA + 0x400000, 0, URW | RSVD_BIT13, 2);
@@ -164,13 +102,14 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	const uint64_t PDPTE_RO = 5 * GB, HI_4K = 0x8000000000ull + 0x1000;
 	const uint64_t HI_MMIO = 0x8000000000ull + 0x3000, TOP_NX = 0xffffff8000002000ull;
 	const uint64_t PML4_NX = 0x18000000000ull, PML4_RSVD = 0x10000000000ull;
-	uint32_t *hi4k = frame(0xe0000000), *top = frame(0xe0000001), *pdro = frame(0xe0000002);
-	uint32_t *p4nx = frame(0xe0000003), *p4rsvd = frame(0xe0000004), *hi1g = frame(0xe0000005);
+	uint32_t *hi4k = pt_frame(&pool, 0xe0000000), *top = pt_frame(&pool, 0xe0000001);
+	uint32_t *pdro = pt_frame(&pool, 0xe0000002), *p4nx = pt_frame(&pool, 0xe0000003);
+	uint32_t *p4rsvd = pt_frame(&pool, 0xe0000004), *hi1g = pt_frame(&pool, 0xe0000005);
 	void *hi_1g_rw = pt_map(&pool, M, pml4, HI_1G_RW, 0, PTE_P | PTE_W, 3);
 	pt_map(&pool, M, pml4, HI_1G_RO_NX, 0, PTE_P | PTE_NX, 3);
 	pt_map(&pool, M, pml4, HI_1G_RSVD, 0, PTE_P | PTE_W | RSVD_BIT13, 3);
 	pt_map(&pool, M, pml4, PDPTE_RO, (uint32_t)pdro, PTE_P | PTE_W, 1);
-	e = ent(PDPTE_RO, 3);
+	void *e = ent(PDPTE_RO, 3);
 	pt_set(M, e, pt_get(M, e) & ~PTE_W);
 	void *hi4k_pte = pt_map(&pool, M, pml4, HI_4K, (uint32_t)hi4k, PTE_P | PTE_W, 1);
 	pt_map(&pool, M, pml4, HI_MMIO, SLOTDEV_REGS_GPA, PTE_P | PTE_W | PTE_PCD, 1);
@@ -184,24 +123,21 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 
 	lm_idt_build();
 	pt_gdt_init(true);
-	lm_enter((uint32_t)pml4, nx ? EFER_NXE : 0);
+	lm_enter((uint32_t)pml4, cpu.nx ? EFER_NXE : 0);
 	uint64_t efer = rdmsr(MSR_EFER);
 	printf("long mode lma=%u lme=%u nxe=%u\n", (unsigned)(efer >> 10) & 1,
 	       (unsigned)(efer >> 8) & 1, (unsigned)(efer >> 11) & 1);
 	hv_audit("long_mode_on");
 
 	/* Compatibility mode, below 4 GiB. */
-	for (int i = 0; i < npages; i++)
-		pt_matrix(pages[i].name, pages[i].va, 0xc0000000u + ((uint32_t)i << 4), true,
-			  pages[i].frame);
+	pt_matrix_pages(pages, npages, true);
 	pt_matrix("2m_u_rw", BIG_VA + (uint32_t)big_rw, 0xc1000000u, true, big_rw);
 	pt_matrix("2m_u_ro_nx", BIG_VA + 0x200000 + (uint32_t)big_ro_nx, 0xc2000000u, true, big_ro_nx);
 	pt_matrix("2m_rsvd13", BIG_VA + 0x400000 + (uint32_t)big_rsvd, 0xc3000000u, true, big_rsvd);
 	pt_matrix("2m_s_rw", BIG_VA + 0x600000 + (uint32_t)big_s, 0xc4000000u, true, big_s);
 	pt_matrix("1g_u_rw", GIG_VA + (uint32_t)gig_rw, 0xc5000000u, true, gig_rw);
 	pt_matrix("1g_s_rw", GIG_S_VA + (uint32_t)gig_s, 0xc6000000u, true, gig_s);
-	for (int i = 0; i < npages; i++)
-		pt_print_ad(M, pages[i].name, pages[i].leaf, true);
+	pt_print_ad_pages(M, pages, npages);
 	pt_print_ad(M, "2m_u_rw", big_rw_pde, true);
 	pt_print_ad(M, "2m_u_ro_nx", big_ro_nx_pde, true);
 	pt_print_ad(M, "2m_rsvd13", big_rsvd_pde, true);
@@ -218,10 +154,8 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	else
 		pt_print_case("mmio.k_read", &p);
 	printf("%s mmio id=0x%08x\n", hv ? "HV" : "BARE", p.val);
-	p = pt_access(PT_EXEC, mmio_va, 0, false);
-	pt_print_case("mmio.k_exec_nx", &p);
-	p = pt_access(PT_READ, mmio_va, 0, true);
-	pt_print_case("mmio.u_read", &p);
+	pt_case("mmio.k_exec_nx", PT_EXEC, mmio_va, 0, false);
+	pt_case("mmio.u_read", PT_READ, mmio_va, 0, true);
 	hv_audit("mmio");
 
 	/* 64-bit code. */
@@ -283,11 +217,10 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 		write_cr3(read_cr3()); /* the PML4E and PDPTE cover the whole image: flush all */
 		for (int step = 0; step < 3; step++) {
 			if (step == 1 && !round) {
-				p = pt_access(PT_READ, ad_va, 0, true);
-				pt_print_case("ad.u_read", &p);
+				pt_case("ad.u_read", PT_READ, ad_va, 0, true);
 			} else if (step == 2) {
-				p = pt_access(PT_WRITE, ad_va, 0xd0000000u + (uint32_t)round, false);
-				pt_print_case("ad.k_write", &p);
+				pt_case("ad.k_write", PT_WRITE, ad_va, 0xd0000000u + (uint32_t)round,
+					false);
 			} else if (step == 1) {
 				continue;
 			}
@@ -298,16 +231,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 		}
 	}
 	printf("mem ad: 0x%08x\n", ad_frame[0]);
-	pt_set(M, gig_pdpte, pt_get(M, gig_pdpte) & ~(PTE_A | PTE_D));
-	invlpg(GIG_VA + (uint32_t)gig_ad);
-	pt_print_ad(M, "1g.cleared", gig_pdpte, true);
-	p = pt_access(PT_READ, GIG_VA + (uint32_t)gig_ad, 0, true);
-	pt_print_case("1g_ad.u_read", &p);
-	pt_print_ad(M, "1g.after_read", gig_pdpte, true);
-	p = pt_access(PT_WRITE, GIG_VA + (uint32_t)gig_ad, 0xd1000000u, false);
-	pt_print_case("1g_ad.k_write", &p);
-	pt_print_ad(M, "1g.after_write", gig_pdpte, true);
-	printf("mem 1g_ad: 0x%08x\n", gig_ad[0]);
+	pt_ad_large(M, "1g", gig_pdpte, GIG_VA + (uint32_t)gig_ad, gig_ad, true);
 	pt_set(M, hi_1g_rw, pt_get(M, hi_1g_rw) & ~(PTE_A | PTE_D));
 	invlpg64(HI_1G_RW + (uint32_t)hi1g);
 	case64("1g_high_ad.write", PT_WRITE, HI_1G_RW + (uint32_t)hi1g, 0xf0000007);
@@ -315,24 +239,19 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	hv_audit("ad");
 
 	/* INVLPG after PTE / PDPTE changes. */
-	p = pt_access(PT_READ, inv_va, 0, false);
-	pt_print_case("invlpg.before", &p);
+	pt_case("invlpg.before", PT_READ, inv_va, 0, false);
 	pt_set(M, inv_pte, (uint32_t)inv_b | URW);
 	invlpg(inv_va);
-	p = pt_access(PT_READ, inv_va, 0, false);
-	pt_print_case("invlpg.remapped", &p);
+	pt_case("invlpg.remapped", PT_READ, inv_va, 0, false);
 	pt_set(M, inv_pte, (uint32_t)inv_b | URW | PTE_NX);
 	invlpg(inv_va);
-	p = pt_access(PT_EXEC, inv_va + 0x100, 0, false);
-	pt_print_case("invlpg.made_nx.k_exec", &p);
+	pt_case("invlpg.made_nx.k_exec", PT_EXEC, inv_va + 0x100, 0, false);
 	pt_set(M, inv_pte, (uint32_t)inv_b | PTE_P | PTE_W);
 	invlpg(inv_va);
-	p = pt_access(PT_READ, inv_va, 0, true);
-	pt_print_case("invlpg.made_s.u_read", &p);
+	pt_case("invlpg.made_s.u_read", PT_READ, inv_va, 0, true);
 	pt_set(M, inv_pte, (uint32_t)inv_a | URW);
 	invlpg(inv_va);
-	p = pt_access(PT_READ, inv_va, 0, true);
-	pt_print_case("invlpg.restored.u_read", &p);
+	pt_case("invlpg.restored.u_read", PT_READ, inv_va, 0, true);
 	uint64_t old = pt_get(M, hi_1g_rw);
 	pt_set(M, hi_1g_rw, 0);
 	invlpg64(HI_1G_RW + (uint32_t)hi1g);
@@ -357,30 +276,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	pdb[(sw_va >> 21) & 0x1ff] = (uint32_t)ptb | URW;
 	pdptb[(sw_va >> 30) & 0x1ff] = (uint32_t)pdb | URW;
 	pml4b[0] = (uint32_t)pdptb | URW;
-	uint32_t reused0 = hv_stat_or0(STAT_SP_REUSED), created0 = hv_stat_or0(STAT_SP_CREATED);
-	uint32_t faults0 = hv_stat_or0(STAT_SHADOW_FAULTS);
-	unsigned a_in1 = 0, other1 = 0, b_in2 = 0, other2 = 0, switches = 0;
-	for (int i = 0; i < SWITCH_ROUNDS; i++) {
-		write_cr3((uint32_t)pml4b);
-		switches++;
-		uint32_t x = rd(sw_va);
-		b_in2 += x == sw_b[0];
-		other2 += x != sw_b[0];
-		write_cr3((uint32_t)pml4);
-		switches++;
-		x = rd(sw_va);
-		a_in1 += x == sw_a[0];
-		other1 += x != sw_a[0];
-	}
-	printf("case cr3_switch: switches=%u as1_marker_a=%u as1_other=%u as2_marker_b=%u "
-	       "as2_other=%u\n", switches, a_in1, other1, b_in2, other2);
-	if (hv) {
-		printf("HV sp_reused grew by %u switches=%u\n", hv_stat(STAT_SP_REUSED) - reused0,
-		       switches);
-		printf("HV sp_created grew by %u\n", hv_stat(STAT_SP_CREATED) - created0);
-		printf("HV shadow_faults grew by %u\n", hv_stat(STAT_SHADOW_FAULTS) - faults0);
-	}
-	hv_audit("cr3_switch");
+	pt_cr3_switch((uint32_t)pml4, (uint32_t)pml4b, sw_va, sw_a, sw_b);
 
 	printf("RESULT done\n");
 	return 0;

@@ -51,6 +51,18 @@ int serial_getc(void); /* -1 when nothing is waiting */
 void puts(const char *s);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+/* Inline here, not in runtime.c: code in guests/lib's .c files is linked into every guest,
+ * and a guest that does not use it would still carry it (see paging.h). */
+static inline int snprintf(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static inline int snprintf(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	return r;
+}
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
