@@ -339,6 +339,12 @@ static void build_tables(uint32_t dirty)
  * obsolete_freed stops growing when none is left. Returns sp_in_use then: only the pages this
  * loop itself needs (the root, its page directories, the direct page of this code and stack).
  * Called at the start and at the end in the same address space: the two must be equal. */
+/* After a zap-all and the reclaim of every obsolete page, the pools' use. Read here, before
+ * returning: from the zap on, only this function's code, its stack and the counters are
+ * touched, the same pages at the start and at the end, so the same leaves (and rmap links)
+ * come back. */
+static uint32_t settle_links;
+
 static uint32_t settle(void)
 {
 	hc(HC_ZAP_ALL, 0, 0);
@@ -348,7 +354,9 @@ static uint32_t settle(void)
 		prev = f;
 		f = stat(STAT_OBSOLETE_FREED);
 	} while (f != prev);
-	return stat(STAT_SP_IN_USE);
+	uint32_t sp = stat(STAT_SP_IN_USE);
+	settle_links = stat(STAT_LINKS_IN_USE);
+	return sp;
 }
 
 /* ---- one round ---- */
@@ -640,6 +648,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 
 	/* The starting point: everything zapped and freed, in address space 0. */
 	uint32_t sp_start = settle();
+	uint32_t links_start = settle_links, free_start = stat(STAT_FREE_PAGES);
 	uint32_t s_fast = stat(STAT_MMIO_FAST), s_slow = stat(STAT_MMIO_SLOW);
 	uint32_t s_changes = stat(STAT_MEMSLOT_CHANGES), s_gen = stat(STAT_GENERATION);
 	uint32_t s_wraps = stat(STAT_GEN_WRAPS), s_zaps = stat(STAT_ZAP_ALL);
@@ -685,6 +694,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	if (bad)
 		fail(&n.audit_bad, "final audit found %d bad sptes", bad);
 	uint32_t sp_end = settle();
+	uint32_t links_end = settle_links, free_end = stat(STAT_FREE_PAGES);
 	uint32_t e_fast = stat(STAT_MMIO_FAST), e_slow = stat(STAT_MMIO_SLOW);
 	uint32_t e_changes = stat(STAT_MEMSLOT_CHANGES), e_gen = stat(STAT_GENERATION);
 	uint32_t e_wraps = stat(STAT_GEN_WRAPS), e_zaps = stat(STAT_ZAP_ALL);
@@ -703,6 +713,11 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	       n.audit_bad);
 	checkc(sp_end == sp_start && sp_start <= 16, "soak.sp_in_use_back",
 	       "sp_in_use after zap and reclaim: start %u end %u", sp_start, sp_end);
+	/* The other fixed pools: rmap/parent links, and the host pages (backing of memslots). */
+	checkc(links_end == links_start, "soak.links_back", "links in use after zap and reclaim: "
+	       "start %u end %u", links_start, links_end);
+	checkc(free_end == free_start, "soak.free_pages_back", "host free pages: start %u end %u",
+	       free_start, free_end);
 	checkc((e_fast - s_fast) + d_slow == d_mmio, "soak.mmio_count",
 	       "fast %u + slow %u, guest made %u MMIO accesses", e_fast - s_fast, d_slow, d_mmio);
 	if (moves_per)

@@ -26,7 +26,8 @@ enum hypercall {
 enum hc_stat {
 	STAT_SHADOW_FAULTS, STAT_GUEST_FAULTS, STAT_MMIO_FAST, STAT_MMIO_SLOW, STAT_MMIO_SPTES,
 	STAT_MEMSLOT_CHANGES, STAT_GENERATION, STAT_GEN_WRAPS, STAT_ZAP_ALL, STAT_OBSOLETE_FREED,
-	STAT_SP_IN_USE, STAT_SP_CREATED, STAT_SP_REUSED, STAT_EXITS, STAT_MMIO_GEN_BITS, STAT_COUNT,
+	STAT_SP_IN_USE, STAT_SP_CREATED, STAT_SP_REUSED, STAT_EXITS, STAT_MMIO_GEN_BITS,
+	STAT_SP_POOL, STAT_LINKS_IN_USE, STAT_FREE_PAGES, STAT_COUNT,
 };
 
 #define HV_EPERM 1
@@ -197,6 +198,9 @@ static s64 hc_stat(struct vcpu *v, u64 index)
 	case STAT_SP_REUSED: return (s64)s->sp_reused;
 	case STAT_EXITS: return (s64)v->exits_total;
 	case STAT_MMIO_GEN_BITS: return MMIO_GEN_BITS;
+	case STAT_SP_POOL: return (s64)s->sp_pool;
+	case STAT_LINKS_IN_USE: return (s64)mmu_links_used();
+	case STAT_FREE_PAGES: return (s64)pmm_free_pages();
 	default: return -HV_EINVAL;
 	}
 }

@@ -9,6 +9,7 @@
 #include "kernel/guest_load.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
+#include "kernel/pmm.h"
 #include "kernel/panic.h"
 #include "kernel/x86.h"
 #include "devices/pio.h"
@@ -357,10 +358,11 @@ void vcpu_print_summary(struct vcpu *v, u32 code)
 			  "mmu.mmio_slow=%llu mmu.mmio_sptes=%llu mmu.memslot_changes=%llu "
 			  "mmu.generation=%llu mmu.gen_wraps=%llu mmu.zap_all=%llu "
 			  "mmu.obsolete_freed=%llu mmu.sp_in_use=%llu mmu.sp_created=%llu "
-			  "mmu.sp_reused=%llu", m->shadow_faults, m->guest_faults, m->mmio_fast,
+			  "mmu.sp_reused=%llu mmu.sp_pool=%llu mmu.links_in_use=%llu "
+			  "mem.free_pages=%llu", m->shadow_faults, m->guest_faults, m->mmio_fast,
 			  m->mmio_slow, m->mmio_sptes, m->memslot_changes, mmu_generation(),
 			  m->gen_wraps, m->zap_all, m->obsolete_freed, m->sp_in_use, m->sp_created,
-			  m->sp_reused);
+			  m->sp_reused, m->sp_pool, mmu_links_used(), pmm_free_pages());
 	fmt_snprintf(buf + n, sizeof(buf) - (size_t)n, " guest_rip=0x%llx\n", v->last_rip);
 	console_puts(buf); /* printed whatever loglevel= says: scripts depend on it */
 }

@@ -74,7 +74,9 @@
 enum { HC_VERSION, HC_ADD, HC_DELETE, HC_MOVE, HC_RESIZE, HC_STAT, HC_AUDIT, HC_ZAP };
 #define STAT_GENERATION 6
 #define STAT_MMIO_GEN_BITS 14
-#define STAT_COUNT 15
+#define STAT_SP_POOL 15
+#define STAT_LINKS_IN_USE 16
+#define STAT_COUNT 18 /* 17 free_pages is the last */
 #define BUDGET_PAGES 4096
 #define MAX_BACKINGS 32
 
@@ -330,6 +332,10 @@ static void verdict(struct call *c)
 			c->want_value = (s64)mmu_generation();
 		else if (c->a[0] == STAT_MMIO_GEN_BITS)
 			c->want_value = MMIO_GEN_BITS;
+		else if (c->a[0] == STAT_SP_POOL)
+			c->want_value = (s64)mmu_stats.sp_pool;
+		else if (c->a[0] == STAT_LINKS_IN_USE)
+			c->want_value = (s64)mmu_links_used();
 		else
 			c->want_value = -1000; /* any value >= 0 */
 		return;

@@ -36,7 +36,8 @@ M32 = 0xFFFFFFFF
 # soak.c: a long line after every round r with r % LONG_EVERY == LONG_EVERY // 2
 LONG_EVERY = 16
 # Checks the guest itself makes and prints as PASS/FAIL lines.
-GUEST_CHECKS = ["soak.audit", "soak.sp_in_use_back", "soak.mmio_count", "soak.mmio_slow",
+GUEST_CHECKS = ["soak.audit", "soak.sp_in_use_back", "soak.links_back", "soak.free_pages_back",
+                "soak.mmio_count", "soak.mmio_slow",
                 "soak.regs_reads_served", "soak.memslot_changes", "soak.gen_wraps",
                 "soak.zap_all", "soak.guest_faults", "soak.exits", "soak.integrity"]
 # Exit reasons the guest does not cause itself; allowed on the summary line, in any number.

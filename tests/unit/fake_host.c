@@ -60,6 +60,15 @@ void pmm_free_contig(u64 pa, u64 npages)
 	pmm_free(pa);
 }
 
+/* Allocation slots still free (the fake has no page count; HC_GET_STAT reports it). */
+u64 pmm_free_pages(void)
+{
+	u64 n = 0;
+	for (int i = 0; i < FAKE_PMM_MAX; i++)
+		n += !allocs[i];
+	return n;
+}
+
 void fake_pmm_free_all(void)
 {
 	for (int i = 0; i < FAKE_PMM_MAX; i++) {
