@@ -217,11 +217,12 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 {
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
 	u32 basic = reason & EXIT_REASON_BASIC_MASK;
+	u32 slot = basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX;
 	v->exits_total++;
-	v->exits[basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX]++;
+	v->exits[slot]++;
 	v->last_rip = vmcs_read(GUEST_RIP);
 	v->exit_qual = vmcs_read(EXIT_QUALIFICATION);
-	trace_exit(reason, v->exit_qual, v->last_rip, exit_tsc);
+	trace_exit(reason, slot, v->exit_qual, v->last_rip, exit_tsc);
 	if (reason & EXIT_REASON_FAILED_ENTRY) {
 		handle_failed_entry(v, reason);
 		return;

@@ -7,7 +7,8 @@
 struct trace_entry trace_ring[TRACE_RING];
 u64 trace_nexits;
 struct trace_cost trace_costs[EXIT_REASON_MAX + 1];
-bool trace_open;
+struct trace_entry *trace_cur;
+struct trace_cost *trace_cur_cost;
 
 bool trace_get(u32 i, struct trace_entry *e)
 {

@@ -27,33 +27,36 @@ struct trace_cost {
 extern struct trace_entry trace_ring[TRACE_RING];
 extern u64 trace_nexits;
 extern struct trace_cost trace_costs[EXIT_REASON_MAX + 1];
-extern bool trace_open;
+/* The exit being handled: its ring entry and its reason's costs (NULL: none open). */
+extern struct trace_entry *trace_cur;
+extern struct trace_cost *trace_cur_cost;
 
-/* Called right after a VM exit, with the host TSC read at that moment. */
-static inline void trace_exit(u32 reason, u64 qual, u64 rip, u64 tsc)
+/* Called right after a VM exit, with the host TSC read at that moment; basic is the basic
+ * exit reason, already clamped to EXIT_REASON_MAX. */
+static inline void trace_exit(u32 reason, u32 basic, u64 qual, u64 rip, u64 tsc)
 {
-	trace_ring[trace_nexits % TRACE_RING] = (struct trace_entry){ reason, qual, rip, tsc, 0 };
-	trace_nexits++;
-	trace_open = true;
+	struct trace_entry *e = &trace_ring[trace_nexits++ % TRACE_RING];
+	*e = (struct trace_entry){ reason, qual, rip, tsc, 0 };
+	trace_cur = e;
+	trace_cur_cost = &trace_costs[basic];
 }
 
 /* Called right before the next VM entry: completes the latest entry's cost. */
 static inline void trace_entry_done(u64 tsc)
 {
-	if (!trace_open)
+	struct trace_entry *e = trace_cur;
+	if (!e)
 		return;
-	struct trace_entry *e = &trace_ring[(trace_nexits - 1) % TRACE_RING];
-	u32 basic = e->reason & EXIT_REASON_BASIC_MASK;
-	struct trace_cost *c = &trace_costs[basic < EXIT_REASON_MAX ? basic : EXIT_REASON_MAX];
+	struct trace_cost *c = trace_cur_cost;
 	u64 cost = tsc - e->tsc;
 	e->cost = cost;
-	if (!c->count || cost < c->min)
+	if (cost < c->min || !c->count)
 		c->min = cost;
 	if (cost > c->max)
 		c->max = cost;
 	c->count++;
 	c->total += cost;
-	trace_open = false;
+	trace_cur = NULL;
 }
 /* The i-th most recent exit (0 = latest); false beyond what the ring holds. */
 bool trace_get(u32 i, struct trace_entry *e);
