@@ -181,11 +181,17 @@ static struct sp *sp_of_hpa(hpa_t hpa)
 
 static void links_exhausted(void);
 
+/* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
+ * read from the shadow tables stays true while it is unchanged (mmu_shadow_hpa's cache). */
+static u64 shadow_epoch;
+
 /* Every change of a present spte goes through here, so the rmap (leaf sptes, keyed by the
  * host frame they map) and parent chains (non-leaf sptes) always match the tables. */
 static void spte_clear(u32 ref)
 {
 	u64 *p = ref_ptr(ref), old = *p;
+	if (old)
+		shadow_epoch++;
 	if (!is_shadow_present(old) || is_mmio_spte(old)) {
 		*p = 0;
 		return;
@@ -269,6 +275,7 @@ static void sp_free(struct sp *s)
 		u32 ref = links[s->parents].ref;
 		chain_remove(&s->parents, ref);
 		*ref_ptr(ref) = 0;
+		shadow_epoch++;
 	}
 	int n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES;
 	for (int i = 0; i < n; i++)
@@ -294,6 +301,7 @@ void mmu_reclaim(void)
 
 void mmu_zap_all_fast(void)
 {
+	shadow_epoch++;
 	mmu_valid_gen++;
 	list_splice(&active_list, &obsolete_list);
 	root = NULL; /* reloaded before the next VM entry */
@@ -779,6 +787,18 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa);
 
 bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 {
+	/* The last answer, while neither the root nor any present spte changed since: an MMIO
+	 * loop asks for the same code page at every exit. */
+	static struct {
+		const struct sp *root;
+		u64 epoch, la_page;
+		hpa_t hpa;
+	} last;
+	u64 page = la & ~(PAGE_SIZE - 1);
+	if (root && last.root == root && last.la_page == page && last.epoch == shadow_epoch) {
+		*hpa = last.hpa;
+		return true;
+	}
 	u32 ref = existing_leaf(la);
 	if (ref == ~0u)
 		return false;
@@ -786,6 +806,10 @@ bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 	if (!is_shadow_present(spte) || is_mmio_spte(spte))
 		return false;
 	*hpa = spte_hpa(spte);
+	last.root = root;
+	last.epoch = shadow_epoch;
+	last.la_page = page;
+	last.hpa = *hpa;
 	return true;
 }
 

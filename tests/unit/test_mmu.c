@@ -887,6 +887,42 @@ static void test_32_write_to_table_in_walk_emulates(void **state)
 	expect_audit_clean("32 emulate");
 }
 
+/* mmu_shadow_hpa (the instruction emulator's code-page lookup, cached between calls) follows
+ * the shadow tables: a CR3 switch, the guest rewriting the PTE (emulated write to a table in
+ * use, whose shadows are zapped) and a zap-all are all seen at the next call. */
+static void test_32_shadow_hpa_follows_changes(void **state)
+{
+	(void)state;
+	setup_32();
+	hpa_t h = 0;
+	assert_false(mmu_shadow_hpa(0x3000, &h)); /* nothing mapped yet */
+	fault_ok(0x3000, 0);
+	assert_true(mmu_shadow_hpa(0x3000, &h));
+	assert_int_equal(h, HPA(0x3000));
+	assert_true(mmu_shadow_hpa(0x3000, &h)); /* the cached answer */
+	assert_int_equal(h, HPA(0x3000));
+	set_paging(paging_32(PD_B));
+	mmu_load_root();
+	fault_ok(0x3000, 0);
+	assert_true(mmu_shadow_hpa(0x3000, &h));
+	assert_int_equal(h, HPA(0x1b0000));
+	set_paging(paging_32(PD_A));
+	mmu_load_root();
+	assert_true(mmu_shadow_hpa(0x3000, &h)); /* PD_A's cached shadow again */
+	assert_int_equal(h, HPA(0x3000));
+	/* The guest points PTE 3 at another frame: the write goes through PT_A itself. */
+	fault_ok(PT_A + 12, 0);
+	fault_ok(PT_A + 12, EC_P | EC_W);
+	*g32(PT_A + 12) = 0x5000 | G_P | G_RW; /* what the emulator writes */
+	if (mmu_shadow_hpa(0x3000, &h) && h == HPA(0x3000))
+		fail_msg("stale translation of la 0x3000 after its page table was rewritten");
+	fault_ok(0x3000, 0);
+	assert_true(mmu_shadow_hpa(0x3000, &h));
+	assert_int_equal(h, HPA(0x5000));
+	mmu_zap_all_fast();
+	assert_false(mmu_shadow_hpa(0x3000, &h));
+}
+
 /* The guest writes its page directory (every 32-bit walk reads it, so the write is
  * emulated and the PD's shadows -- the root's four children -- are zapped). The next
  * access must get mapped again, as on the next VM entry the root is loaded again. */
@@ -1456,6 +1492,7 @@ int main(void)
 		T(test_32_large_page_alias_keeps_dirty_tracking),
 		T(test_32_large_page_dirty_cleared_by_guest),
 		T(test_32_first_write_through_clean_large_page),
+		T(test_32_shadow_hpa_follows_changes),
 		T(test_32_mmio_through_paging),
 		T(test_32_mmio_write_sets_dirty),
 		T(test_pae_map),
