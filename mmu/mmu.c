@@ -771,7 +771,7 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
 }
 
 /* The leaf spte ref for la in the current root, without building anything; ~0u if absent. */
-static u32 existing_leaf(u64 la)
+static u32 existing_leaf_walk(u64 la)
 {
 	struct sp *s = root;
 	for (int level = root_level(); s && level > 1; level--) {
@@ -783,22 +783,40 @@ static u32 existing_leaf(u64 la)
 	return s ? ref_of(s, shadow_index(la, 1)) : ~0u;
 }
 
+/* existing_leaf_walk with a small cache of its answers, valid while neither the root nor any
+ * present spte changed (shadow_epoch): an MMIO loop asks for the same two pages (its code
+ * page, for the instruction bytes, and the device page, for the MMIO spte) at every exit.
+ * A cached ref is the right slot; its content is read again by every user. */
+#define LEAF_CACHE 2
+static struct {
+	const struct sp *root;
+	u64 epoch, la_page;
+	u32 ref;
+} leaf_cache[LEAF_CACHE];
+static unsigned leaf_cache_next;
+
+static u32 existing_leaf(u64 la)
+{
+	u64 page = la & ~(PAGE_SIZE - 1);
+	for (unsigned i = 0; i < LEAF_CACHE; i++)
+		if (leaf_cache[i].la_page == page && leaf_cache[i].root == root && root &&
+		    leaf_cache[i].epoch == shadow_epoch)
+			return leaf_cache[i].ref;
+	u32 ref = existing_leaf_walk(la);
+	if (ref != ~0u) {
+		unsigned i = leaf_cache_next++ % LEAF_CACHE;
+		leaf_cache[i].root = root;
+		leaf_cache[i].epoch = shadow_epoch;
+		leaf_cache[i].la_page = page;
+		leaf_cache[i].ref = ref;
+	}
+	return ref;
+}
+
 static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa);
 
 bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 {
-	/* The last answer, while neither the root nor any present spte changed since: an MMIO
-	 * loop asks for the same code page at every exit. */
-	static struct {
-		const struct sp *root;
-		u64 epoch, la_page;
-		hpa_t hpa;
-	} last;
-	u64 page = la & ~(PAGE_SIZE - 1);
-	if (root && last.root == root && last.la_page == page && last.epoch == shadow_epoch) {
-		*hpa = last.hpa;
-		return true;
-	}
 	u32 ref = existing_leaf(la);
 	if (ref == ~0u)
 		return false;
@@ -806,10 +824,6 @@ bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 	if (!is_shadow_present(spte) || is_mmio_spte(spte))
 		return false;
 	*hpa = spte_hpa(spte);
-	last.root = root;
-	last.epoch = shadow_epoch;
-	last.la_page = page;
-	last.hpa = *hpa;
 	return true;
 }
 
