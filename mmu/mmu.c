@@ -182,7 +182,7 @@ static struct sp *sp_of_hpa(hpa_t hpa)
 static void links_exhausted(void);
 
 /* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
- * read from the shadow tables stays true while it is unchanged (mmu_shadow_hpa's cache). */
+ * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
 static u64 shadow_epoch;
 
 /* Every change of a present spte goes through here, so the rmap (leaf sptes, keyed by the

@@ -78,18 +78,11 @@ static bool inject_nmi(struct vcpu *v)
 u64 intr_deadline = IRQ_NONE;
 bool intr_idle; /* the last evaluation found nothing waiting */
 
-
-void intr_before_entry(struct vcpu *v)
+void intr_before_entry(struct vcpu *v, u64 now)
 {
 	/* Devices are ticked only when their earliest deliverable deadline has passed (their
 	 * registers catch up on every access anyway); the deadline also arms the preemption
-	 * timer (vmx/vcpu.c), so it is computed once per entry. */
-	/* Nothing to do when no interrupt or NMI was waiting after the last evaluation, nothing
-	 * that could change that happened since (devices/irq.h: intc_dirty) and no device timer
-	 * is due: the common case for CPUID, hypercalls, memory faults and neutral devices. */
-	u64 now = vtime_now();
-	if (intr_quiet(now))
-		return;
+	 * timer (vmx/vcpu.c). */
 	if (now >= intr_deadline)
 		intc_tick(now);
 	intr_deadline = intc_next_deadline();

@@ -6,9 +6,10 @@
 #include "vmx/vcpu.h"
 #include "devices/irq.h"
 
-/* Before each VM entry: runs due device timers, then injects the highest pending interrupt
- * when the guest can take it, or asks for an interrupt-window exit when it cannot yet. */
-void intr_before_entry(struct vcpu *v);
+/* Before a VM entry that is not intr_quiet(now) (now: the guest's TSC): runs due device
+ * timers, then injects the highest pending interrupt when the guest can take it, or asks for
+ * an interrupt-window exit when it cannot yet. */
+void intr_before_entry(struct vcpu *v, u64 now);
 /* The state intr_before_entry() leaves: the next deliverable device deadline (guest TSC) and
  * whether nothing (interrupt, NMI) was left waiting. */
 extern u64 intr_deadline;

@@ -93,24 +93,28 @@ static enum emu_access op_fetch(void *opaque, u64 la, void *buf, int len)
 	struct mmio_ctx *c = opaque;
 	u8 *p = buf;
 	for (int i = 0; i < len; i++) {
-		u64 a = la + (u64)i, page = a & ~(PAGE_SIZE - 1), gpa;
-		if (page != c->code_la_page && mmu_shadow_hpa(page, &gpa)) {
-			/* Mapped in the shadow: the page the CPU fetched this instruction from. */
-			c->code_host = (const u8 *)(uintptr_t)gpa;
-			c->code_la_page = page;
-		} else if (page != c->code_la_page) {
-			if (!la_to_gpa(c, a, GWALK_ACC_FETCH, &gpa))
-				return EMU_ACCESS_FAULT;
-			const struct memslot *m = memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT);
-			if (!m) {
-				/* Code in device memory: not something this emulator runs. */
-				pr_warn("mmio: instruction bytes at %#llx (gpa %#llx) are not in RAM: "
-					"#UD", a, gpa);
-				c->ops.fault_vector = 6;
-				c->ops.fault_has_error = false;
-				return EMU_ACCESS_FAULT;
+		u64 a = la + (u64)i, page = a & ~(PAGE_SIZE - 1);
+		if (page != c->code_la_page) {
+			/* Mapped in the shadow: the page the CPU fetched this instruction from. Else
+			 * through the guest's tables and the memslots. */
+			hpa_t hpa;
+			if (!mmu_shadow_hpa(page, &hpa)) {
+				u64 gpa;
+				if (!la_to_gpa(c, a, GWALK_ACC_FETCH, &gpa))
+					return EMU_ACCESS_FAULT;
+				const struct memslot *m = memslot_lookup(&guest_memslots,
+									 gpa >> PAGE_SHIFT);
+				if (!m) {
+					/* Code in device memory: not something this emulator runs. */
+					pr_warn("mmio: instruction bytes at %#llx (gpa %#llx) are not in "
+						"RAM: #UD", a, gpa);
+					c->ops.fault_vector = 6;
+					c->ops.fault_has_error = false;
+					return EMU_ACCESS_FAULT;
+				}
+				hpa = memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT);
 			}
-			c->code_host = (const u8 *)(uintptr_t)memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT);
+			c->code_host = (const u8 *)(uintptr_t)hpa;
 			c->code_la_page = page;
 		}
 		p[i] = c->code_host[a & (PAGE_SIZE - 1)];
@@ -189,18 +193,14 @@ static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
 	vmcs_write(GUEST_RFLAGS, cpu->rflags);
 }
 
-/* Completes an instruction done here: RIP, RF cleared, STI/MOV-SS blocking ended, and the
- * single-step trap owed when TF is set (as vcpu_skip_instruction does for exits). */
+/* Completes an instruction done here: RIP, RF cleared (as after any completed instruction),
+ * then what vcpu_instruction_done does. */
 static void complete_insn(u64 rip, u64 rflags)
 {
 	vmcs_write(GUEST_RIP, rip);
 	if (rflags & RFLAGS_RF)
 		vmcs_write(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
-	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
-	if (intr & 3)
-		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
-	if (rflags & RFLAGS_TF)
-		vcpu_single_step_trap();
+	vcpu_instruction_done(rflags);
 }
 
 /*
@@ -282,13 +282,13 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 	bool high8 = dsize == 1 && !zext && !rex && reg >= 4; /* AH, CH, DH, BH */
 	if (high8)
 		reg -= 4;
-	u64 val = 0;
+	u64 val = 0, mask = dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
 	if (load) {
 		if (!mmio_read(gpa, dsize, &val))
 			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
 		u64 old = vcpu_get_gpr(v, reg);
 		int dst = zext ? osize : dsize;
-		val &= dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
+		val &= mask;
 		if (dst >= 4)
 			old = val; /* a 32-bit write zeroes the upper half */
 		else if (high8)
@@ -303,8 +303,7 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 			if (dsize == 8)
 				val = (u64)(s64)(s32)val; /* imm32, sign-extended */
 		} else {
-			val = vcpu_get_gpr(v, reg) >> (high8 ? 8 : 0);
-			val &= dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
+			val = (vcpu_get_gpr(v, reg) >> (high8 ? 8 : 0)) & mask;
 		}
 		if (!mmio_write(gpa, dsize, val))
 			pr_debug("mmio: write to unassigned %#llx ignored", gpa);
@@ -354,12 +353,8 @@ static bool emulate(u64 gpa, u64 la, bool device)
 	switch (res.status) {
 	case EMU_OK:
 		store_cpu(v, &cpu);
-		if (cpu.rip != res_rip_before) {
-			u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
-			if (intr & 3) /* the instruction completed: STI/MOV-SS blocking ends */
-				vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
-			vcpu_single_step_trap();
-		}
+		if (cpu.rip != res_rip_before) /* completed (a REP batch that stopped early not) */
+			vcpu_instruction_done(cpu.rflags);
 		/* A REP string instruction reports at the end of the batch of iterations done in
 		 * this exit, not after the iteration that hit as the CPU does (SDM 18.3.1.2): a
 		 * known difference (the guest sees one #DB for the batch). */

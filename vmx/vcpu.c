@@ -212,7 +212,6 @@ u64 vcpu_real_efer(u64 guest_efer)
 	return e;
 }
 
-
 int vcpu_update_cr3(struct vcpu *v)
 {
 	return mmu_set_guest_cr3(v->cr3); /* CR0, CR4, EFER unchanged: the VMCS keeps them */
@@ -264,22 +263,9 @@ void vcpu_skip_instruction(void)
 	if (!(vcpu0.efer & EFER_LMA) || !(vmcs_read(GUEST_CS_AR) & BIT(13)))
 		rip &= 0xffffffffULL;
 	vmcs_write(GUEST_RIP, rip);
-	/* An emulated instruction ends STI/MOV-SS blocking, as executing it would (SDM 26.3.1.5). */
-	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
-	if (intr & 3)
-		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
-	vcpu_single_step_trap();
+	vcpu_instruction_done(vmcs_read(GUEST_RFLAGS));
 }
 
-void vcpu_single_step_trap(void)
-{
-	/* An instruction completed here instead of by the CPU still owes the single-step trap
-	 * when the guest has TF set: a pending BS makes the CPU deliver #DB after the entry
-	 * (SDM 26.7.3), as KVM does after skipping an instruction. */
-	if (vmcs_read(GUEST_RFLAGS) & RFLAGS_TF)
-		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
-			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | BIT(14));
-}
 
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
 {
@@ -309,7 +295,6 @@ u64 vcpu_breakpoint_match(u64 dr7, u64 addr, int size, bool write, bool io)
 	}
 	return hits;
 }
-
 
 u64 vcpu_get_gpr(struct vcpu *v, int r)
 {
@@ -410,7 +395,7 @@ void vcpu_run(struct vcpu *v)
 		}
 		u64 vnow = now + v->tsc_offset;
 		if (!intr_quiet(vnow))
-			intr_before_entry(v);
+			intr_before_entry(v, vnow);
 		if (preempt)
 			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks(vnow, shift));
 		trace_entry_done(rdtsc());

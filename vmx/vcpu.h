@@ -5,6 +5,7 @@
 #include "kernel/types.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
+#include "kernel/x86.h"
 
 /* GPRs in x86 register-number order (the order exit qualifications use); then CR2.
  * vmx/entry.S depends on these offsets. */
@@ -79,9 +80,21 @@ void vcpu_run(struct vcpu *v);
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...) __printf(3, 4);
 /* Advances guest RIP past the exiting instruction (the one place that does). */
 void vcpu_skip_instruction(void);
-/* After an instruction the hypervisor completed (skipped or emulated): owes the guest its
- * single-step #DB when RFLAGS.TF is set. */
-void vcpu_single_step_trap(void);
+/* After an instruction the hypervisor completed (skipped or emulated), with RFLAGS as the
+ * instruction left it: ends STI/MOV-SS blocking and owes the guest its single-step #DB when
+ * TF is set. */
+static inline void vcpu_instruction_done(u64 rflags)
+{
+	/* It ends STI/MOV-SS blocking, as executing it would (SDM 26.3.1.5). */
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+	if (intr & 3)
+		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
+	/* It owes the single-step trap when the guest has TF set: a pending BS makes the CPU
+	 * deliver #DB after the entry (SDM 26.7.3), as KVM does after skipping an instruction. */
+	if (rflags & RFLAGS_TF)
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | BIT(14));
+}
 /* A data access (or, with io, a port access) the hypervisor did for the guest instead of the
  * CPU: returns the guest's enabled data/I/O breakpoints (DR0-DR3, DR7, CR4.DE) it matches, as
  * DR6 B0-B3 bits. Once the instruction has completed, vcpu_raise_breakpoints() makes them a
