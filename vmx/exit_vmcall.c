@@ -140,11 +140,12 @@ static s64 hc_move(u64 id, u64 gpa)
 	const char *why;
 	if (id == GUEST_SLOT_ID)
 		return -HV_EPERM;
-	if (!memslot_by_id(&guest_memslots, (u32)id))
+	const struct memslot *m = memslot_by_id(&guest_memslots, (u32)id);
+	if (!m)
 		return -HV_ENOENT;
 	if (gpa & (PAGE_SIZE - 1))
 		return refused("memslot_move", "gpa not page-aligned");
-	u64 size = memslot_by_id(&guest_memslots, (u32)id)->npages * PAGE_SIZE;
+	u64 size = m->npages * PAGE_SIZE;
 	if (gpa + size < gpa || over_device("memslot_move", gpa, size))
 		return -HV_EINVAL;
 	return mmu_memslot_move((u32)id, gpa >> PAGE_SHIFT, &why) ? refused("memslot_move", why) : 0;
@@ -155,13 +156,14 @@ static s64 hc_resize(u64 id, u64 size)
 {
 	const char *why;
 	struct backing *b = backing_of((u32)id);
-	if (id == GUEST_SLOT_ID || (memslot_by_id(&guest_memslots, (u32)id) && !b))
+	const struct memslot *m = memslot_by_id(&guest_memslots, (u32)id);
+	if (id == GUEST_SLOT_ID || (m && !b))
 		return -HV_EPERM; /* only slots the guest created */
 	if (!b)
 		return -HV_ENOENT;
 	if ((size & (PAGE_SIZE - 1)) || size == 0)
 		return refused("memslot_resize", "size 0 or not page-aligned");
-	u64 base = memslot_by_id(&guest_memslots, (u32)id)->base_gfn << PAGE_SHIFT;
+	u64 base = m->base_gfn << PAGE_SHIFT;
 	if (base + size < base || over_device("memslot_resize", base, size))
 		return -HV_EINVAL;
 	u64 np = size / PAGE_SIZE;
