@@ -163,15 +163,7 @@ float fzero = 0.0f, fone = 1.0f;
 uint32_t mxcsr_in;
 volatile uint32_t pf_addr;
 volatile uint32_t bp_var;
-struct {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed)) small_idtr;
-
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
+struct dtr32 small_idtr;
 
 /* One probe at CPL0 or CPL3: "NAME: vec=V err=0xE eip=+D[ cpl=3]" or "NAME: none". */
 static int probe(const char *name, char *fn, char *at, bool user)
@@ -258,7 +250,7 @@ static void segment_faults(void)
 	PROBE("gp.lldt_data", t_lldt_data);
 	PROBE("np.int_gate_not_present", t_int_np);
 	PROBE("gp.int_gate_empty", t_int_empty);
-	struct dtr i;
+	struct dtr32 i;
 	__asm__ volatile("sidt %0" : "=m"(i));
 	small_idtr.limit = 64 * 8 - 1;
 	small_idtr.base = i.base;
@@ -281,7 +273,7 @@ static void user_faults(void)
 	UPROBE("u.gp.rdpmc", u_rdpmc);
 	UPROBE("u.gp.ds_dpl0", u_ds_kdata);
 	/* A call gate to ring 1 whose TSS SS1 (0x10, DPL0) is not a valid ring-1 stack. */
-	struct dtr g;
+	struct dtr32 g;
 	__asm__ volatile("sgdt %0" : "=m"(g));
 	uint64_t d = ((volatile uint64_t *)g.base)[SEL_TSS / 8];
 	uint32_t tss = (uint32_t)(((d >> 16) & 0xffffff) | ((d >> 56) << 24));
@@ -454,14 +446,14 @@ static void page_faults(void)
 /* A copy of the IDT at base; the page holding gates [first, 256) or [0, first) not present. */
 static void idt_copy(uint32_t base)
 {
-	struct dtr i;
+	struct dtr32 i;
 	__asm__ volatile("sidt %0" : "=m"(i));
 	memcpy((void *)base, (const void *)i.base, 256 * 8);
 }
 
 static void delivery_probe(const char *name, char *fn, char *at, uint32_t base)
 {
-	struct dtr old, n = { 256 * 8 - 1, base };
+	struct dtr32 old, n = { 256 * 8 - 1, base };
 	__asm__ volatile("sidt %0" : "=m"(old));
 	__asm__ volatile("lidt %0" : : "m"(n));
 	int v = fault_run((void (*)(void))fn);
@@ -509,7 +501,7 @@ static void extra_gdt(void)
 	fault_gdt_set(SEL_GATE_R1 / 8, fault_call_gate(SEL_RING1_CODE, 0, 3));
 	fault_gdt_set(SEL_NP_CODE / 8, fault_seg_desc(0, 0xffffffff, 0x1a, true));
 	/* IDT: a not-present interrupt gate at 0x45 (0x46 stays empty). */
-	struct dtr i;
+	struct dtr32 i;
 	__asm__ volatile("sidt %0" : "=m"(i));
 	uint8_t *g = (uint8_t *)i.base + 0x45 * 8;
 	memcpy(g, (uint8_t *)i.base + 0x21 * 8, 8);

@@ -69,17 +69,6 @@ static bool hv;
 #define SEL_RING1 0x70   /* code, DPL1 */
 #define SEL_GATE_R1 0x78 /* call gate, DPL3, to SEL_RING1 (0x7b with RPL3) */
 
-struct gate32 {
-	uint16_t off_lo, sel;
-	uint8_t zero, type;
-	uint16_t off_hi;
-} __attribute__((packed));
-
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
 static void audit(const char *what)
 {
 	if (!hv) {
@@ -508,7 +497,7 @@ static void msrs_and_vmx(void)
 
 static struct gate32 *idt_base(void)
 {
-	struct dtr i;
+	struct dtr32 i;
 	__asm__ volatile("sidt %0" : "=m"(i));
 	return (struct gate32 *)i.base;
 }
@@ -561,7 +550,7 @@ static void exceptions(void)
 	idt[0x99] = g99;
 	/* #TS: a CPL3 call through a gate to DPL1 code whose TSS stack (SS1 = 0x10, DPL0) is not
 	 * a valid ring-1 stack segment. */
-	struct dtr g;
+	struct dtr32 g;
 	__asm__ volatile("sgdt %0" : "=m"(g));
 	uint64_t d = ((volatile uint64_t *)g.base)[SEL_TSS / 8];
 	uint32_t tss = (uint32_t)(((d >> 16) & 0xffffff) | ((d >> 56) << 24));
@@ -670,7 +659,7 @@ static void variant_nogate(void)
 	idt[0x99].type = 0x0e; /* not present */
 	idt[VEC_NP].type = 0x0e;
 	idt[VEC_DF].type = 0x0e;
-	struct dtr n = { 256 * 8 - 1, (uint32_t)idt };
+	struct dtr32 n = { 256 * 8 - 1, (uint32_t)idt };
 	extern char nogate_int[];
 	printf("int 0x99 at 0x%x: gates 0x99, #NP and #DF not present: expecting a triple fault\n",
 	       (uint32_t)nogate_int);
@@ -690,7 +679,7 @@ static void variant_df_pf(void)
 	pd[TEST_PDE] = (uint32_t)pt_test | P | RW;
 	memcpy(idt_pages[0] + 4096 - 16 * 8, idt_base(), 16 * 8);
 	memcpy(idt_pages[1], (uint8_t *)idt_base() + 16 * 8, 240 * 8);
-	struct dtr n = { 256 * 8 - 1, ALIAS_VA - 16 * 8 };
+	struct dtr32 n = { 256 * 8 - 1, ALIAS_VA - 16 * 8 };
 	extern char df_pf_read[];
 	printf("read at 0x%x of a not-present page, #PF and #DF gates on a not-present page: "
 	       "expecting a triple fault\n", (uint32_t)df_pf_read);

@@ -5,10 +5,7 @@
 
 int guest_main(uint32_t magic, struct mb1_info *mbi)
 {
-	struct {
-		uint16_t limit;
-		uint32_t base;
-	} __attribute__((packed)) empty = { 0, 0 };
+	struct dtr32 empty = { 0, 0 };
 
 	(void)magic;
 	(void)mbi;

@@ -7,11 +7,6 @@ volatile uint32_t fault_armed; /* fault.S sets it around a run */
 
 extern char fault_resume[], fault_user_done[]; /* fault.S */
 
-struct fdtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
 static uint64_t gdt[FAULT_GDT_ENTRIES] __attribute__((aligned(16)));
 static bool gdt_copied;
 
@@ -43,7 +38,7 @@ static void handler(struct idt_frame *f)
 
 void fault_init(void)
 {
-	struct fdtr i;
+	struct dtr32 i;
 	for (int v = 0; v < 32; v++)
 		idt_set_handler(v, handler);
 	__asm__ volatile("sidt %0" : "=m"(i));
@@ -79,7 +74,7 @@ uint64_t fault_call_gate(uint16_t sel, uint32_t off, int dpl)
 
 uint16_t fault_gdt_set(int index, uint64_t desc)
 {
-	struct fdtr g;
+	struct dtr32 g;
 	if (!gdt_copied) {
 		__asm__ volatile("sgdt %0" : "=m"(g));
 		memset(gdt, 0, sizeof(gdt));

@@ -9,6 +9,18 @@
 
 #define MB1_BOOT_MAGIC 0x2badb002
 
+/* The operand of LGDT/LIDT/SGDT/SIDT in 32-bit code, and a 32-bit IDT/call gate. */
+struct dtr32 {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
+
+struct gate32 {
+	uint16_t off_lo, sel;
+	uint8_t zero, type;
+	uint16_t off_hi;
+} __attribute__((packed));
+
 struct mb1_info {
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
 	uint32_t syms[4];

@@ -1,17 +1,6 @@
 /* idt.c - guest GDT/IDT setup and the C side of the exception stubs (see idt.h). */
 #include "idt.h"
 
-struct gate {
-	uint16_t off_lo, sel;
-	uint8_t zero, type;
-	uint16_t off_hi;
-} __attribute__((packed));
-
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
 extern const uint32_t isr_stubs[IDT_VECTORS]; /* isr.S */
 
 static const uint64_t gdt[3] __attribute__((aligned(8))) = {
@@ -19,7 +8,7 @@ static const uint64_t gdt[3] __attribute__((aligned(8))) = {
 	0x00cf9a000000ffffull, /* 0x08: code, flat 4 GiB, 32-bit, ring 0 */
 	0x00cf92000000ffffull, /* 0x10: data, flat 4 GiB, ring 0 */
 };
-static struct gate idt[256] __attribute__((aligned(8)));
+static struct gate32 idt[256] __attribute__((aligned(8)));
 static idt_handler_t handlers[IDT_VECTORS];
 static volatile int expect_vec = -1;
 static volatile unsigned expect_skip;
@@ -43,7 +32,7 @@ void idt_install_all(void)
 
 void idt_init(void)
 {
-	struct dtr g = { sizeof(gdt) - 1, (uint32_t)gdt };
+	struct dtr32 g = { sizeof(gdt) - 1, (uint32_t)gdt };
 	__asm__ volatile("lgdt %0\n\t"
 			 "ljmp $0x08, $1f\n"
 			 "1:\tmovw $0x10, %%ax\n\t"
@@ -58,7 +47,7 @@ void idt_init(void)
 	memset(idt, 0, sizeof(idt));
 	for (int v = 0; v < IDT_STUBS; v++)
 		set_gate(v);
-	struct dtr i = { sizeof(idt) - 1, (uint32_t)idt };
+	struct dtr32 i = { sizeof(idt) - 1, (uint32_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(i) : "memory");
 }
 

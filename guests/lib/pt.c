@@ -111,17 +111,6 @@ static uint8_t tss[104] __attribute__((aligned(16)));
 extern char pt_kstack_top[], lm_ist_top[]; /* ring3.S, long.S */
 extern char pt_user_int80_32[];            /* ring3.S */
 
-struct dtr32 {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-struct gate32 {
-	uint16_t off_lo, sel;
-	uint8_t zero, type;
-	uint16_t off_hi;
-} __attribute__((packed));
-
 static void pt_handler32(struct idt_frame *f)
 {
 	uint32_t cr2 = 0;
