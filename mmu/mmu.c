@@ -32,7 +32,10 @@
  * 4 PAE root (the 4-entry PDPT of a PAE-format shadow), 5-7 guest mode (enum gwalk_mode),
  * 8-9 quadrant (which part of a 1024-entry 32-bit guest table), 10-12 access granted by the
  * guest's upper levels (W, U, X), so that one guest table reached through entries with
- * different permissions gets different shadow pages.
+ * different permissions gets different shadow pages, 13 dirty: a direct page under a large
+ * guest page whose D is set. Only such a page may hold writable leaves (also those of the
+ * CR0.WP=0 trick, for a read-only large page), so a directory whose entry for the same frames
+ * is clean never reuses one, and its writes fault and set its D.
  */
 #define ROLE_LEVEL(r) ((r) & 7)
 #define ROLE_DIRECT BIT(3)
@@ -40,6 +43,7 @@
 #define ROLE_MODE_SHIFT 5
 #define ROLE_QUAD_SHIFT 8
 #define ROLE_ACC_SHIFT 10
+#define ROLE_DIRTY BIT(13)
 #define ACC_W 1u
 #define ACC_U 2u
 #define ACC_X 4u
@@ -179,7 +183,7 @@ static struct sp *sp_of_hpa(hpa_t hpa)
 	return &sps[(hpa - pool_base) >> PAGE_SHIFT];
 }
 
-static void links_exhausted(void);
+static void walk_invariant_broken(const char *what);
 
 /* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
  * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
@@ -212,10 +216,8 @@ static void spte_set_leaf(u32 ref, u64 spte)
 	if (is_shadow_present(spte) && !is_mmio_spte(spte)) {
 		u32 *h = rmap_head(spte_hpa(spte));
 		u32 l = link_alloc(ref, *h);
-		if (!l) {
-			links_exhausted();
-			return; /* nothing installed: the guest faults again */
-		}
+		if (!l)
+			walk_invariant_broken("rmap link");
 		*h = l;
 	}
 	*ref_ptr(ref) = spte;
@@ -225,10 +227,8 @@ static void spte_set_child(u32 ref, struct sp *child, bool pae_root)
 {
 	spte_clear(ref);
 	u32 l = link_alloc(ref, child->parents);
-	if (!l) {
-		links_exhausted();
-		return;
-	}
+	if (!l)
+		walk_invariant_broken("parent link");
 	child->parents = l;
 	hpa_t t = (hpa_t)(uintptr_t)child->spt;
 	*ref_ptr(ref) = pae_root ? make_pdpte(t) : make_nonleaf_spte(t);
@@ -308,26 +308,58 @@ void mmu_zap_all_fast(void)
 	mmu_stats.zap_all++;
 }
 
-/* Rare: more live sptes than links. Start over; this one exit frees everything. */
-static void links_exhausted(void)
+/*
+ * Reserve before a walk (KVM's mmu_topup_memory_caches). A fault or a root load builds shadow
+ * pages while it holds pointers to others (the root being filled, the parent of the next
+ * level). If allocating one could zap and reclaim, a held page could be freed and handed back
+ * as the very page being allocated (a root becoming its own child). So nothing zaps or
+ * reclaims during a walk: mmu_topup() makes room for a whole walk before it starts, while
+ * nothing is held, and sp_alloc()/link_alloc() only take from what is reserved; running out
+ * during a walk is a hypervisor bug and panics.
+ *
+ * A walk allocates at most: a PAE-format root and its 4 PDs, then one PT (32-bit and PAE
+ * guests), or a PML4, PDPT, PD and PT (4-level); links: one per non-leaf spte set and one
+ * for the leaf.
+ */
+#define WALK_PAGES 8
+#define WALK_LINKS 16
+static int walk_pages_left; /* what the current walk may still allocate */
+
+static u64 links_free(void) { return LINK_MAX - 1 - links_used; }
+
+static void walk_invariant_broken(const char *what)
 {
-	pr_warn("mmu: %u rmap/parent links in use: zapping all shadow pages", LINK_MAX);
-	mmu_zap_all_fast();
-	while (obsolete_list.count)
+	panic("mmu: %s allocated beyond the walk's reserve (%d pages, %d links): nothing may be "
+	      "reclaimed during a walk", what, WALK_PAGES, WALK_LINKS);
+}
+
+/* Called where no shadow page is held (start of a fault or a root load). May zap all. */
+static void mmu_topup(void)
+{
+	while (free_list.count < WALK_PAGES && obsolete_list.count)
 		mmu_reclaim();
+	if (free_list.count < WALK_PAGES) {
+		/* The pool is full of live pages: start over. The oldest are freed first. */
+		mmu_zap_all_fast();
+		while (free_list.count < WALK_PAGES && obsolete_list.count)
+			mmu_reclaim();
+	}
+	if (links_free() < WALK_LINKS) {
+		/* Rare: more live sptes than links. Start over; this one exit frees everything. */
+		pr_warn("mmu: %llu rmap/parent links in use: zapping all shadow pages", links_used);
+		mmu_zap_all_fast();
+		while (obsolete_list.count)
+			mmu_reclaim();
+	}
+	if (free_list.count < WALK_PAGES)
+		panic("mmu: shadow page pool (%llu pages) cannot hold one walk", mmu_stats.sp_pool);
+	walk_pages_left = WALK_PAGES;
 }
 
 static struct sp *sp_alloc(gfn_t gfn, u32 role)
 {
-	if (!free_list.count)
-		mmu_reclaim();
-	if (!free_list.count) {
-		/* Pool exhausted by live pages: start over (the caller's walk restarts). */
-		mmu_zap_all_fast();
-		mmu_reclaim();
-	}
-	if (!free_list.count)
-		panic("mmu: shadow page pool (%llu pages) exhausted", mmu_stats.sp_pool);
+	if (walk_pages_left-- <= 0 || !free_list.count)
+		walk_invariant_broken("shadow page");
 	struct sp *s = free_list.head.next;
 	list_del(&free_list, s);
 	memset(s->spt, 0, PAGE_SIZE);
@@ -434,7 +466,66 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
 	return true;
 }
 
-/* ---- guest memory for the walker ---- */
+/* ---- guest memory ---- */
+
+/*
+ * Every write the hypervisor makes into guest RAM on the guest's behalf (the instruction
+ * emulator, string I/O, the GDB stub, the monitor) goes through guest_phys_write, which tells
+ * the MMU (KVM's kvm_page_track_write): a written frame that holds a shadowed guest table
+ * has its shadows zapped, as a guest write would through its write-protected mapping. The one
+ * untracked writer is the walker's A/D update below: setting A or D only grants what a
+ * shadow already withholds (a leaf is writable only once D is set), and it runs in the middle
+ * of a fault, whose walk must not lose its pages.
+ */
+static bool phys_access(u64 gpa, void *buf, u64 len, bool write, bool track)
+{
+	u8 *p = buf;
+	while (len) {
+		u64 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		const struct memslot *m = memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT);
+		if (!m || (write && (m->flags & MEMSLOT_F_READONLY)))
+			return false;
+		u8 *host = (u8 *)(uintptr_t)(memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT) +
+					     (gpa & (PAGE_SIZE - 1)));
+		if (write)
+			memcpy(host, p, chunk);
+		else
+			memcpy(p, host, chunk);
+		if (track && gfn_is_shadowed(gpa >> PAGE_SHIFT)) {
+			mmu_stats.tracked_writes++;
+			zap_gfn_shadows(gpa >> PAGE_SHIFT);
+		}
+		gpa += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+bool guest_phys_read(u64 gpa, void *buf, u64 len)
+{
+	return phys_access(gpa, buf, len, false, false);
+}
+
+bool guest_phys_write(u64 gpa, const void *buf, u64 len)
+{
+	return phys_access(gpa, (void *)buf, len, true, true);
+}
+
+u64 guest_virt_access(gva_t gva, void *buf, u64 len, bool write)
+{
+	u64 done = 0;
+	while (done < len) {
+		u64 gpa;
+		u32 ec;
+		u64 chunk = MIN(len - done, PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1)));
+		if (!mmu_translate(gva + done, 0, &gpa, &ec) ||
+		    !phys_access(gpa, (u8 *)buf + done, chunk, write, write))
+			break;
+		done += chunk;
+	}
+	return done;
+}
 
 static bool walk_read(void *opaque, u64 gpa, void *buf, int size)
 {
@@ -442,7 +533,8 @@ static bool walk_read(void *opaque, u64 gpa, void *buf, int size)
 	return guest_phys_read(gpa, buf, (u64)size);
 }
 
-/* A/D updates: compare-and-set on the guest entry (one vCPU: no race, but keep the contract). */
+/* A/D updates: compare-and-set on the guest entry (one vCPU: no race, but keep the contract).
+ * Not tracked (see above). */
 static bool walk_set_bits(void *opaque, u64 gpa, int size, u64 old, u64 bits)
 {
 	(void)opaque;
@@ -452,7 +544,7 @@ static bool walk_set_bits(void *opaque, u64 gpa, int size, u64 old, u64 bits)
 	if (cur != old)
 		return false;
 	upd = cur | bits;
-	return guest_phys_write(gpa, &upd, (u64)size);
+	return phys_access(gpa, &upd, (u64)size, true, false);
 }
 
 static const struct gwalk_ops walk_ops = { walk_read, walk_set_bits, NULL };
@@ -522,8 +614,6 @@ static void fill_pae_root(struct sp *r)
 		else if (gctx.pdpte[i] & 1)
 			pd = sp_get((gctx.pdpte[i] & GENMASK(51, 12)) >> PAGE_SHIFT,
 				    role_of(2, false, 0, ACC_ALL));
-		if (!r->in_use || is_obsolete(r))
-			return; /* the pool ran dry meanwhile and everything was zapped */
 		if (pd && (spte_hpa(r->spt[i]) != (hpa_t)(uintptr_t)pd->spt || !(r->spt[i] & 1)))
 			spte_set_child(ref_of(r, (int)i), pd, true);
 		else if (!pd && r->spt[i])
@@ -543,31 +633,32 @@ hpa_t mmu_before_entry(void)
 	return mmu_load_root();
 }
 
+/* The root for the guest's paging state, built when it is missing or obsolete. */
+static struct sp *get_root(void)
+{
+	switch (gctx.mode) {
+	case GWALK_NONE:
+		return sp_get(0, ROLE_DIRECT | ROLE_PAE_ROOT | 3 | mode_bits());
+	case GWALK_LONG4:
+		return sp_get((gctx.cr3 & GENMASK(51, 12)) >> PAGE_SHIFT, role_of(4, false, 0, ACC_ALL));
+	default: { /* 32-bit and PAE guests: the root is keyed by CR3 itself */
+		struct sp *r = sp_get(gctx.cr3 & 0xffffffe0ULL, ROLE_PAE_ROOT | 3 | mode_bits());
+		/* A cached 32-bit root whose 4 quadrant entries are present is complete (a freed
+		 * child clears its parent entry); PAE PDPTEs may have been reloaded. */
+		if (gctx.mode != GWALK_32 || !(r->spt[0] & r->spt[1] & r->spt[2] & r->spt[3] & SPTE_P))
+			fill_pae_root(r);
+		return r;
+	}
+	}
+}
+
 hpa_t mmu_load_root(void)
 {
-	if (!root || is_obsolete(root))
+	if (!root || is_obsolete(root)) {
+		mmu_topup(); /* nothing is held yet; it may zap all, and the root is built below */
+		root = get_root();
 		audit_pending = true;
-	for (int tries = 0; (!root || is_obsolete(root)) && tries < 4; tries++) {
-		switch (gctx.mode) {
-		case GWALK_NONE:
-			root = sp_get(0, ROLE_DIRECT | ROLE_PAE_ROOT | 3 | mode_bits());
-			break;
-		case GWALK_LONG4:
-			root = sp_get((gctx.cr3 & GENMASK(51, 12)) >> PAGE_SHIFT, role_of(4, false, 0,
-											      ACC_ALL));
-			break;
-		default: /* 32-bit and PAE guests: the root is keyed by CR3 itself */
-			root = sp_get(gctx.cr3 & 0xffffffe0ULL, ROLE_PAE_ROOT | 3 | mode_bits());
-			/* A cached 32-bit root whose 4 quadrant entries are present is complete (a
-			 * freed child clears its parent entry); PAE PDPTEs may have been reloaded. */
-			if (gctx.mode != GWALK_32 || !(root->spt[0] & root->spt[1] & root->spt[2] &
-							root->spt[3] & SPTE_P))
-				fill_pae_root(root);
-			break;
-		}
 	}
-	if (!root)
-		panic("mmu: cannot build a root");
 	if (audit_pending) {
 		audit_pending = false;
 		audit_point("root load");
@@ -642,7 +733,8 @@ static struct child_key child_for(u64 la, int level, const struct gwalk_result *
 			acc &= ~ACC_W;
 		gfn_t base = (w->gpa & ~(w->page_size - 1)) >> PAGE_SHIFT;
 		gfn_t off = ((la & (w->page_size - 1)) >> SPTE_LEVEL_SHIFT(level)) << (9 * (level - 1));
-		return (struct child_key){ base + off, role_of(level - 1, true, 0, acc) };
+		return (struct child_key){ base + off, role_of(level - 1, true, 0, acc) |
+							   (w->dirty ? ROLE_DIRTY : 0) };
 	}
 	u64 e = w->pte[idx];
 	u64 table = gctx.mode == GWALK_32 ? (e & GENMASK(31, 12)) : (e & GENMASK(51, 12));
@@ -651,8 +743,9 @@ static struct child_key child_for(u64 la, int level, const struct gwalk_result *
 }
 
 /* Returns the ref of the level-1 spte for la, building the path (and replacing a child whose
- * key no longer matches the guest's entries, e.g. a large page that became dirty); ~0u when
- * the guest must simply retry (everything was zapped meanwhile). */
+ * key no longer matches the guest's entries, e.g. a large page that became dirty). The caller
+ * reserved the pages (mmu_topup). ~0u only when a PAE-format root has no PD for la (the guest
+ * retries). */
 static u32 shadow_path(u64 la, const struct gwalk_result *w)
 {
 	struct sp *s = root;
@@ -662,21 +755,17 @@ static u32 shadow_path(u64 la, const struct gwalk_result *w)
 		if (pae_root && gctx.mode != GWALK_NONE && !is_shadow_present(s->spt[i])) {
 			/* The root's PDPTEs were zapped with the guest's page directory: refill. */
 			fill_pae_root(s);
-			if (!root || !is_shadow_present(s->spt[i]))
-				return ~0u;
+			if (!is_shadow_present(s->spt[i]))
+				return ~0u; /* no PD for this PDPTE: the guest retries */
 		}
 		struct child_key k = pae_root && gctx.mode != GWALK_NONE ? (struct child_key){ 0, 0 }
 									 : child_for(la, level, w);
 		u64 e = s->spt[i];
 		struct sp *cur = is_shadow_present(e) ? sp_of_hpa(spte_hpa(e)) : NULL;
 		if (k.role && (!cur || cur->gfn != k.gfn || cur->role != k.role)) {
-			struct sp *child = sp_get(k.gfn, k.role);
-			if (!root || !s->in_use || is_obsolete(s))
-				return ~0u;
-			spte_set_child(ref_of(s, i), child, pae_root);
+			/* The walk reserved its pages (mmu_topup): s stays live. */
+			spte_set_child(ref_of(s, i), sp_get(k.gfn, k.role), pae_root);
 			e = s->spt[i];
-			if (!is_shadow_present(e))
-				return ~0u;
 		}
 		s = sp_of_hpa(spte_hpa(e));
 		if (!s)
@@ -840,6 +929,10 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 	struct gwalk_result w;
 	if (!root)
 		mmu_load_root();
+	/* Order within this exit (one vCPU): memslot lookup, then install an MMIO spte, then
+	 * emulate. Nothing can change the memslots in between, so an MMIO spte installed here is
+	 * never stale when installed (the update-in-progress check in install_mmio() is what a
+	 * second vCPU would need). */
 	if (ec & PFEC_RSVD) { /* only MMIO sptes set reserved bits */
 		u32 ref = existing_leaf(la);
 		if (ref == ~0u || !is_mmio_spte(*ref_ptr(ref)))
@@ -848,6 +941,9 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 			return MMU_HANDLED;
 		spte_clear(ref); /* stale: rebuild from the guest tables and memslots */
 	}
+	mmu_topup(); /* nothing held from here to the leaf: reserve the whole walk */
+	if (!root)
+		mmu_load_root();
 	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, walk_access(ec), &w);
 	if (st == GWALK_FAULT) {
 		inject_guest_pf(la, w.error_code);
@@ -860,7 +956,7 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 	}
 	u32 ref = shadow_path(la, &w);
 	if (ref == ~0u) {
-		mmu_stats.shadow_faults++; /* the pool ran dry and all was zapped: the guest retries */
+		mmu_stats.shadow_faults++; /* no PD under the PAE-format root: the guest retries */
 		return MMU_HANDLED;
 	}
 	const struct memslot *m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT);
@@ -888,8 +984,14 @@ bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec)
 
 /* ---- memslot changes ---- */
 
-/* Clears every leaf spte that maps [base, base + npages) of slot m: through the rmap, so
- * the cost is O(pages of the slot), whatever the number of MMIO sptes. */
+/*
+ * What a slot's delete, move or resize takes away: its old range [base_gfn, +npages) at its
+ * old backing. Clears every leaf spte that maps that backing (through the rmap: O(pages of
+ * the slot), whatever the number of MMIO sptes), and zaps every shadow of a guest table whose
+ * gfn lies in the old range (KVM's kvm_mmu_zap_memslot_pages_and_flush): the table is gone
+ * or its backing changed, so its shadow maps translations the guest no longer has. That costs
+ * O(min(slot pages, live shadow pages)).
+ */
 static void zap_slot_range(const struct memslot *m)
 {
 	for (u64 i = 0; i < m->npages; i++) {
@@ -899,6 +1001,18 @@ static void zap_slot_range(const struct memslot *m)
 			next = links[l].next;
 			if (spte_hpa(*ref_ptr(links[l].ref)) == hpa)
 				spte_clear(links[l].ref);
+		}
+	}
+	if (m->npages <= active_list.count) {
+		for (u64 i = 0; i < m->npages; i++)
+			zap_gfn_shadows(m->base_gfn + i);
+		return;
+	}
+	for (struct sp *s = active_list.head.next, *next; s != &active_list.head; s = next) {
+		next = s->next;
+		if (!(s->role & (ROLE_DIRECT | ROLE_PAE_ROOT)) && s->gfn - m->base_gfn < m->npages) {
+			list_del(&active_list, s);
+			sp_free(s);
 		}
 	}
 }

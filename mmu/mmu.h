@@ -22,6 +22,7 @@ struct mmu_stats {
 	u64 sp_reused;          /* shadow pages found in the cache instead of built */
 	u64 sp_in_use;          /* shadow pages allocated now */
 	u64 sp_pool;            /* shadow pages in the pool */
+	u64 tracked_writes;     /* hypervisor writes into a shadowed guest table (zapped it) */
 };
 
 extern struct mmu_stats mmu_stats;
@@ -77,6 +78,16 @@ bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec);
  * just used, e.g. for an instruction fetch). False when there is none (then walk). */
 bool mmu_shadow_hpa(u64 la, hpa_t *hpa);
 u64 mmu_links_used(void);
+
+/* Guest RAM through the memslots (RAM only; a write to a read-only slot fails). Every write
+ * the hypervisor makes on the guest's behalf goes through guest_phys_write: it zaps the
+ * shadows of any guest page table it writes (docs/mmu.md, "tracked writes"). */
+bool guest_phys_read(u64 gpa, void *buf, u64 len);
+bool guest_phys_write(u64 gpa, const void *buf, u64 len);
+/* For debuggers: guest-virtual memory through the guest's tables, page by page, with no
+ * permission check (a debugger may patch code). Returns the bytes done (fewer at the first
+ * unmapped or non-RAM page). Writes are tracked as guest_phys_write's. */
+u64 guest_virt_access(gva_t gva, void *buf, u64 len, bool write);
 
 struct gwalk_result;
 /* The guest walk for la as a supervisor read, without touching guest memory (no A/D update):

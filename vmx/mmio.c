@@ -26,48 +26,6 @@ struct mmio_ctx {
 	u64 db_hits; /* data/I/O breakpoints the instruction's accesses matched */
 };
 
-/* Splits at page boundaries: one memslot lookup per page. */
-static bool phys_access(u64 gpa, void *buf, u64 len, bool write)
-{
-	u8 *p = buf;
-	while (len) {
-		u64 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
-		const struct memslot *m = memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT);
-		if (!m || (write && (m->flags & MEMSLOT_F_READONLY)))
-			return false;
-		u8 *host = (u8 *)(uintptr_t)(memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT) +
-					     (gpa & (PAGE_SIZE - 1)));
-		if (write)
-			memcpy(host, p, chunk);
-		else
-			memcpy(p, host, chunk);
-		gpa += chunk;
-		p += chunk;
-		len -= chunk;
-	}
-	return true;
-}
-
-bool guest_phys_read(u64 gpa, void *buf, u64 len) { return phys_access(gpa, buf, len, false); }
-bool guest_phys_write(u64 gpa, const void *buf, u64 len) { return phys_access(gpa, (void *)buf, len, true); }
-
-u64 guest_virt_access(gva_t gva, void *buf, u64 len, bool write)
-{
-	u64 done = 0;
-	while (done < len) {
-		u64 gpa;
-		u32 ec;
-		u64 chunk = MIN(len - done, PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1)));
-		if (!mmu_translate(gva + done, 0, &gpa, &ec) ||
-		    !phys_access(gpa, (u8 *)buf + done, chunk, write))
-			break;
-		done += chunk;
-	}
-	if (write && done)
-		mmu_zap_all_fast();
-	return done;
-}
-
 /* Linear -> guest-physical for the emulator's operands: the faulting page is known (no
  * walk); anything else goes through the guest's tables, and a guest fault is reported in
  * ops as the exception to inject. */

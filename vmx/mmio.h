@@ -21,13 +21,4 @@ bool mmio_emulate_device(u64 gpa, u64 la);
  * tables (string I/O). Same reporting as mmio_emulate. */
 bool emulate_instruction(void);
 
-/* Reads/writes guest memory at a guest-physical address through the memslots (RAM only). */
-bool guest_phys_read(u64 gpa, void *buf, u64 len);
-bool guest_phys_write(u64 gpa, const void *buf, u64 len);
-/* For debuggers: guest-virtual memory through the guest's tables, page by page, with no
- * permission check (a debugger may patch code). Returns the bytes done (fewer at the first
- * unmapped or non-RAM page). A write drops every shadow page, since the bytes may sit in a
- * guest page table, which shadows follow only through write faults. */
-u64 guest_virt_access(gva_t gva, void *buf, u64 len, bool write);
-
 #endif

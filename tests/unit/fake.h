@@ -1,6 +1,6 @@
 /* fake.h - test doubles for host unit tests of code that calls into the rest of the
  * hypervisor (tests/unit/fake_host.c: pmm, log, panic; tests/unit/fake_vmx.c: the VMX side
- * of the MMU: mmio_emulate, guest_phys_read/write, mmu_inject_page_fault). A test names the
+ * of the MMU: mmio_emulate, mmu_inject_page_fault). A test names the
  * ones it links on its SOURCES line (tests/unit/fake_host.c ...). */
 #ifndef TESTS_UNIT_FAKE_H
 #define TESTS_UNIT_FAKE_H
@@ -48,8 +48,9 @@ extern int fake_mmio_count;
 /* mmu_inject_page_fault() calls. */
 extern struct fake_pf_call fake_pf_calls[FAKE_MAX_CALLS];
 extern int fake_pf_count;
-/* guest_phys_read/write calls and how many of them failed (not RAM / read-only). */
-extern u64 fake_phys_reads, fake_phys_writes, fake_phys_failures;
+/* When set, mmio_emulate (after recording the call) returns what this returns: a test that
+ * wants the instruction really executed runs the emulator here. Reset by fake_vmx_reset. */
+extern bool (*fake_emulate_hook)(u64 gpa, u64 la);
 
 void fake_vmx_reset(void);
 

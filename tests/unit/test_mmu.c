@@ -1,4 +1,4 @@
-/* SOURCES: mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
+/* SOURCES: mmu/mmu.c mmu/memslot.c mmu/gwalk.c vmx/emulate.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
 /*
  * test_mmu.c - mmu/mmu.c on the host: the shadow page cache and the fault path, against a
  * 32 MiB guest RAM buffer registered as memslot 0 (a host pointer is the "hpa", as in the
@@ -29,6 +29,7 @@
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
+#include "vmx/emulate.h"
 
 #define RAM_SIZE (32 * MiB)
 #define RAM_PAGES (RAM_SIZE / PAGE_SIZE)
@@ -1145,18 +1146,15 @@ static void test_32_mmio_through_paging(void **state)
 	assert_int_equal(mmio_spte_gfn(e), MMIO_GPA >> PAGE_SHIFT);
 	assert_false(e & SPTE_MMIO_ACC_U); /* supervisor page */
 
-	mmu_audit_enabled = false; /* the audit itself walks the guest's tables */
-	u64 reads = fake_phys_reads;
+	/* A walk sets the PTE's accessed bit: cleared here, it shows whether one ran. */
+	*g32(PT_A + 4 * 9) &= ~(u32)G_A;
 	fault_ok(0x9020, EC_P | EC_RSVD);
-	assert_int_equal(fake_phys_reads, reads); /* no guest walk */
-	mmu_audit_enabled = true;
+	assert_false(get32(PT_A, 9) & G_A); /* no guest walk */
 	assert_int_equal(mmu_stats.mmio_fast, 1);
 	expect_mmio_call(1, MMIO_GPA + 0x20, 0x9020);
 	/* (and the slow path does walk: the check above can fail) */
-	mmu_audit_enabled = false;
 	fault_ok(0x9030, 0);
-	assert_true(fake_phys_reads > reads);
-	mmu_audit_enabled = true;
+	assert_true(get32(PT_A, 9) & G_A);
 	expect_mmio_call(2, MMIO_GPA + 0x30, 0x9030);
 
 	/* A user access: the cached permission says no, the walk injects the guest's fault. */
@@ -1463,6 +1461,397 @@ static void test_long4_1g_page(void **state)
 	expect_audit_clean("1g");
 }
 
+/* ======================================================================================== */
+/* Soundness (issue 11): each test failed before its fix                                   */
+/* ======================================================================================== */
+
+/* Item 1. A root being filled must never be reclaimed and handed back as one of its own
+ * children. PAE guest, pool of 20: address space C takes 15 pages, root A is the 16th; the
+ * guest writes PD_A (its shadow is zapped: root A's PDPTE 0 goes); address space B fills the
+ * pool; MOV CR3 back to A: filling root A needs a page, and a reclaim of the 16 oldest pages
+ * used to free root A last and hand it back as A's own PD (root entry 0 pointing at itself). */
+#define SND_PDPT_C 0x100000ULL
+#define SND_PD_C 0x101000ULL
+#define SND_PT_C 0x102000ULL /* 13 PTs */
+#define SND_PDPT_A 0x120000ULL
+#define SND_PD_A 0x121000ULL
+#define SND_PT_A 0x122000ULL
+#define SND_PDPT_B 0x130000ULL
+#define SND_PD_B 0x131000ULL
+#define SND_PT_B 0x132000ULL
+
+static void pae_switch(u64 pdpt)
+{
+	assert_int_equal(mmu_set_guest_cr3(pdpt), 0);
+}
+
+static void test_snd_pae_root_not_reclaimed_mid_fill(void **state)
+{
+	(void)state;
+	reinit(20);
+	*g64(SND_PDPT_C) = SND_PD_C | G_P;
+	for (u64 i = 0; i < 13; i++) {
+		*g64(SND_PD_C + 8 * i) = (SND_PT_C + i * PAGE_SIZE) | G_P | G_RW;
+		*g64(SND_PT_C + i * PAGE_SIZE) = (0x400000 + i * PAGE_SIZE) | G_P | G_RW;
+	}
+	*g64(SND_PDPT_A) = SND_PD_A | G_P;
+	*g64(SND_PD_A) = SND_PT_A | G_P | G_RW;
+	*g64(SND_PT_A + 8 * (SND_PD_A >> PAGE_SHIFT & 511)) = SND_PD_A | G_P | G_RW | G_A | G_D;
+	*g64(SND_PDPT_B) = SND_PD_B | G_P;
+	*g64(SND_PD_B) = SND_PT_B | G_P | G_RW;
+	*g64(SND_PT_B) = 0x500000 | G_P | G_RW;
+	struct mmu_paging p = paging_pae();
+	p.cr3 = SND_PDPT_C;
+	set_paging(p);
+	for (u64 i = 0; i < 13; i++)
+		fault_ok(i * 2 * MiB, 0); /* 15 pages (fewer live once a walk's reserve is kept) */
+	pae_switch(SND_PDPT_A);
+	hpa_t root_a = mmu_load_root(); /* the 16th page */
+	fault_ok(SND_PD_A, 0);               /* PT_A: 18 in use */
+	fault_ok(SND_PD_A + 8, EC_P | EC_W); /* the guest writes PD_A: emulated, PD_A zapped */
+	pae_switch(SND_PDPT_B);
+	mmu_load_root();
+	fault_ok(0, 0); /* root B, PD_B, PT_B: the pool is full */
+	pae_switch(SND_PDPT_A);
+	hpa_t r = mmu_load_root();
+	u64 *rt = (u64 *)(uintptr_t)r;
+	for (int i = 0; i < 4; i++)
+		if (is_shadow_present(rt[i]) && spte_hpa(rt[i]) == r)
+			fail_msg("root %#llx (root A was %#llx): PDPTE %d points at the root itself",
+				 r, root_a, i);
+	for (int i = 1; i < 4; i++)
+		if (is_shadow_present(rt[i]))
+			fail_msg("root PDPTE %d = %#llx, but the guest's PDPTE %d is not present", i,
+				 rt[i], i);
+	fault_ok(SND_PD_A, 0);
+	expect_ram_leaf(SND_PD_A, SND_PD_A);
+	expect_guest_fault(0x40000000, 0, 0);
+	expect_audit_clean("root reclaimed mid-fill");
+}
+
+/* Item 1, the pattern: whatever the pool size, no walk ever frees a page it holds. Random
+ * faults over several address spaces with a pool barely larger than one walk; the audit
+ * runs at every fault and root load. */
+static void test_snd_tiny_pool_random_walks(void **state)
+{
+	(void)state;
+	reinit(9);
+	build_pae();
+	*g64(SND_PDPT_A) = SND_PD_A | G_P;
+	*g64(SND_PD_A) = SND_PT_A | G_P | G_RW;
+	*g64(SND_PT_A) = 0x500000 | G_P | G_RW;
+	set_paging(paging_pae());
+	u64 pdpts[2] = { PAE_PDPT, SND_PDPT_A };
+	u64 las[4] = { 0x3000, 0x212000, 0x5ff000, 0 };
+	u64 x = 12345;
+	for (int i = 0; i < 400; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if ((x >> 40) % 3 == 0) {
+			pae_switch(pdpts[(x >> 20) & 1]);
+			mmu_load_root();
+		}
+		u64 la = las[(x >> 30) & 3];
+		enum mmu_fault f = fault(la, (x >> 50) & 1 ? EC_W : 0);
+		assert_int_not_equal(f, MMU_BAD_TABLE);
+		assert_true(mmu_stats.sp_in_use <= 9);
+	}
+	expect_audit_clean("tiny pool");
+}
+
+/* Item 2. A guest page table inside a guest-created memslot: the slot is replaced (deleted
+ * and added again with fresh, zeroed backing), moved, or shrunk. The guest's table is gone,
+ * so must its shadow be: the leaf it made mapped a page of slot 0, which the slot's own rmap
+ * sweep does not reach. */
+#define SND_SLOT_GPA 0x4000000ULL /* 64 MiB: outside slot 0 */
+#define SND_SLOT_LA 0x8000000ULL  /* PDE 0x20 */
+
+static u8 *slot_with_pt(u64 npages, u64 pt_page)
+{
+	u8 *b = host_pages(npages);
+	((u32 *)(b + pt_page * PAGE_SIZE))[3] = 0x3000 | G_P | G_RW; /* la +0x3000 -> gpa 0x3000 */
+	build_32();
+	pte32(PD_A, SND_SLOT_LA >> 22, (u32)(SND_SLOT_GPA + pt_page * PAGE_SIZE) | G_P | G_RW);
+	add_slot(5, SND_SLOT_GPA >> PAGE_SHIFT, npages, (hpa_t)(uintptr_t)b, 0);
+	set_paging(paging_32(PD_A));
+	fault_ok(SND_SLOT_LA + 0x3000, 0);
+	expect_ram_leaf(SND_SLOT_LA + 0x3000, 0x3000);
+	return b;
+}
+
+static void test_snd_slot_replaced_page_table(void **state)
+{
+	(void)state;
+	slot_with_pt(2, 0);
+	const char *why;
+	assert_int_equal(mmu_memslot_delete(5, &why), 0);
+	add_slot(5, SND_SLOT_GPA >> PAGE_SHIFT, 2, (hpa_t)(uintptr_t)host_pages(2), 0);
+	u64 e = leaf_spte(SND_SLOT_LA + 0x3000, NULL);
+	if (is_shadow_present(e))
+		fail_msg("the slot holding the page table was replaced by zeroed RAM, but la %#llx "
+			 "still has spte %#llx", SND_SLOT_LA + 0x3000, e);
+	expect_audit_clean("slot replaced");
+	mmu_load_root();
+	expect_guest_fault(SND_SLOT_LA + 0x3000, 0, 0); /* the new table's PTE is 0 */
+}
+
+static void test_snd_slot_moved_page_table(void **state)
+{
+	(void)state;
+	slot_with_pt(2, 0);
+	const char *why;
+	assert_int_equal(mmu_memslot_move(5, (SND_SLOT_GPA >> PAGE_SHIFT) + 0x1000, &why), 0);
+	u64 e = leaf_spte(SND_SLOT_LA + 0x3000, NULL);
+	if (is_shadow_present(e))
+		fail_msg("the slot holding the page table moved away, but la %#llx still has spte "
+			 "%#llx", SND_SLOT_LA + 0x3000, e);
+	expect_audit_clean("slot moved");
+	mmu_load_root();
+	u64 bad = 0;
+	assert_int_equal(mmu_page_fault(SND_SLOT_LA + 0x3000, 0, &bad), MMU_BAD_TABLE);
+	assert_int_equal(bad, SND_SLOT_GPA);
+}
+
+static void test_snd_slot_shrunk_page_table(void **state)
+{
+	(void)state;
+	slot_with_pt(2, 1); /* the table in the slot's second page */
+	const char *why;
+	assert_int_equal(mmu_memslot_resize(5, 1, (hpa_t)(uintptr_t)host_pages(1), &why), 0);
+	u64 e = leaf_spte(SND_SLOT_LA + 0x3000, NULL);
+	if (is_shadow_present(e))
+		fail_msg("the slot shrank below the page table, but la %#llx still has spte %#llx",
+			 SND_SLOT_LA + 0x3000, e);
+	expect_audit_clean("slot shrunk");
+}
+
+/* Items 3 and 4: the real instruction emulator (vmx/emulate.c) runs the faulting
+ * instruction, with guest memory through the MMU's guest_phys_read/write as in vmx/mmio.c,
+ * and one device register that reads back what was written (dev_reg). */
+static struct emu_cpu emu_cpu;
+static u64 dev_reg;
+static u64 emu_la_page, emu_gpa_page;
+static bool emu_user;
+
+static bool emu_gpa(u64 la, u32 acc, u64 *gpa)
+{
+	u32 ec;
+	if ((la & ~(PAGE_SIZE - 1)) == emu_la_page) {
+		*gpa = emu_gpa_page | (la & (PAGE_SIZE - 1));
+		return true;
+	}
+	return mmu_translate(la, acc | (emu_user ? GWALK_ACC_USER : 0), gpa, &ec);
+}
+
+static enum emu_access emu_fetch(void *o, u64 la, void *buf, int len)
+{
+	(void)o;
+	for (int i = 0; i < len; i++) {
+		u64 gpa;
+		u32 ec;
+		if (!mmu_translate(la + (u64)i, GWALK_ACC_FETCH, &gpa, &ec) ||
+		    !guest_phys_read(gpa, (u8 *)buf + i, 1))
+			return EMU_ACCESS_FAULT;
+	}
+	return EMU_ACCESS_OK;
+}
+
+static enum emu_access emu_rw(u64 la, void *buf, int size, bool write)
+{
+	u64 gpa;
+	if (!emu_gpa(la, write ? GWALK_ACC_WRITE : 0, &gpa))
+		return EMU_ACCESS_FAULT;
+	if (memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT))
+		return (write ? guest_phys_write(gpa, buf, (u64)size)
+			      : guest_phys_read(gpa, buf, (u64)size)) ? EMU_ACCESS_OK : EMU_ACCESS_FAULT;
+	if (write)
+		memcpy(&dev_reg, buf, (size_t)size);
+	else
+		memcpy(buf, &dev_reg, (size_t)size);
+	return EMU_ACCESS_OK;
+}
+
+static enum emu_access emu_read(void *o, u64 la, void *buf, int size)
+{
+	(void)o;
+	return emu_rw(la, buf, size, false);
+}
+
+static enum emu_access emu_write(void *o, u64 la, const void *buf, int size)
+{
+	(void)o;
+	return emu_rw(la, (void *)buf, size, true);
+}
+
+static bool real_emulate(u64 gpa, u64 la)
+{
+	struct emu_ops ops = { .fetch = emu_fetch, .read = emu_read, .write = emu_write };
+	struct emu_result res;
+	emu_la_page = la & ~(PAGE_SIZE - 1);
+	emu_gpa_page = gpa & ~(PAGE_SIZE - 1);
+	emu_step(&emu_cpu, &ops, &res);
+	if (res.status != EMU_OK)
+		fail_msg("emulation at %#llx: status %d vector %u", emu_cpu.rip, res.status, res.vector);
+	return true;
+}
+
+/* 32-bit code at la 0x4000 (PT_A maps it, supervisor): the bytes given. */
+static void emu_code(const u8 *bytes, int n, u64 esi, u64 edi, u64 ecx, u64 eax)
+{
+	memcpy(ram + 0x4000, bytes, (size_t)n);
+	memset(&emu_cpu, 0, sizeof(emu_cpu));
+	emu_cpu.mode = 32;
+	emu_cpu.rip = 0x4000;
+	emu_cpu.rflags = 2;
+	emu_cpu.gpr[6] = esi;
+	emu_cpu.gpr[7] = edi;
+	emu_cpu.gpr[1] = ecx;
+	emu_cpu.gpr[0] = eax;
+	fake_emulate_hook = real_emulate;
+}
+
+#define ALIAS(gpa) (0xc00000ULL + (gpa)) /* PDE3: 4 MiB over gpa 0, dirty: a writable alias */
+
+/* Item 3: MOVSD from a device register into the guest's own PTE (through a writable alias).
+ * The emulator's write must drop the shadow of that page table. */
+static void test_snd_emulated_write_to_pte(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x3000);
+	static const u8 movsd[] = { 0xa5 };
+	emu_code(movsd, 1, 0x9000, ALIAS(PT_A + 4 * 3), 0, 0);
+	dev_reg = 0x5000 | G_P | G_RW;
+	fault_ok(0x9000, 0); /* the device read faults; the instruction is emulated */
+	assert_int_equal(get32(PT_A, 3), 0x5000 | G_P | G_RW);
+	assert_int_equal(emu_cpu.rip, 0x4001);
+	u64 e = leaf_spte(0x3000, NULL);
+	if (is_shadow_present(e) && spte_hpa(e) == HPA(0x3000))
+		fail_msg("the emulator rewrote PTE 3 (now gpa 0x5000) but la 0x3000 still maps gpa "
+			 "0x3000 (spte %#llx)", e);
+	assert_true(mmu_stats.tracked_writes > 0);
+	expect_audit_clean("emulated PTE write");
+	fault_ok(0x3000, 0);
+	expect_ram_leaf(0x3000, 0x5000);
+}
+
+/* Item 4: the same MOVSD rewrites the PTE of the device page itself to point at RAM: the
+ * next access must reach RAM, not the device through a cached MMIO spte. */
+static void test_snd_mmio_spte_from_stale_walk(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	setup_32();
+	fault_ok(0x9000, 0);
+	fault_ok(0x9000, EC_P | EC_RSVD); /* the fast path: the MMIO spte is current */
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+	static const u8 movsd[] = { 0xa5 };
+	emu_code(movsd, 1, 0x9010, ALIAS(PT_A + 4 * 9), 0, 0);
+	dev_reg = 0x6000 | G_P | G_RW;
+	fault_ok(0x9010, EC_P | EC_RSVD); /* emulated from the fast path */
+	assert_int_equal(mmu_stats.mmio_fast, 2);
+	assert_int_equal(get32(PT_A, 9), 0x6000 | G_P | G_RW);
+	fake_emulate_hook = NULL;
+	u64 e = leaf_spte(0x9000, NULL);
+	if (is_mmio_spte(e))
+		fail_msg("PTE 9 now maps RAM (gpa 0x6000) but la 0x9000 keeps MMIO spte %#llx", e);
+	expect_audit_clean("MMIO spte after PTE rewrite");
+	int calls = fake_mmio_count;
+	fault_ok(0x9000, 0);
+	assert_int_equal(fake_mmio_count, calls); /* RAM now: mapped, not emulated */
+	expect_ram_leaf(0x9000, 0x6000);
+}
+
+/* Item 3, second half: REP STOSD through a mapping that goes through the first of two
+ * adjacent page tables, writing its last entry and the second table's first one. The write
+ * fault is on a table the walk uses, so the instruction is emulated; both tables' shadows
+ * must go, not only the faulting one's. */
+#define SND_PT1 0x40000ULL
+#define SND_PT2 0x41000ULL
+
+static void test_snd_rep_stos_across_two_tables(void **state)
+{
+	(void)state;
+	build_32();
+	pte32(PD_A, 8, (u32)SND_PT1 | G_P | G_RW);  /* la 0x2000000 */
+	pte32(PD_A, 9, (u32)SND_PT2 | G_P | G_RW);  /* la 0x2400000 */
+	pte32(SND_PT1, 1023, 0x70000 | G_P | G_RW); /* la 0x23ff000 */
+	pte32(SND_PT2, 0, 0x71000 | G_P | G_RW);    /* la 0x2400000 */
+	pte32(SND_PT1, 0, (u32)SND_PT1 | G_P | G_RW | G_A | G_D); /* la 0x2000000: PT1 itself */
+	pte32(SND_PT1, 1, (u32)SND_PT2 | G_P | G_RW | G_A | G_D); /* la 0x2001000: PT2 */
+	set_paging(paging_32(PD_A));
+	mmu_load_root();
+	fault_ok(0x23ff000, 0);
+	fault_ok(0x2400000, 0);
+	fault_ok(0x2000ffc, 0); /* PT1's own page through PT1: a leaf, read-only */
+	expect_ram_leaf(0x23ff000, 0x70000);
+	expect_ram_leaf(0x2400000, 0x71000);
+	static const u8 rep_stosd[] = { 0xf3, 0xab };
+	emu_code(rep_stosd, 2, 0, 0x2000ffc, 2, 0x72000 | G_P | G_RW);
+	fault_ok(0x2000ffc, EC_P | EC_W); /* PT1 is in this walk: emulated */
+	assert_int_equal(emu_cpu.gpr[1], 0);
+	assert_int_equal(get32(SND_PT2, 0), 0x72000 | G_P | G_RW);
+	fake_emulate_hook = NULL;
+	u64 e = leaf_spte(0x2400000, NULL);
+	if (is_shadow_present(e) && spte_hpa(e) == HPA(0x71000))
+		fail_msg("REP STOSD rewrote PT2's entry 0 but la 0x2400000 still maps gpa 0x71000 "
+			 "(spte %#llx)", e);
+	expect_audit_clean("rep stos across tables");
+	mmu_load_root();
+	fault_ok(0x2400000, 0);
+	expect_ram_leaf(0x2400000, 0x72000);
+}
+
+/* Item 3 for debuggers: a GDB/monitor write into a guest table goes through the same
+ * tracking (it used to zap every shadow page instead). */
+static void test_snd_debugger_write_tracked(void **state)
+{
+	(void)state;
+	setup_32();
+	fault_ok(0x3000, 0);
+	fault_ok(0x6000, EC_U);
+	u64 zaps = mmu_stats.zap_all;
+	u32 pte = 0x5000 | G_P | G_RW;
+	assert_int_equal(guest_virt_access(ALIAS(PT_A + 4 * 3), &pte, 4, true), 4);
+	assert_int_equal(mmu_stats.zap_all, zaps);
+	assert_false(leaf_present(0x3000));
+	u8 code = 0xcc; /* a breakpoint in a page that is no table: nothing zapped */
+	u64 used = mmu_stats.sp_in_use;
+	assert_int_equal(guest_virt_access(0x4000, &code, 1, true), 1);
+	assert_int_equal(mmu_stats.sp_in_use, used);
+	expect_audit_clean("debugger write");
+}
+
+/* Item 6. CR0.WP=0: a supervisor write through a read-only, clean 4 MiB PDE gets a writable
+ * (supervisor-only) leaf. Another directory whose PDE for the same frames is read-only and
+ * clean must not reuse the shadow page holding it, or its own D would never be set. */
+static void test_snd_wp0_clean_large_page_alias(void **state)
+{
+	(void)state;
+	build_32();
+	pte32(PD_A, 5, 0x800000 | G_P | G_PS); /* read-only, clean */
+	pte32(PD_B, 5, 0x800000 | G_P | G_PS);
+	struct mmu_paging p = paging_32(PD_A);
+	p.wp = false;
+	set_paging(p);
+	mmu_load_root();
+	fault_ok(0x1400010, EC_W);
+	assert_true(get32(PD_A, 5) & G_D);
+	assert_true(expect_ram_leaf(0x1400010, 0x800010) & SPTE_RW);
+	p.cr3 = PD_B;
+	set_paging(p);
+	mmu_load_root();
+	fault_ok(0x1401000, 0); /* a read through PD_B's clean PDE */
+	assert_false(get32(PD_B, 5) & G_D);
+	u64 e = leaf_spte(0x1400000, NULL);
+	if (is_shadow_present(e) && (e & SPTE_RW))
+		fail_msg("la 0x1400000 through PD_B (PDE5 read-only, clean) has writable spte %#llx:"
+			 " a supervisor write would not fault and PD_B's D would stay clear", e);
+	fault_ok(0x1400010, EC_W);
+	assert_true(get32(PD_B, 5) & G_D);
+	expect_audit_clean("wp0 alias");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1503,6 +1892,16 @@ int main(void)
 		T(test_pae_write_to_page_directory_then_access),
 		T(test_long4_map),
 		T(test_long4_1g_page),
+		T(test_snd_pae_root_not_reclaimed_mid_fill),
+		T(test_snd_tiny_pool_random_walks),
+		T(test_snd_slot_replaced_page_table),
+		T(test_snd_slot_moved_page_table),
+		T(test_snd_slot_shrunk_page_table),
+		T(test_snd_emulated_write_to_pte),
+		T(test_snd_mmio_spte_from_stale_walk),
+		T(test_snd_rep_stos_across_two_tables),
+		T(test_snd_debugger_write_tracked),
+		T(test_snd_wp0_clean_large_page_alias),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
