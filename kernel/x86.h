@@ -47,6 +47,7 @@
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_RF BIT(16)
 #define RFLAGS_VM BIT(17)
+#define RFLAGS_AC BIT(18)
 
 /* MSRs used by the host and the VMX code (SDM Vol. 4). */
 #define MSR_IA32_FEATURE_CONTROL 0x3a

@@ -21,12 +21,18 @@ enum gwalk_mode {
 #define PFEC_RSVD BIT(3)
 #define PFEC_I BIT(4)
 #define PFEC_PK BIT(5)
+/* Not a hardware bit (KVM's synthetic PFERR_* bits are the model): set by the hypervisor in
+ * the error code it hands the MMU when RFLAGS.AC was 1 at the faulting access, so that SMAP
+ * is checked as the CPU did. Never injected: a guest's error code comes from the walker. */
+#define PFEC_SW_AC BIT(31)
 
 /* Access kinds for a walk (combine). */
 #define GWALK_ACC_WRITE BIT(0)
 #define GWALK_ACC_USER BIT(1)   /* CPL 3 access (not an implicit supervisor access) */
 #define GWALK_ACC_FETCH BIT(2)
 #define GWALK_ACC_IMPLICIT BIT(3) /* implicit supervisor access (e.g. GDT/IDT): never "user" */
+#define GWALK_ACC_AC BIT(4)       /* RFLAGS.AC=1 at the access: SMAP lets an explicit supervisor
+				   * access reach user pages (as ctx->ac, for one access) */
 
 struct gwalk_ctx {
 	enum gwalk_mode mode;

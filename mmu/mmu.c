@@ -795,7 +795,7 @@ static void inject_guest_pf(u64 la, u32 ec)
 static u32 walk_access(u32 ec)
 {
 	return ((ec & PFEC_W) ? GWALK_ACC_WRITE : 0) | ((ec & PFEC_U) ? GWALK_ACC_USER : 0) |
-	       ((ec & PFEC_I) ? GWALK_ACC_FETCH : 0);
+	       ((ec & PFEC_I) ? GWALK_ACC_FETCH : 0) | ((ec & PFEC_SW_AC) ? GWALK_ACC_AC : 0);
 }
 
 /* True when gfn holds one of the guest entries this walk read: a write there would change
@@ -817,13 +817,18 @@ static bool map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 	/* Read-only until the guest's dirty bit is set: the first write faults and sets it. */
 	bool writable = w->writable && (w->dirty || gctx.mode == GWALK_NONE);
 	bool host_w = !(m->flags & MEMSLOT_F_READONLY);
-	if (write && !w->writable && !(ec & PFEC_U) && !gctx.wp) {
+	bool wp0_write = write && !w->writable && !(ec & PFEC_U) && !gctx.wp;
+	if (wp0_write) {
 		writable = true; /* CR0.WP=0: supervisor may write; keep users out (KVM's trick) */
 		user = false;
 	}
 	mmu_stats.shadow_faults++; /* every way out below handles this #PF exit */
 	if (write && !host_w)
 		return mmio_emulate(w->gpa, la); /* ROM: the write is dropped */
+	if (wp0_write && w->user && (gctx.smap || gctx.smep))
+		/* The trick would make a user page supervisor-only, and the CPU would then miss
+		 * SMAP (supervisor reads with AC=0) and SMEP faults on it: emulate the write. */
+		return mmio_emulate(w->gpa, la);
 	if (write && gfn_is_shadowed(gfn)) {
 		if (walk_uses_gfn(w, gfn)) {
 			/* The guest edits a table this very access goes through: emulate the write,
@@ -850,6 +855,9 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
 	/* The guest's permissions, cached in the spte: a violation goes the slow way, whose
 	 * walk injects the guest's own fault. */
 	if (((ec & PFEC_W) && !(spte & SPTE_MMIO_ACC_W)) || ((ec & PFEC_U) && !(spte & SPTE_MMIO_ACC_U)))
+		return false;
+	/* SMAP: a supervisor access to a user page with RFLAGS.AC=0 is the guest's fault. */
+	if (gctx.smap && !(ec & (PFEC_U | PFEC_SW_AC)) && (spte & SPTE_MMIO_ACC_U))
 		return false;
 	/* Execute permission is not cached: a fetch takes the slow path, whose walk injects the
 	 * guest's NX fault (and code in device memory is not run anyway). */

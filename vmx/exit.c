@@ -5,6 +5,7 @@
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "vmx/vmcheck.h"
+#include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
@@ -91,7 +92,11 @@ static void handle_exception(struct vcpu *v)
 	}
 	if (vec == VEC_PF) {
 		u64 la = v->exit_qual, bad = 0;
-		if (mmu_page_fault(la, (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE), &bad) == MMU_BAD_TABLE)
+		u32 ec = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+		/* SMAP depends on RFLAGS.AC, which the error code does not carry. */
+		if ((v->cr4 & CR4_SMAP) && (vmcs_read(GUEST_RFLAGS) & RFLAGS_AC))
+			ec |= PFEC_SW_AC;
+		if (mmu_page_fault(la, ec, &bad) == MMU_BAD_TABLE)
 			vcpu_stop(v, END_GUEST_ERROR, "guest page walk for %#llx (rip=%#llx) reads a "
 				  "paging structure at %#llx, which is not RAM", la, v->last_rip, bad);
 		return;

@@ -19,6 +19,7 @@ struct mmio_ctx {
 	struct emu_ops ops;
 	u64 gpa_page, la_page; /* the faulting page: la_page maps to gpa_page */
 	bool user;             /* CPL 3: accesses are user accesses */
+	bool ac;               /* CPL < 3 with RFLAGS.AC=1: SMAP allows user pages */
 	/* The code page the instruction bytes come from: translated and looked up once, not
 	 * per byte (an instruction spans at most two pages). */
 	u64 code_la_page;
@@ -37,7 +38,8 @@ static bool la_to_gpa(struct mmio_ctx *c, u64 la, u32 acc, u64 *gpa)
 		*gpa = c->gpa_page | (la & (PAGE_SIZE - 1));
 		return true;
 	}
-	if (mmu_translate(la, acc | (c->user ? GWALK_ACC_USER : 0), gpa, &ec))
+	if (mmu_translate(la, acc | (c->user ? GWALK_ACC_USER : 0) | (c->ac ? GWALK_ACC_AC : 0), gpa,
+			  &ec))
 		return true;
 	ops->fault_vector = 14;
 	ops->fault_has_error = true;
@@ -307,6 +309,7 @@ static bool emulate(u64 gpa, u64 la, bool device)
 	load_cpu(v, &cpu);
 	u64 res_rip_before = cpu.rip;
 	ctx.user = cpu.cpl == 3;
+	ctx.ac = !ctx.user && (cpu.rflags & RFLAGS_AC);
 	emu_step(&cpu, &ctx.ops, &res);
 	switch (res.status) {
 	case EMU_OK:

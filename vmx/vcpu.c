@@ -141,7 +141,7 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
-	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr4));
+	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr0, v->cr4));
 	v->root_hpa = mmu_load_root();
 	vmcs_write(GUEST_CR3, v->root_hpa);
 	vmcs_write(GUEST_IA32_EFER, vcpu_real_efer(0));
@@ -189,13 +189,16 @@ u64 vcpu_real_cr0(u64 guest_cr0)
 			  vmx_caps.cr0_fixed1);
 }
 
-u64 vcpu_real_cr4(u64 guest_cr4)
+u64 vcpu_real_cr4(u64 guest_cr0, u64 guest_cr4)
 {
 	/* The shadow tables are PAE or 4-level format (mmu/spte.h), so PAE is always on; PSE and
-	 * PGE only matter to the guest's own tables, which the CPU never walks. */
+	 * PGE only matter to the guest's own tables, which the CPU never walks. SMEP and SMAP
+	 * only with the guest's paging on: a paging-off guest runs on direct sptes that are all
+	 * user pages, and the CPU would fault every supervisor fetch or access on them. */
 	u64 passthrough = guest_cr4 & (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE |
-				       CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE | CR4_FSGSBASE |
-				       CR4_SMEP | CR4_SMAP);
+				       CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE | CR4_FSGSBASE);
+	if (guest_cr0 & CR0_PG)
+		passthrough |= guest_cr4 & (CR4_SMEP | CR4_SMAP);
 	return vmx_fix_cr(passthrough | CR4_PAE | CR4_VMXE, vmx_caps.cr4_fixed0,
 			  vmx_caps.cr4_fixed1);
 }
@@ -230,7 +233,7 @@ int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
-	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr4));
+	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr0, v->cr4));
 	vmcs_write(GUEST_IA32_EFER, vcpu_real_efer(v->efer));
 	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
 	entry = (v->efer & EFER_LMA) ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;

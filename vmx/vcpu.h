@@ -64,7 +64,7 @@ extern struct vcpu vcpu0;
 void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi);
 /* The CR0/CR4 values the CPU really runs the guest with, for what the guest believes. */
 u64 vcpu_real_cr0(u64 guest_cr0);
-u64 vcpu_real_cr4(u64 guest_cr4);
+u64 vcpu_real_cr4(u64 guest_cr0, u64 guest_cr4);
 u64 vcpu_real_efer(u64 guest_efer);
 /* Pushes v->cr0/cr3/cr4/efer to the VMCS (real values, read shadows, IA-32e entry control)
  * and to the MMU; load_pdptes as in struct mmu_paging. -1 when the guest's PAE PDPTEs cannot

@@ -1852,6 +1852,76 @@ static void test_snd_wp0_clean_large_page_alias(void **state)
 	expect_audit_clean("wp0 alias");
 }
 
+/* Item 5. SMAP: RFLAGS.AC reaches the walker (a kernel's STAC; copy_from_user touching a user
+ * page that has no shadow yet used to get a spurious #PF forever), and the MMIO fast path
+ * checks SMAP as the slow path's walk does. */
+#define EC_AC PFEC_SW_AC
+
+static void setup_32_smap(bool wp)
+{
+	build_32();
+	pte32(PT_A, 0xc, (u32)MMIO_GPA | G_P | G_RW | G_US); /* a user device page */
+	struct mmu_paging p = paging_32(PD_A);
+	p.smap = true;
+	p.wp = wp;
+	set_paging(p);
+	mmu_load_root();
+}
+
+static void test_snd_smap_ac_reaches_walker(void **state)
+{
+	(void)state;
+	setup_32_smap(true);
+	fault_ok(0x6000, EC_AC); /* STAC; a supervisor read of a user page: allowed */
+	assert_int_equal(fake_pf_count, 0);
+	assert_true(expect_ram_leaf(0x6000, 0x6000) & SPTE_US);
+	fault_ok(0x6004, EC_P | EC_W | EC_AC);
+	assert_int_equal(fake_pf_count, 0);
+	/* CLAC: the same access is the guest's fault (P, as the CPU reports it) */
+	expect_guest_fault(0xb000, 0, EC_P);
+	expect_audit_clean("smap ac");
+}
+
+static void test_snd_smap_mmio_fast_path(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	setup_32_smap(true);
+	fault_ok(0xc000, EC_U); /* a user access caches U in the MMIO spte */
+	assert_true(leaf_spte(0xc000, NULL) & SPTE_MMIO_ACC_U);
+	fault_ok(0xc004, EC_P | EC_RSVD | EC_U);
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+	int calls = fake_mmio_count;
+	/* supervisor, AC=0: SMAP faults, fast path or not */
+	expect_guest_fault(0xc008, EC_P | EC_RSVD, EC_P);
+	assert_int_equal(fake_mmio_count, calls);
+	assert_int_equal(mmu_stats.mmio_fast, 1);
+	/* supervisor, AC=1: allowed, and fast again */
+	fault_ok(0xc00c, EC_AC);
+	fault_ok(0xc010, EC_P | EC_RSVD | EC_AC);
+	assert_int_equal(mmu_stats.mmio_fast, 2);
+	assert_int_equal(fake_mmio_count, calls + 2);
+	expect_audit_clean("smap mmio");
+}
+
+/* CR0.WP=0 with SMAP: the supervisor-only trick would hide later SMAP faults on a user page,
+ * so such a write is emulated and the leaf keeps the user bit. */
+static void test_snd_smap_wp0_user_write_emulated(void **state)
+{
+	(void)state;
+	setup_32_smap(false);
+	fault_ok(0xb004, EC_W | EC_AC); /* user read-only page, supervisor write with AC=1 */
+	assert_int_equal(fake_pf_count, 0);
+	assert_int_equal(fake_mmio_count, 1);
+	expect_mmio_call(0, 0xb004, 0xb004);
+	u64 e = leaf_spte(0xb004, NULL);
+	if (is_shadow_present(e) && !(e & SPTE_US))
+		fail_msg("la 0xb004 (a user page) got supervisor-only spte %#llx: a supervisor read "
+			 "with AC=0 would not get its SMAP fault", e);
+	expect_guest_fault(0xb000, 0, EC_P); /* and that SMAP fault */
+	expect_audit_clean("smap wp0");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1902,6 +1972,9 @@ int main(void)
 		T(test_snd_rep_stos_across_two_tables),
 		T(test_snd_debugger_write_tracked),
 		T(test_snd_wp0_clean_large_page_alias),
+		T(test_snd_smap_ac_reaches_walker),
+		T(test_snd_smap_mmio_fast_path),
+		T(test_snd_smap_wp0_user_write_emulated),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
