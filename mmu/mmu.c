@@ -84,6 +84,7 @@ static u32 link_free_head;
 static u64 links_used;
 static struct sp_list free_list, active_list, obsolete_list;
 static u64 mmu_valid_gen;
+static u64 table_sps;      /* shadows of guest tables on the gfn index (obsolete ones too) */
 static struct sp *root;
 static bool mmio_sptes_enabled;
 static bool nx_enabled;
@@ -260,6 +261,7 @@ static void unhash(struct sp *s)
 		*pp = s->hash_next;
 	if (s->role & (ROLE_DIRECT | ROLE_PAE_ROOT))
 		return;
+	table_sps--;
 	pp = gfn_bucket(s->gfn);
 	while (*pp && *pp != s)
 		pp = &(*pp)->gfn_next;
@@ -333,8 +335,8 @@ static void walk_invariant_broken(const char *what)
 	      "reclaimed during a walk", what, WALK_PAGES, WALK_LINKS);
 }
 
-/* Called where no shadow page is held (start of a fault or a root load). May zap all. */
-static void mmu_topup(void)
+/* mmu_topup's slow path: the pool or the links are short of one walk. */
+static void topup_slow(void)
 {
 	while (free_list.count < WALK_PAGES && obsolete_list.count)
 		mmu_reclaim();
@@ -353,6 +355,13 @@ static void mmu_topup(void)
 	}
 	if (free_list.count < WALK_PAGES)
 		panic("mmu: shadow page pool (%llu pages) cannot hold one walk", mmu_stats.sp_pool);
+}
+
+/* Called where no shadow page is held (start of a fault or a root load). May zap all. */
+static inline void mmu_topup(void)
+{
+	if (free_list.count < WALK_PAGES || links_free() < WALK_LINKS)
+		topup_slow();
 	walk_pages_left = WALK_PAGES;
 }
 
@@ -372,6 +381,7 @@ static struct sp *sp_alloc(gfn_t gfn, u32 role)
 		struct sp **b = gfn_bucket(gfn);
 		s->gfn_next = *b;
 		*b = s;
+		table_sps++;
 	}
 	list_add(&active_list, s);
 	mmu_stats.sp_in_use++;
@@ -1011,6 +1021,8 @@ static void zap_slot_range(const struct memslot *m)
 				spte_clear(links[l].ref);
 		}
 	}
+	if (!table_sps)
+		return; /* no guest table is shadowed (paging off): nothing keyed by gfn */
 	if (m->npages <= active_list.count) {
 		for (u64 i = 0; i < m->npages; i++)
 			zap_gfn_shadows(m->base_gfn + i);
