@@ -85,6 +85,7 @@ static u64 links_used;
 static struct sp_list free_list, active_list, obsolete_list;
 static u64 mmu_valid_gen;
 static u64 table_sps;      /* shadows of guest tables on the gfn index (obsolete ones too) */
+static gfn_t table_gfn_lo = ~0ULL, table_gfn_hi; /* every such shadow's gfn is in [lo, hi] */
 static struct sp *root;
 static bool mmio_sptes_enabled;
 static bool nx_enabled;
@@ -261,7 +262,10 @@ static void unhash(struct sp *s)
 		*pp = s->hash_next;
 	if (s->role & (ROLE_DIRECT | ROLE_PAE_ROOT))
 		return;
-	table_sps--;
+	if (!--table_sps) {
+		table_gfn_lo = ~0ULL;
+		table_gfn_hi = 0;
+	}
 	pp = gfn_bucket(s->gfn);
 	while (*pp && *pp != s)
 		pp = &(*pp)->gfn_next;
@@ -382,6 +386,8 @@ static struct sp *sp_alloc(gfn_t gfn, u32 role)
 		s->gfn_next = *b;
 		*b = s;
 		table_sps++;
+		table_gfn_lo = MIN(table_gfn_lo, gfn);
+		table_gfn_hi = MAX(table_gfn_hi, gfn);
 	}
 	list_add(&active_list, s);
 	mmu_stats.sp_in_use++;
@@ -487,7 +493,9 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
  * shadow already withholds (a leaf is writable only once D is set), and it runs in the middle
  * of a fault, whose walk must not lose its pages.
  */
-static bool phys_access(u64 gpa, void *buf, u64 len, bool write, bool track)
+/* Inlined into each caller, so the constant write/track tests fold away. */
+static inline __attribute__((always_inline)) bool phys_access(u64 gpa, void *buf, u64 len,
+							   bool write, bool track)
 {
 	u8 *p = buf;
 	while (len) {
@@ -1021,8 +1029,8 @@ static void zap_slot_range(const struct memslot *m)
 				spte_clear(links[l].ref);
 		}
 	}
-	if (!table_sps)
-		return; /* no guest table is shadowed (paging off): nothing keyed by gfn */
+	if (!table_sps || m->base_gfn > table_gfn_hi || m->base_gfn + m->npages <= table_gfn_lo)
+		return; /* no shadowed guest table in the range (none at all with paging off) */
 	if (m->npages <= active_list.count) {
 		for (u64 i = 0; i < m->npages; i++)
 			zap_gfn_shadows(m->base_gfn + i);
