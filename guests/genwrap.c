@@ -1,6 +1,7 @@
 /* genwrap.c - generation wrap-around: an MMIO spte cached at generation g must not be taken
- * as current 2^N changes later (N = MMIO_GEN_BITS), when the frame has become RAM. Run it on
- * the narrow build (build/hv-narrow.elf, N = 4) to reach wraps in a few changes. */
+ * as current 2^N changes later (N = the generation width, STAT_MMIO_GEN_BITS), when the frame
+ * has become RAM. Run it on the narrow build (build/hv-narrow.elf, N = 4) to reach wraps in a
+ * few changes. */
 #include "guest.h"
 #include "hv.h"
 

@@ -34,7 +34,7 @@ struct walk {
 	const struct gwalk_ops *ops;
 	struct gwalk_result *res;
 	u64 gva;
-	bool write, user, fetch, implicit, ac;
+	bool write, user, fetch, implicit;
 	int size;     /* bytes per entry: 4 (32-bit paging) or 8 */
 	int idx_bits; /* linear-address bits per level: 10 or 9 */
 	u64 xd;       /* PTE_XD when it means execute-disable, else 0 */
@@ -180,7 +180,7 @@ static bool access_allowed(const struct walk *w)
 		return r->user && (!w->write || r->writable) && (!w->fetch || r->exec);
 	if (w->fetch)
 		return r->exec && !(c->smep && r->user);
-	if (r->user && c->smap && !(w->ac && !w->implicit))
+	if (r->user && c->smap && !(c->ac && !w->implicit))
 		return false;
 	return !w->write || r->writable || !c->wp;
 }
@@ -313,7 +313,6 @@ enum gwalk_status gwalk(const struct gwalk_ctx *ctx, const struct gwalk_ops *ops
 		.gva = ctx->mode == GWALK_LONG4 ? gva : gva & LINEAR_32,
 		.fetch = acc & GWALK_ACC_FETCH,
 		.implicit = acc & GWALK_ACC_IMPLICIT,
-		.ac = ctx->ac || (acc & GWALK_ACC_AC),
 		.size = ctx->mode == GWALK_32 ? 4 : 8,
 		.idx_bits = ctx->mode == GWALK_32 ? 10 : 9,
 		/* 4.6: XD exists only with PAE or 4-level paging, and only with EFER.NXE=1. */

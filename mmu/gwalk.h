@@ -31,8 +31,7 @@ enum gwalk_mode {
 #define GWALK_ACC_USER BIT(1)   /* CPL 3 access (not an implicit supervisor access) */
 #define GWALK_ACC_FETCH BIT(2)
 #define GWALK_ACC_IMPLICIT BIT(3) /* implicit supervisor access (e.g. GDT/IDT): never "user" */
-#define GWALK_ACC_AC BIT(4)       /* RFLAGS.AC=1 at the access: SMAP lets an explicit supervisor
-				   * access reach user pages (as ctx->ac, for one access) */
+
 
 struct gwalk_ctx {
 	enum gwalk_mode mode;

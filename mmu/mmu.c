@@ -74,6 +74,8 @@ struct link {
 
 struct mmu_stats mmu_stats;
 struct memslot_set guest_memslots;
+/* The MMIO spte layout (spte.h, "L1TF"): set by spte_init_mmio() in mmu_init. */
+struct spte_mmio_layout spte_mmio_layout = SPTE_MMIO_LAYOUT(SPTE_L1TF_CACHE_BITS_MIN);
 
 static struct sp sps[SP_MAX];
 static struct sp *hash[SP_HASH_SIZE];
@@ -364,7 +366,7 @@ static void topup_slow(void)
 /* Called where no shadow page is held (start of a fault or a root load). May zap all. */
 static inline void mmu_topup(void)
 {
-	if (free_list.count < WALK_PAGES || links_free() < WALK_LINKS)
+	if (free_list.count < WALK_PAGES || links_used > LINK_MAX - 1 - WALK_LINKS)
 		topup_slow();
 	walk_pages_left = WALK_PAGES;
 }
@@ -474,6 +476,7 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
 	nx_enabled = d & BIT(20);
 	/* Bit 51 must be reserved for MMIO sptes to fault with RSVD (spte.h). */
 	mmio_sptes_enabled = maxphyaddr <= 51;
+	spte_init_mmio(maxphyaddr); /* the L1TF bits for this CPU's L1D width */
 	gctx.mode = GWALK_NONE;
 	gctx.maxphyaddr = maxphyaddr;
 	pr_info("mmu: %llu shadow pages (%llu KiB); MAXPHYADDR %u: MMIO sptes %s; NX %s",
@@ -537,7 +540,8 @@ u64 guest_virt_access(gva_t gva, void *buf, u64 len, bool write)
 		u64 gpa;
 		u32 ec;
 		u64 chunk = MIN(len - done, PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1)));
-		if (!mmu_translate(gva + done, 0, &gpa, &ec) ||
+		/* AC: a debugger reads user pages whatever SMAP says */
+		if (!mmu_translate(gva + done, MMU_ACC_AC, &gpa, &ec) ||
 		    !phys_access(gpa, (u8 *)buf + done, chunk, write, write))
 			break;
 		done += chunk;
@@ -797,7 +801,11 @@ static u32 shadow_path(u64 la, const struct gwalk_result *w)
 static bool install_mmio(u32 ref, gfn_t gfn, bool w, bool u)
 {
 	u64 gen = guest_memslots.generation;
-	if (!mmio_sptes_enabled || (gen & MEMSLOT_GEN_UPDATE_IN_PROGRESS))
+	/* One vCPU: the memslot lookup that sent us here ran in this exit, and no memslot
+	 * update can be in progress now (docs/mmu.md, invariant 6). A second vCPU would have to
+	 * refuse instead, as KVM does, while the update-in-progress bit is set. */
+	ASSERT(!(gen & MEMSLOT_GEN_UPDATE_IN_PROGRESS));
+	if (!mmio_sptes_enabled || !mmio_spte_gfn_fits(gfn))
 		return false; /* nothing cached: the next access takes the slow path again */
 	spte_set_leaf(ref, make_mmio_spte(gfn, w, u, gen));
 	mmu_stats.mmio_sptes++;
@@ -813,7 +821,7 @@ static void inject_guest_pf(u64 la, u32 ec)
 static u32 walk_access(u32 ec)
 {
 	return ((ec & PFEC_W) ? GWALK_ACC_WRITE : 0) | ((ec & PFEC_U) ? GWALK_ACC_USER : 0) |
-	       ((ec & PFEC_I) ? GWALK_ACC_FETCH : 0) | ((ec & PFEC_SW_AC) ? GWALK_ACC_AC : 0);
+	       ((ec & PFEC_I) ? GWALK_ACC_FETCH : 0);
 }
 
 /* True when gfn holds one of the guest entries this walk read: a write there would change
@@ -953,13 +961,13 @@ enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa)
 static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 {
 	struct gwalk_result w;
-	if (!root)
-		mmu_load_root();
 	/* Order within this exit (one vCPU): memslot lookup, then install an MMIO spte, then
 	 * emulate. Nothing can change the memslots in between, so an MMIO spte installed here is
 	 * never stale when installed (the update-in-progress check in install_mmio() is what a
 	 * second vCPU would need). */
 	if (ec & PFEC_RSVD) { /* only MMIO sptes set reserved bits */
+		if (!root)
+			mmu_load_root();
 		u32 ref = existing_leaf(la);
 		if (ref == ~0u || !is_mmio_spte(*ref_ptr(ref)))
 			panic("mmu: RSVD fault at %#llx without an MMIO spte", la);
@@ -970,6 +978,7 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 	mmu_topup(); /* nothing held from here to the leaf: reserve the whole walk */
 	if (!root)
 		mmu_load_root();
+	gctx.ac = ec & PFEC_SW_AC; /* SMAP: RFLAGS.AC of this access (the walker's ctx->ac) */
 	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, walk_access(ec), &w);
 	if (st == GWALK_FAULT) {
 		inject_guest_pf(la, w.error_code);
@@ -1002,7 +1011,8 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec)
 {
 	struct gwalk_result w;
-	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, acc, &w);
+	gctx.ac = acc & MMU_ACC_AC;
+	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, acc & ~MMU_ACC_AC, &w);
 	*ec = w.error_code;
 	*gpa = w.gpa;
 	return st == GWALK_OK;
@@ -1106,6 +1116,16 @@ u64 mmu_generation(void)
 	return guest_memslots.generation;
 }
 
+bool mmu_mmio_spte_current(u64 spte)
+{
+	return is_mmio_spte(spte) && mmio_spte_current(spte, guest_memslots.generation);
+}
+
+u32 mmu_mmio_gen_bits(void)
+{
+	return MMIO_GEN_BITS;
+}
+
 u64 mmu_links_used(void)
 {
 	return links_used;
@@ -1142,6 +1162,11 @@ static u64 audit_mmio(u64 spte, u64 la, const struct gwalk_result *w)
 {
 	gfn_t gfn = mmio_spte_gfn(spte);
 	const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
+	if ((spte & spte_mmio_layout.rsvd_mask) != spte_mmio_layout.rsvd_mask) {
+		pr_err("audit: MMIO spte %#llx at la %#llx lacks the L1TF bits %#llx", spte, la,
+		       spte_mmio_layout.rsvd_mask);
+		return 1;
+	}
 	if (gfn != w->gpa >> PAGE_SHIFT) {
 		pr_err("audit: MMIO spte %#llx at la %#llx caches gfn %#llx, the guest maps %#llx",
 		       spte, la, gfn, w->gpa >> PAGE_SHIFT);

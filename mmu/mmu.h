@@ -70,8 +70,12 @@ int mmu_set_guest_paging(const struct mmu_paging *p);
 int mmu_set_guest_cr3(u64 cr3);
 bool mmu_guest_paging_on(void);
 
-/* Translates linear address la through the guest's tables for an access acc (GWALK_ACC_*),
- * setting A/D bits as the CPU would. False with the page-fault error code in *ec. */
+/* For mmu_translate's acc, beside GWALK_ACC_*: RFLAGS.AC was 1 (CPL < 3), so SMAP lets an
+ * explicit supervisor access reach user pages. */
+#define MMU_ACC_AC BIT(8)
+/* Translates linear address la through the guest's tables for an access acc (GWALK_ACC_*,
+ * MMU_ACC_AC), setting A/D bits as the CPU would. False with the page-fault error code in
+ * *ec. */
 bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec);
 /* The host-physical page the current shadow tables map la to, when a present RAM leaf does
  * (no guest walk: the shadow mirrors the guest's tables, so this is the page the CPU itself
@@ -102,6 +106,12 @@ int mmu_memslot_move(u32 id, gfn_t new_base_gfn, const char **why);
 int mmu_memslot_resize(u32 id, u64 new_npages, hpa_t new_hpa, const char **why);
 /* The memslots generation now. */
 u64 mmu_generation(void);
+/* True when spte is an MMIO spte whose generation is current (its cached gfn is still MMIO).
+ * Code outside mmu/ asks this instead of using spte.h's generation helpers, so that every
+ * object of a build agrees on the generation width (MMIO_GEN_BITS, set for mmu/ only). */
+bool mmu_mmio_spte_current(u64 spte);
+/* How many low bits of the memslots generation an MMIO spte keeps (MMIO_GEN_BITS). */
+u32 mmu_mmio_gen_bits(void);
 
 /* Invalidates every shadow page in O(1) (valid-generation bump); they are freed later in
  * bounded batches by mmu_reclaim(). */

@@ -5,7 +5,6 @@
 #include "vmx/vmx.h"
 #include "devices/mmio.h"
 #include "mmu/mmu.h"
-#include "mmu/spte.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "kernel/pmm.h"
@@ -199,7 +198,7 @@ static s64 hc_stat(struct vcpu *v, u64 index)
 	case STAT_SP_CREATED: return (s64)s->sp_created;
 	case STAT_SP_REUSED: return (s64)s->sp_reused;
 	case STAT_EXITS: return (s64)v->exits_total;
-	case STAT_MMIO_GEN_BITS: return MMIO_GEN_BITS;
+	case STAT_MMIO_GEN_BITS: return mmu_mmio_gen_bits();
 	case STAT_SP_POOL: return (s64)s->sp_pool;
 	case STAT_LINKS_IN_USE: return (s64)mmu_links_used();
 	case STAT_FREE_PAGES: return (s64)pmm_free_pages();

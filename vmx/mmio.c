@@ -38,7 +38,7 @@ static bool la_to_gpa(struct mmio_ctx *c, u64 la, u32 acc, u64 *gpa)
 		*gpa = c->gpa_page | (la & (PAGE_SIZE - 1));
 		return true;
 	}
-	if (mmu_translate(la, acc | (c->user ? GWALK_ACC_USER : 0) | (c->ac ? GWALK_ACC_AC : 0), gpa,
+	if (mmu_translate(la, acc | (c->user ? GWALK_ACC_USER : 0) | (c->ac ? MMU_ACC_AC : 0), gpa,
 			  &ec))
 		return true;
 	ops->fault_vector = 14;

@@ -300,7 +300,7 @@ static void show_spte(int level, u64 e)
 	} else if (is_mmio_spte(e)) {
 		out("  spte L%d %016llx MMIO gfn=%#llx gen=%llu (%s, memslots gen %llu) W=%llu U=%llu",
 		    level, e, mmio_spte_gfn(e), mmio_spte_gen(e),
-		    mmio_spte_current(e, mmu_generation()) ? "current" : "stale", mmu_generation(),
+		    mmu_mmio_spte_current(e) ? "current" : "stale", mmu_generation(),
 		    (e >> 1) & 1, (e >> 2) & 1);
 	} else {
 		out("  spte L%d %016llx hpa=%#llx P RW=%llu US=%llu XD=%llu", level, e, spte_hpa(e),
@@ -324,7 +324,7 @@ static void cmd_walk(char *addr)
 	if (ok)
 		out("  -> gpa %#llx page %#llx W=%d U=%d X=%d D=%d", w.gpa, w.page_size, w.writable,
 		    w.user, w.exec, w.dirty);
-	else if (!mmu_translate(gva, 0, &gpa, &ec))
+	else if (!mmu_translate(gva, MMU_ACC_AC, &gpa, &ec)) /* AC: user pages too under SMAP */
 		out("  -> guest page fault, error code %#x", ec);
 	int n = mmu_shadow_walk(gva, sptes);
 	out("shadow (current root, top first):");

@@ -1018,9 +1018,6 @@ static void test_smap(void **state)
 
 	c.smap = true;
 	expect_fault(&c, LONG_GVA, 0, 0x1);
-	/* AC for one access (what the MMU passes from a fault's RFLAGS) */
-	assert_int_equal(walk(&c, LONG_GVA, GWALK_ACC_AC), GWALK_OK);
-	expect_fault(&c, LONG_GVA, GWALK_ACC_AC | GWALK_ACC_IMPLICIT, 0x1);
 	c.ac = true;
 	assert_int_equal(walk(&c, LONG_GVA, 0), GWALK_OK);
 	expect_fault(&c, LONG_GVA, GWALK_ACC_IMPLICIT, 0x1); /* AC does not help implicit ones */
