@@ -26,7 +26,7 @@
 #ifndef DEVICES_FWCFG_H
 #define DEVICES_FWCFG_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define FWCFG_PORT 0x510 /* selector; data at 0x511 */
 #define FW_CFG_SIGNATURE 0x0000

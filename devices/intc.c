@@ -16,7 +16,7 @@
 #include "devices/pio.h"
 #include "devices/rtc.h"
 #include "drivers/cmos.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 static bool last_from_pic; /* where the vector intc_pending() returned comes from */
 

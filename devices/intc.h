@@ -3,7 +3,7 @@
 #ifndef DEVICES_INTC_H
 #define DEVICES_INTC_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /* Runs every device timer that is due at guest TSC now (raises their interrupts). */
 void intc_tick(u64 now);

@@ -10,7 +10,7 @@
 #define DEVICES_IOAPIC_H
 
 #include "devices/lapic.h"
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define IOAPIC_DEFAULT_BASE 0xfec00000ULL
 #define IOAPIC_WINDOW_SIZE 0x1000ULL

@@ -12,7 +12,7 @@
 #ifndef DEVICES_IRQ_H
 #define DEVICES_IRQ_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define IRQ_NONE (~0ULL) /* "no deadline" */
 

@@ -13,7 +13,7 @@
 #ifndef DEVICES_LAPIC_H
 #define DEVICES_LAPIC_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /* ---- Constants the guest can see ---- */
 

@@ -2,7 +2,7 @@
 #ifndef DEVICES_MMIO_H
 #define DEVICES_MMIO_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 struct mmio_device {
 	const char *name;

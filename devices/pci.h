@@ -23,7 +23,7 @@
 #ifndef DEVICES_PCI_H
 #define DEVICES_PCI_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define PCI_CONFIG_ADDRESS 0xcf8
 #define PCI_CONFIG_DATA 0xcfc

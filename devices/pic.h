@@ -32,7 +32,7 @@
 #ifndef DEVICES_PIC_H
 #define DEVICES_PIC_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define PIC_MASTER_PORT 0x20
 #define PIC_SLAVE_PORT 0xa0

@@ -2,7 +2,7 @@
 #ifndef DEVICES_PIO_H
 #define DEVICES_PIO_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 struct pio_device {
 	const char *name;

@@ -38,7 +38,7 @@
 #ifndef DEVICES_PIT_H
 #define DEVICES_PIT_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define PIT_HZ 1193182ULL
 #define PIT_PORT 0x40 /* 0x40-0x42 counters, 0x43 control */

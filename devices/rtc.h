@@ -37,7 +37,7 @@
 #ifndef DEVICES_RTC_H
 #define DEVICES_RTC_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define RTC_PORT 0x70 /* 0x70 index, 0x71 data */
 #define RTC_HZ 32768ULL

@@ -5,7 +5,7 @@
 #include "drivers/uart.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "vmx/monitor.h"
 
 #define REG_DATA 0

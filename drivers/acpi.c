@@ -1,7 +1,7 @@
 /* acpi.c - soft-off through the FADT's PM1 control blocks and the DSDT's \_S5 package. */
 #include "drivers/acpi.h"
 #include "kernel/lib.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define SLP_EN BIT(13)
 #define SCI_EN BIT(0)

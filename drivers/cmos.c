@@ -1,6 +1,6 @@
 /* cmos.c - read the host RTC: wait for no update in progress, read twice until stable. */
 #include "drivers/cmos.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 static u8 reg(u8 r)
 {

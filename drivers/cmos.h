@@ -2,7 +2,7 @@
 #ifndef DRIVERS_CMOS_H
 #define DRIVERS_CMOS_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /* Seconds since 1970-01-01 00:00 UTC from the host RTC (assumed to run in UTC), or 0 when it
  * cannot be read consistently. */

@@ -2,7 +2,7 @@
 #include "drivers/power.h"
 #include "drivers/acpi.h"
 #include "drivers/uart.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT 0x8900

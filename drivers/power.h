@@ -2,7 +2,7 @@
 #ifndef DRIVERS_POWER_H
 #define DRIVERS_POWER_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /*
  * The value written to QEMU's isa-debug-exit when the hypervisor itself fails:

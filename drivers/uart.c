@@ -1,6 +1,6 @@
 /* uart.c - polled 16550 driver: the console and any other port (the GDB stub's). */
 #include "drivers/uart.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define UART_THR 0
 #define UART_RBR 0

@@ -3,7 +3,7 @@
 #ifndef DRIVERS_UART_H
 #define DRIVERS_UART_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define COM1_PORT 0x3f8
 #define COM2_PORT 0x2f8

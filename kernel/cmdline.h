@@ -2,7 +2,7 @@
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define GUEST_MEM_DEFAULT (64 * MiB)
 #define GUEST_MEM_MIN (2 * MiB)

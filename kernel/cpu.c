@@ -3,7 +3,7 @@
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 struct __packed tss64 {
 	u32 reserved0;

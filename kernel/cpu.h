@@ -2,7 +2,7 @@
 #ifndef KERNEL_CPU_H
 #define KERNEL_CPU_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define HOST_CS_SEL 0x08
 #define HOST_DS_SEL 0x10

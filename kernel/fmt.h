@@ -3,7 +3,7 @@
 #define KERNEL_FMT_H
 
 #include <stdarg.h>
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /*
  * Formats like C99 vsnprintf for the subset: flags '-' '0' '+' ' ' '#', width and precision

@@ -9,7 +9,7 @@
 #ifndef KERNEL_GDBSTUB_H
 #define KERNEL_GDBSTUB_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /* Largest packet payload accepted or sent (advertised as PacketSize in qSupported). */
 #define GDB_PACKET_MAX 1024

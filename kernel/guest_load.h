@@ -3,7 +3,7 @@
 #ifndef KERNEL_GUEST_LOAD_H
 #define KERNEL_GUEST_LOAD_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define MB1_HEADER_MAGIC 0x1badb002
 #define MB1_BOOT_MAGIC 0x2badb002

@@ -5,7 +5,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "devices/pio.h"
 #include "drivers/power.h"
 #include "devices/mmio.h"

@@ -2,7 +2,7 @@
 #ifndef KERNEL_LIB_H
 #define KERNEL_LIB_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #ifdef HOST_TEST
 #include <string.h>

@@ -3,7 +3,7 @@
 #define KERNEL_LOG_H
 
 #include <stdarg.h>
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /*
  * Every hypervisor line starts with "[hv L] " (L = E W I D); guest console lines start with

@@ -6,7 +6,7 @@
 #include "kernel/mb2.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 #include "drivers/power.h"
 #include "drivers/uart.h"
 #include "kernel/hv.h"

@@ -2,7 +2,7 @@
 #ifndef KERNEL_MB2_H
 #define KERNEL_MB2_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
 #define MB2_MAX_MMAP 128

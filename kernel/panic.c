@@ -3,7 +3,7 @@
 #include "kernel/panic.h"
 #include "kernel/cpu.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "drivers/power.h"
 
 extern char boot_stack_bottom[], boot_stack_top[];

@@ -2,7 +2,7 @@
 #ifndef KERNEL_PANIC_H
 #define KERNEL_PANIC_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 struct trap_frame;
 

@@ -2,7 +2,7 @@
 #ifndef KERNEL_PMM_H
 #define KERNEL_PMM_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define PMM_LIMIT (4 * GiB) /* only memory the boot page tables map is managed */
 #define PMM_PAGES (PMM_LIMIT / PAGE_SIZE)

@@ -5,7 +5,7 @@
 #ifndef MMU_GWALK_H
 #define MMU_GWALK_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 enum gwalk_mode {
 	GWALK_NONE = 0,   /* paging off: gpa = gva (truncated to 32 bits) */

@@ -3,7 +3,7 @@
 #ifndef MMU_MEMSLOT_H
 #define MMU_MEMSLOT_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define MEMSLOT_MAX 64                 /* slots in one set */
 #define MEMSLOT_ID_MAX 0xffff          /* ids are 0..MEMSLOT_ID_MAX */

@@ -14,7 +14,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "vmx/mmio.h"
 
 #define SP_MAX 16384           /* metadata slots; the pool may be smaller */

@@ -3,7 +3,7 @@
 #ifndef MMU_MMU_H
 #define MMU_MMU_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 #include "mmu/memslot.h"
 
 /* Numbers the MMU keeps (summary line keys in docs/debugging.md; readable by hypercall). */

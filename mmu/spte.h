@@ -51,7 +51,7 @@
 #ifndef MMU_SPTE_H
 #define MMU_SPTE_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define SPTE_P BIT(0)
 #define SPTE_RW BIT(1)

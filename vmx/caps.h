@@ -2,7 +2,7 @@
 #ifndef VMX_CAPS_H
 #define VMX_CAPS_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /*
  * A control capability MSR holds allowed-0 settings in bits 31:0 (a 1 there: the control must

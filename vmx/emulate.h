@@ -4,7 +4,7 @@
 #ifndef VMX_EMULATE_H
 #define VMX_EMULATE_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 #define EMU_MAX_INSN 15
 

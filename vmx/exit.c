@@ -12,7 +12,7 @@
 #include "vmx/monitor.h"
 #include "vmx/xsave.h"
 #include "vmx/trace.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
 

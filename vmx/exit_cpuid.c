@@ -2,7 +2,7 @@
  * hypervisor leaves 0x40000000-0x400000ff (docs/vmx.md lists every change). */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "vmx/xsave.h"
 
 #define HV_CPUID_BASE 0x40000000u

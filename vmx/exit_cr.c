@@ -7,7 +7,7 @@
 #include "devices/irq.h"
 #include "devices/lapic.h"
 #include "vmx/xsave.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define VEC_GP 13
 #define CRQ_NUM(q) ((q) & 0xf)

@@ -6,7 +6,7 @@
 #include "vmx/mmio.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define IOQ_SIZE(q) (((q) & 7) + 1)
 #define IOQ_IN(q) (((q) >> 3) & 1)

@@ -5,7 +5,7 @@
 #include "kernel/log.h"
 #include "devices/irq.h"
 #include "devices/lapic.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define MSR_TSC 0x10
 #define MSR_PLATFORM_ID 0x17

@@ -8,7 +8,7 @@
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "kernel/pmm.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define HC_ABI_VERSION 1
 enum hypercall {

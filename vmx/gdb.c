@@ -9,7 +9,7 @@
 #include "kernel/gdbstub.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 

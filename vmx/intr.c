@@ -6,7 +6,7 @@
 #include "devices/irq.h"
 #include "devices/pio.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define INTR_BLOCK_STI BIT(0)
 #define INTR_BLOCK_MOV_SS BIT(1)

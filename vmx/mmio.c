@@ -9,7 +9,7 @@
 #include "mmu/mmu.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 #define VEC_UD 6
 

@@ -3,7 +3,7 @@
 #ifndef VMX_MMIO_H
 #define VMX_MMIO_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /*
  * Emulates the instruction at guest RIP, whose data access at linear address la hit

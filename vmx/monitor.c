@@ -15,7 +15,7 @@
 #include "kernel/fmt.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"

@@ -4,7 +4,7 @@
 #ifndef VMX_TRACE_H
 #define VMX_TRACE_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 #include "vmx/vmcs.h"
 
 #define TRACE_RING 256

@@ -11,7 +11,7 @@
 #include "kernel/log.h"
 #include "kernel/pmm.h"
 #include "kernel/panic.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "devices/pio.h"
 #include "mmu/mmu.h"
 #include "vmx/trace.h"

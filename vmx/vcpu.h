@@ -2,10 +2,10 @@
 #ifndef VMX_VCPU_H
 #define VMX_VCPU_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
-#include "kernel/x86.h"
+#include "arch/x86.h"
 
 /* GPRs in x86 register-number order (the order exit qualifications use); then CR2.
  * vmx/entry.S depends on these offsets. */

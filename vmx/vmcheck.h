@@ -24,7 +24,7 @@
 #ifndef VMX_VMCHECK_H
 #define VMX_VMCHECK_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /*
  * What the checker needs to know. Invariants: read() is called only for fields the CPU has,

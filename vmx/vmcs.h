@@ -2,7 +2,7 @@
 #ifndef VMX_VMCS_H
 #define VMX_VMCS_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 enum vmcs_field {
 	/* 16-bit control, guest-state and host-state fields (B.1) */

@@ -7,7 +7,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 struct vmx_caps vmx_caps;
 static hpa_t vmxon_region, vmcs_region;

@@ -2,7 +2,7 @@
 #ifndef VMX_VMX_H
 #define VMX_VMX_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 #include "vmx/vmcs.h"
 
 struct vmx_caps {

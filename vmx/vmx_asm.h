@@ -2,7 +2,7 @@
 #ifndef VMX_VMX_ASM_H
 #define VMX_VMX_ASM_H
 
-#include "kernel/types.h"
+#include "arch/types.h"
 #include "vmx/vmcs.h"
 
 /* 0 = success, 1 = VMfailValid (error number in VM_INSTRUCTION_ERROR), 2 = VMfailInvalid. */

@@ -4,7 +4,7 @@
 #include "vmx/xsave.h"
 #include "vmx/vmx.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 
 #define VEC_UD 6
 #define VEC_GP 13

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/types.h"
+#include "arch/types.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #define TESTS_UNIT_FAKE_H
 
 #include <setjmp.h>
-#include "kernel/types.h"
+#include "arch/types.h"
 
 /* ---- fake_host.c ---- */
 

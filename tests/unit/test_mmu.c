@@ -25,7 +25,7 @@
 
 #include "fake.h"
 #include "kernel/pmm.h"
-#include "kernel/x86.h"
+#include "arch/asm.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"

@@ -1,6 +1,6 @@
 /* types.h - fixed-width types, address types and bit helpers shared by every module. */
-#ifndef KERNEL_TYPES_H
-#define KERNEL_TYPES_H
+#ifndef ARCH_TYPES_H
+#define ARCH_TYPES_H
 
 #include <stdbool.h>
 #include <stddef.h>
