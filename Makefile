@@ -23,7 +23,9 @@ endif
 ASFLAGS := -I. -MMD -MP
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-HV_SRCS := $(wildcard boot/*.S kernel/*.c kernel/*.S drivers/*.c vmx/*.c vmx/*.S mmu/*.c devices/*.c)
+# Every folder of the layer map (docs/architecture.md), bottom first.
+HV_SRCS := $(wildcard boot/*.S arch/*.c kernel/*.c kernel/*.S drivers/*.c emul/*.c mmu/*.c \
+	devices/*.c vmx/*.c vmx/*.S debug/*.c hv/*.c)
 HV_OBJS := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 
 GUEST_CFLAGS := -std=gnu11 -m32 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
@@ -39,8 +41,9 @@ GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 all: check $(BUILD)/hv.elf $(BUILD)/hv-narrow.elf $(BUILD)/hv.iso guests
 
 # Source rules the compiler cannot see: only mmu/ knows the MMIO generation width.
-check:
+check: $(BUILD)/hv.elf
 	@scripts/check-mmio-gen.sh
+	@$(PYTHON) scripts/check-layers.py $(BUILD)
 
 help:
 	@echo "make            build build/hv.elf, build/hv.iso (with GUEST=$(GUEST)) and the test guests"

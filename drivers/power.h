@@ -3,13 +3,7 @@
 #define DRIVERS_POWER_H
 
 #include "arch/types.h"
-
-/*
- * The value written to QEMU's isa-debug-exit when the hypervisor itself fails:
- * QEMU then exits with status (0x7f << 1) | 1 = 255. A guest's own debug-exit value is passed
- * through unchanged, so a guest's exit status is the same under the hypervisor as without it.
- */
-#define POWER_FAIL_CODE 0x7f
+#include "kernel/panic.h" /* POWER_FAIL_CODE */
 
 /* Records the ACPI RSDP (physical address) handed over by the boot loader, or 0. */
 void power_set_rsdp(u64 rsdp);

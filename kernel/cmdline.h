@@ -22,7 +22,7 @@ struct hv_config {
 	u16 gdb_port;     /* gdb=com1..com4|0xPORT: GDB stub on that UART (0: off) */
 	int mmu_audit;    /* mmu_audit=0|1: audit the shadow tables at every named point */
 	int selftest;     /* selftest=panic|exception|entry_guest_state|entry_control|entry_rule:N */
-	int entry_rule;   /* selftest=entry_rule:N: break VM-entry rule N (kernel/hv.c) */
+	int entry_rule;   /* selftest=entry_rule:N: break VM-entry rule N (hv/hv.c) */
 };
 
 /* Fills cfg with the defaults. */

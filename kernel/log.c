@@ -1,28 +1,38 @@
-/* log.c - leveled logging over the host UART. */
+/* log.c - leveled logging to the console: the output routine the start-up code registers (the
+ * host UART, drivers/uart.c; the kernel sits below the drivers in the layer map). */
 #include "kernel/log.h"
 #include "kernel/fmt.h"
-#include "drivers/uart.h"
 
 int log_level = LOG_INFO;
+
+static void (*console_putc)(char c); /* NULL until registered: output is dropped */
+
+void log_set_output(void (*putc)(char c))
+{
+	console_putc = putc;
+}
+
+static void putc_crlf(char c)
+{
+	if (!console_putc)
+		return;
+	if (c == '\n')
+		console_putc('\r');
+	console_putc(c);
+}
 
 static const char level_char[] = { 'E', 'W', 'I', 'D' };
 
 void console_write(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n')
-			uart_putc('\r');
-		uart_putc(s[i]);
-	}
+	for (size_t i = 0; i < n; i++)
+		putc_crlf(s[i]);
 }
 
 void console_puts(const char *s)
 {
-	while (*s) {
-		if (*s == '\n')
-			uart_putc('\r');
-		uart_putc(*s++);
-	}
+	while (*s)
+		putc_crlf(*s++);
 }
 
 void vklog(int level, const char *fmt, va_list ap)

@@ -15,6 +15,9 @@ extern int log_level;
 
 void klog(int level, const char *fmt, ...) __printf(2, 3);
 void vklog(int level, const char *fmt, va_list ap);
+/* Where console text goes, one character at a time (the start-up code registers the UART's
+ * output routine first thing; before that, output is dropped). */
+void log_set_output(void (*putc)(char c));
 /* Writes text as is (newlines become CR LF); no prefix, no level. */
 void console_write(const char *s, size_t n);
 void console_puts(const char *s);

@@ -4,12 +4,27 @@
 #include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "arch/asm.h"
-#include "drivers/power.h"
 
 extern char boot_stack_bottom[], boot_stack_top[];
 extern char __image_start[], __image_end[];
 
 static bool in_panic;
+static void (*panic_power_off)(u8 code);
+
+void panic_set_power_off(void (*power_off)(u8 code))
+{
+	panic_power_off = power_off;
+}
+
+static __noreturn void stop(void)
+{
+	if (panic_power_off)
+		panic_power_off(POWER_FAIL_CODE);
+	for (;;) {
+		cli();
+		hlt();
+	}
+}
 
 static void dump_frame(const struct trap_frame *f)
 {
@@ -48,7 +63,7 @@ static __noreturn void vpanic(const struct trap_frame *f, const char *fmt, va_li
 {
 	cli();
 	if (in_panic)
-		power_off(POWER_FAIL_CODE);
+		stop();
 	in_panic = true;
 	vklog(LOG_ERROR, fmt, ap);
 	pr_err("PANIC: the hypervisor stops here");
@@ -57,7 +72,7 @@ static __noreturn void vpanic(const struct trap_frame *f, const char *fmt, va_li
 	dump_control();
 	backtrace(f ? f->rip : 0, f ? f->rbp : read_rbp());
 	pr_err("summary end=hv_panic code=%d", POWER_FAIL_CODE);
-	power_off(POWER_FAIL_CODE);
+	stop();
 }
 
 /* Registers at the call: the callee-saved ones still hold the caller's values. */

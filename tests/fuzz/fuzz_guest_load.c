@@ -6,7 +6,7 @@
  *
  * Invariants (abort on violation):
  *   - the return value is 0 or -1; on -1 err is a non-empty line (no '\n') ending inside
- *     errlen (the 160 bytes of kernel/hv.c's buffer), nothing written past it;
+ *     errlen (the 160 bytes of hv/hv.c's buffer), nothing written past it;
  *   - the boot area [GUEST_BOOT_AREA_START, GUEST_BOOT_AREA_END) is never written, on success
  *     or failure;
  *   - on 0: the format is one of the three names; load_lo <= load_hi <= RAM size and every

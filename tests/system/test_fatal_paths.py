@@ -71,7 +71,7 @@ def test_entry_failure_on_guest_state(hv):
               "bochs.log does not report the TR check")
 
 
-# selftest=entry_rule:N breaks one VM-entry condition (kernel/hv.c); the entry checker must name
+# selftest=entry_rule:N breaks one VM-entry condition (hv/hv.c); the entry checker must name
 # the broken rule(s) and Bochs's own VM-entry checks must fail on the same thing.
 ENTRY_RULES = [
     (3, ["guest.rflags.bit1"], "VMENTER FAIL: RFLAGS[1] cleared"),

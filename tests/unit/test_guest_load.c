@@ -18,7 +18,7 @@
 #define RAM_SIZE (4 * MiB)
 #define IMG_MAX (64 * 1024)
 #define FILL 0xAA
-#define HV_ERR_BUF 160 /* kernel/hv.c's err[] */
+#define HV_ERR_BUF 160 /* hv/hv.c's err[] */
 
 #define PT_NULL 0
 #define PT_LOAD 1

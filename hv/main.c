@@ -9,7 +9,7 @@
 #include "arch/x86.h"
 #include "drivers/power.h"
 #include "drivers/uart.h"
-#include "kernel/hv.h"
+#include "hv/hv.h"
 
 #define HV_VERSION "0.1"
 
@@ -61,6 +61,8 @@ void kmain(u32 magic, u32 info_phys)
 	char err[160];
 
 	uart_init(COM1_PORT, 115200);
+	log_set_output(uart_putc);
+	panic_set_power_off(power_off);
 	cpu_init();
 	pr_info("hypervisor " HV_VERSION " starting");
 	if (mb2_parse(magic, (const void *)(uintptr_t)info_phys, info_phys, &boot_info, err,

@@ -1,6 +1,6 @@
-/* hv.h - from a booted host to a running guest (kernel/hv.c). */
-#ifndef KERNEL_HV_H
-#define KERNEL_HV_H
+/* hv.h - from a booted host to a running guest (hv/hv.c). */
+#ifndef HV_HV_H
+#define HV_HV_H
 
 #include "kernel/cmdline.h"
 #include "kernel/mb2.h"

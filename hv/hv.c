@@ -1,5 +1,5 @@
 /* hv.c - from a booted host to a running guest: load the guest, bring up VMX, run, report. */
-#include "kernel/hv.h"
+#include "hv/hv.h"
 #include "kernel/guest_load.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
