@@ -1,5 +1,5 @@
 /* diff_mmio.c - MMIO through every instruction form the hypervisor's emulator supports
- * (vmx/emulate.h), on registers QEMU and the hypervisor both model as plain storage: local APIC
+ * (emul/emulate.h), on registers QEMU and the hypervisor both model as plain storage: local APIC
  * TPR (8 bits), timer initial count (32 bits), LDR (bits 31:24), divide configuration (bits
  * 0, 1, 3), spurious vector (bits 8:0), and the I/O APIC window (IOREGSEL, 8 bits; IOWIN on the
  * writable bits of a masked redirection entry). Each case prints the register afterwards, the

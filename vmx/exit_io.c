@@ -1,5 +1,5 @@
 /* exit_io.c - I/O instructions: IN/OUT go to the port-device table; INS/OUTS (with REP) go
- * through the instruction emulator (vmx/emulate.c), in every paging mode. */
+ * through the instruction emulator (emul/emulate.c), in every paging mode. */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "devices/pio.h"

@@ -1,6 +1,6 @@
 /* mmio.c - MMIO emulation glue between the MMU, the instruction emulator and the devices. */
 #include "vmx/mmio.h"
-#include "vmx/emulate.h"
+#include "emul/emulate.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 #include "devices/mmio.h"

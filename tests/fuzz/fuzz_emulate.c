@@ -1,6 +1,6 @@
-/* SOURCES: vmx/emulate.c */
+/* SOURCES: emul/emulate.c */
 /*
- * fuzz_emulate.c - vmx/emulate.c: one emu_step on a CPU state and an instruction taken from the
+ * fuzz_emulate.c - emul/emulate.c: one emu_step on a CPU state and an instruction taken from the
  * input, over a model of linear memory: RAM at [0, RAM_SIZE) (pseudo-random contents, the
  * instruction bytes placed at CS:RIP), a device window at [MMIO_LO, MMIO_HI), faults (#PF)
  * everywhere else. The emulator can reach memory only through the ops, and the ops check every
@@ -31,7 +31,7 @@
  */
 #include "fuzz.h"
 
-#include "vmx/emulate.h"
+#include "emul/emulate.h"
 
 #define RAM_SIZE 0x10000ULL
 #define MMIO_LO 0x20000ULL

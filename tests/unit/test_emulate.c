@@ -1,6 +1,6 @@
-/* SOURCES: vmx/emulate.c */
+/* SOURCES: emul/emulate.c */
 /*
- * test_emulate.c - vmx/emulate.c on a flat 64 KiB memory whose [MMIO_LO, MMIO_HI) range is a
+ * test_emulate.c - emul/emulate.c on a flat 64 KiB memory whose [MMIO_LO, MMIO_HI) range is a
  * "device" (every access logged: address, size, direction, value), the rest RAM, and a separate
  * code buffer for instruction fetch. Arithmetic flags and results are checked against the host
  * CPU executing the same instruction (inline asm with pushf/popf); undefined flags are compared
@@ -8,7 +8,7 @@
  */
 #include "unit.h"
 
-#include "vmx/emulate.h"
+#include "emul/emulate.h"
 
 /* ---- Harness ---- */
 

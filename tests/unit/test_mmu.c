@@ -1,4 +1,4 @@
-/* SOURCES: mmu/mmu.c mmu/memslot.c mmu/gwalk.c vmx/emulate.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
+/* SOURCES: mmu/mmu.c mmu/memslot.c mmu/gwalk.c emul/emulate.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
 /*
  * test_mmu.c - mmu/mmu.c on the host: the shadow page cache and the fault path, against a
  * 32 MiB guest RAM buffer registered as memslot 0 (a host pointer is the "hpa", as in the
@@ -29,7 +29,7 @@
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
-#include "vmx/emulate.h"
+#include "emul/emulate.h"
 
 #define RAM_SIZE (32 * MiB)
 #define RAM_PAGES (RAM_SIZE / PAGE_SIZE)
@@ -1624,7 +1624,7 @@ static void test_snd_slot_shrunk_page_table(void **state)
 	expect_audit_clean("slot shrunk");
 }
 
-/* Items 3 and 4: the real instruction emulator (vmx/emulate.c) runs the faulting
+/* Items 3 and 4: the real instruction emulator (emul/emulate.c) runs the faulting
  * instruction, with guest memory through the MMU's guest_phys_read/write as in vmx/mmio.c,
  * and one device register that reads back what was written (dev_reg). */
 static struct emu_cpu emu_cpu;

@@ -1,8 +1,8 @@
 /* emulate.h - x86 instruction decoder and emulator for the instructions guests use on device
  * memory (MMIO) and for string I/O. Pure: memory, fetch and ports are reached through struct
  * emu_ops, so host tests run it on plain buffers (tests/unit/test_emulate.c). */
-#ifndef VMX_EMULATE_H
-#define VMX_EMULATE_H
+#ifndef EMUL_EMULATE_H
+#define EMUL_EMULATE_H
 
 #include "arch/types.h"
 

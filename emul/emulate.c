@@ -31,7 +31,7 @@
  * the CPU before an I/O exit), bus-lock atomicity of LOCK (the ops see a read and a write),
  * 57-bit linear addresses (canonical means 48 bits), SS.B (the stack size is the code size).
  */
-#include "vmx/emulate.h"
+#include "emul/emulate.h"
 #include "kernel/lib.h"
 
 /* ---- Architectural constants ---- */
