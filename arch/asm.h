@@ -38,6 +38,14 @@ static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
 
+/* The host CPU has execute-disable (EFER.NXE, PTE_XD): CPUID 0x80000001 EDX bit 20. */
+static inline bool cpu_has_nx(void)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	return d & CPUID_80000001_EDX_NX;
+}
+
 #define DEFINE_CR(n)                                                         \
 	static inline u64 read_cr##n(void)                                   \
 	{                                                                    \

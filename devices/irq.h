@@ -6,13 +6,15 @@
  * vCPU; the vCPU asks them at every VM entry (devices/intc.c glue, vmx/vcpu.c).
  *
  * Time: every model reads the guest's TSC through vtime_now() and expresses deadlines in guest
- * TSC ticks; vtime_hz() is the TSC frequency the guest sees. The vCPU polls models whose
+ * TSC ticks; vtime_hz() is the TSC frequency the guest sees. Both live below the devices, in
+ * drivers/tsc.c (host TSC + the offset the VMX code sets). The vCPU polls models whose
  * deadline passed (their tick function) before each entry and while the guest halts.
  */
 #ifndef DEVICES_IRQ_H
 #define DEVICES_IRQ_H
 
 #include "arch/types.h"
+#include "drivers/tsc.h" /* vtime_now, vtime_hz */
 
 #define IRQ_NONE (~0ULL) /* "no deadline" */
 
@@ -36,9 +38,5 @@ static inline void irq_pulse(u32 gsi)
 	irq_set_line(gsi, true);
 	irq_set_line(gsi, false);
 }
-
-/* The guest's TSC now, and its frequency in Hz. */
-u64 vtime_now(void);
-u64 vtime_hz(void);
 
 #endif

@@ -6,21 +6,10 @@
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "arch/asm.h"
+#include "arch/uart16550.h"
 #include "vmx/monitor.h"
 
-#define REG_DATA 0
-#define REG_IER 1
-#define REG_IIR_FCR 2
-#define REG_LCR 3
-#define REG_MCR 4
-#define REG_LSR 5
-#define REG_MSR 6
-#define REG_SCR 7
-#define LCR_DLAB 0x80
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define LINE_MAX 200
+#define VUART_LINE_MAX 200
 #define RX_FIFO 64
 #define HOLD_MAX (32 * 1024) /* guest output kept while the monitor is open */
 
@@ -30,7 +19,7 @@ static struct vuart {
 	/* Input from the console (through the monitor's escape filter): a FIFO. */
 	u8 rx[RX_FIFO];
 	u32 rx_head, rx_count;
-	char line[LINE_MAX + 1];
+	char line[VUART_LINE_MAX + 1];
 	size_t len;
 	/* While held (monitor open), finished lines wait here instead of going out. */
 	bool held;
@@ -111,7 +100,7 @@ static void out_byte(u8 c)
 		return;
 	}
 	vu.line[vu.len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
-	if (vu.len == LINE_MAX)
+	if (vu.len == VUART_LINE_MAX)
 		vuart_flush();
 }
 
@@ -137,20 +126,21 @@ static u32 vuart_read_byte(struct pio_device *d, u16 port)
 {
 	int v;
 	switch (port - d->base) {
-	case REG_DATA:
-		if (vu.lcr & LCR_DLAB)
+	case UART_RBR:
+		if (vu.lcr & UART_LCR_DLAB)
 			return vu.dll;
 		poll_input();
 		v = rx_pop();
 		return v < 0 ? 0 : (u32)v;
-	case REG_IER: return (vu.lcr & LCR_DLAB) ? vu.dlm : vu.ier;
-	case REG_IIR_FCR: return (vu.fcr & 1 ? 0xc0 : 0) | 0x01; /* no interrupt pending */
-	case REG_LCR: return vu.lcr;
-	case REG_MCR: return vu.mcr;
-	case REG_LSR:
+	case UART_IER: return (vu.lcr & UART_LCR_DLAB) ? vu.dlm : vu.ier;
+	case UART_IIR: /* no interrupt pending */
+		return (vu.fcr & UART_FCR_ENABLE_FIFO ? UART_IIR_FIFO_ENABLED : 0) | UART_IIR_NO_INT;
+	case UART_LCR: return vu.lcr;
+	case UART_MCR: return vu.mcr;
+	case UART_LSR:
 		poll_input();
-		return LSR_THRE | LSR_TEMT | (vu.rx_count ? LSR_DR : 0);
-	case REG_MSR: return 0xb0; /* CTS, DSR, DCD */
+		return UART_LSR_THRE | UART_LSR_TEMT | (vu.rx_count ? UART_LSR_DR : 0);
+	case UART_MSR: return UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD;
 	default: return vu.scr;
 	}
 }
@@ -159,22 +149,22 @@ static void vuart_write_byte(struct pio_device *d, u16 port, u32 value)
 {
 	u8 v = (u8)value;
 	switch (port - d->base) {
-	case REG_DATA:
-		if (vu.lcr & LCR_DLAB)
+	case UART_THR:
+		if (vu.lcr & UART_LCR_DLAB)
 			vu.dll = v;
 		else
 			out_byte(v);
 		break;
-	case REG_IER:
-		if (vu.lcr & LCR_DLAB)
+	case UART_IER:
+		if (vu.lcr & UART_LCR_DLAB)
 			vu.dlm = v;
 		else
-			vu.ier = v & 0x0f;
+			vu.ier = v & UART_IER_MASK;
 		break;
-	case REG_IIR_FCR: vu.fcr = v; break;
-	case REG_LCR: vu.lcr = v; break;
-	case REG_MCR: vu.mcr = v & 0x1f; break;
-	case REG_SCR: vu.scr = v; break;
+	case UART_FCR: vu.fcr = v; break;
+	case UART_LCR: vu.lcr = v; break;
+	case UART_MCR: vu.mcr = v & UART_MCR_MASK; break;
+	case UART_SCR: vu.scr = v; break;
 	default: break; /* LSR and MSR are read-only */
 	}
 }

@@ -1,22 +1,7 @@
 /* uart.c - polled 16550 driver: the console and any other port (the GDB stub's). */
 #include "drivers/uart.h"
 #include "arch/asm.h"
-
-#define UART_THR 0
-#define UART_RBR 0
-#define UART_DLL 0
-#define UART_IER 1
-#define UART_DLM 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_SCR 7
-#define LSR_DR BIT(0)
-#define LSR_THRE BIT(5)
-#define LSR_TEMT BIT(6)
-#define LCR_DLAB BIT(7)
-#define LCR_8N1 0x03
+#include "arch/uart16550.h"
 
 #define SPIN_LIMIT 1000000
 
@@ -34,12 +19,12 @@ bool uart_open(struct uart *u, u16 port, u32 baud)
 	if (!u->ok)
 		return false;
 	outb(port + UART_IER, 0);
-	outb(port + UART_LCR, LCR_DLAB);
+	outb(port + UART_LCR, UART_LCR_DLAB);
 	outb(port + UART_DLL, (u8)div);
 	outb(port + UART_DLM, (u8)(div >> 8));
-	outb(port + UART_LCR, LCR_8N1);
-	outb(port + UART_FCR, 0x07);
-	outb(port + UART_MCR, 0x03);
+	outb(port + UART_LCR, UART_LCR_WLEN8);
+	outb(port + UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR | UART_FCR_CLEAR_XMIT);
+	outb(port + UART_MCR, UART_MCR_DTR | UART_MCR_RTS);
 	return true;
 }
 
@@ -47,14 +32,14 @@ void uart_out(struct uart *u, char c)
 {
 	if (!u->ok)
 		return;
-	for (int i = 0; i < SPIN_LIMIT && !(inb(u->base + UART_LSR) & LSR_THRE); i++)
+	for (int i = 0; i < SPIN_LIMIT && !(inb(u->base + UART_LSR) & UART_LSR_THRE); i++)
 		pause();
 	outb(u->base + UART_THR, (u8)c);
 }
 
 int uart_in(struct uart *u)
 {
-	if (!u->ok || !(inb(u->base + UART_LSR) & LSR_DR))
+	if (!u->ok || !(inb(u->base + UART_LSR) & UART_LSR_DR))
 		return -1;
 	return inb(u->base + UART_RBR);
 }
@@ -68,6 +53,6 @@ void uart_drain(void)
 {
 	if (!console.ok)
 		return;
-	for (int i = 0; i < SPIN_LIMIT && !(inb(console.base + UART_LSR) & LSR_TEMT); i++)
+	for (int i = 0; i < SPIN_LIMIT && !(inb(console.base + UART_LSR) & UART_LSR_TEMT); i++)
 		pause();
 }

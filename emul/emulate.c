@@ -33,22 +33,13 @@
  */
 #include "emul/emulate.h"
 #include "kernel/lib.h"
+#include "arch/x86.h"
 
 /* ---- Architectural constants ---- */
 
-enum { VEC_UD = 6, VEC_SS = 12, VEC_GP = 13 };
-
-/* RFLAGS (SDM Vol. 1, 3.4.3). */
-#define FL_CF BIT(0)
-#define FL_PF BIT(2)
-#define FL_AF BIT(4)
-#define FL_ZF BIT(6)
-#define FL_SF BIT(7)
-#define FL_DF BIT(10)
-#define FL_OF BIT(11)
-#define FL_RF BIT(16)
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
-#define FL_INCDEC (FL_ARITH & ~FL_CF)
+/* Vectors (VEC_*) and RFLAGS bits (RFLAGS_*): arch/x86.h. The flag groups instructions set: */
+#define FL_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+#define FL_INCDEC (FL_ARITH & ~RFLAGS_CF)
 #define FL_LOGIC FL_ARITH /* AF is undefined; Intel CPUs and Bochs clear it, so do we */
 
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
@@ -194,11 +185,11 @@ static u64 flags_szp(u64 r, int size)
 {
 	u64 f = 0;
 	if (!(r & size_mask(size)))
-		f |= FL_ZF;
+		f |= RFLAGS_ZF;
 	if ((r >> (size * 8 - 1)) & 1)
-		f |= FL_SF;
+		f |= RFLAGS_SF;
 	if (parity_even((u8)r))
-		f |= FL_PF;
+		f |= RFLAGS_PF;
 	return f;
 }
 
@@ -222,11 +213,11 @@ static u64 flags_arith(u64 cv, u64 r, int size)
 	int top = size * 8 - 1;
 	u64 f = flags_szp(r, size);
 	if ((cv >> top) & 1)
-		f |= FL_CF;
+		f |= RFLAGS_CF;
 	if (((cv >> top) ^ (cv >> (top - 1))) & 1)
-		f |= FL_OF;
+		f |= RFLAGS_OF;
 	if (cv & BIT(3))
-		f |= FL_AF;
+		f |= RFLAGS_AF;
 	return f;
 }
 
@@ -274,7 +265,7 @@ static u64 alu_flags(int op, u64 a, u64 b, u64 r, int size, u64 *mask)
 /* Executes op on size-byte operands, updates *rflags, returns the zero-extended result. */
 static u64 alu(u64 *rflags, int op, u64 a, u64 b, int size)
 {
-	u64 mask, r = alu_result(op, a, b, *rflags & FL_CF);
+	u64 mask, r = alu_result(op, a, b, *rflags & RFLAGS_CF);
 	u64 f = alu_flags(op, a, b, r, size, &mask);
 	*rflags = (*rflags & ~mask) | (f & mask);
 	return r & size_mask(size);
@@ -498,7 +489,7 @@ static int ex_cmpxchg(struct emu *e)
 	TRY(opnd_read(e, &e->src));
 	TRY(opnd_read(e, &acc));
 	alu(&e->cpu.rflags, ALU_CMP, acc.val, e->dst.val, acc.size);
-	if (e->cpu.rflags & FL_ZF) {
+	if (e->cpu.rflags & RFLAGS_ZF) {
 		e->dst.val = e->src.val;
 		return opnd_write(e, &e->dst);
 	}
@@ -524,11 +515,11 @@ static int ex_cmpxchg8b(struct emu *e)
 	if (m == cur) {
 		TRY(mem_write(e, e->dst.seg, e->dst.ea, 8,
 			      (g[R_CX] & 0xffffffffULL) << 32 | (g[R_BX] & 0xffffffffULL)));
-		e->cpu.rflags |= FL_ZF;
+		e->cpu.rflags |= RFLAGS_ZF;
 		return EMU_OK;
 	}
 	TRY(mem_write(e, e->dst.seg, e->dst.ea, 8, m));
-	e->cpu.rflags &= ~FL_ZF;
+	e->cpu.rflags &= ~RFLAGS_ZF;
 	reg_set(e, R_AX, 4, false, m & 0xffffffffULL); /* 32-bit writes: upper halves zeroed */
 	reg_set(e, R_DX, 4, false, m >> 32);
 	return EMU_OK;
@@ -562,7 +553,7 @@ static int ex_bt(struct emu *e)
 	TRY(opnd_read(e, &e->src));
 	bit = bt_select(e);
 	TRY(opnd_read(e, &e->dst));
-	e->cpu.rflags = (e->cpu.rflags & ~FL_CF) | ((e->dst.val >> bit) & 1);
+	e->cpu.rflags = (e->cpu.rflags & ~RFLAGS_CF) | ((e->dst.val >> bit) & 1);
 	if (op == BT_TEST)
 		return EMU_OK;
 	if (op == BT_SET)
@@ -702,7 +693,7 @@ static const struct string_kind {
 /* Moves rSI/rDI by one element, backwards when DF=1, at the address size. */
 static void string_advance(struct emu *e, u8 regs, int size)
 {
-	u64 step = (e->cpu.rflags & FL_DF) ? (u64)-size : (u64)size;
+	u64 step = (e->cpu.rflags & RFLAGS_DF) ? (u64)-size : (u64)size;
 	int as = e->in.adsize;
 	if (regs & S_SI)
 		reg_set(e, R_SI, as, false, e->cpu.gpr[R_SI] + step);
@@ -713,7 +704,7 @@ static void string_advance(struct emu *e, u8 regs, int size)
 /* REPE ends when ZF=0, REPNE when ZF=1 (CMPS/SCAS only). */
 static bool rep_ends(const struct emu *e, const struct string_kind *k)
 {
-	bool zf = e->cpu.rflags & FL_ZF;
+	bool zf = e->cpu.rflags & RFLAGS_ZF;
 	return k->repne && (e->in.rep == 0xf3 ? !zf : zf);
 }
 
@@ -1171,7 +1162,7 @@ static void finish(struct emu_cpu *cpu, struct emu *e, int st)
 	memcpy(res->bytes, e->in.bytes, sizeof(res->bytes));
 	if (st == EMU_OK && !e->again) {
 		e->cpu.rip = next_rip(e);
-		e->cpu.rflags &= ~FL_RF;
+		e->cpu.rflags &= ~RFLAGS_RF;
 	}
 	if (st == EMU_OK || (st == EMU_EXCEPTION && e->string))
 		*cpu = e->cpu;

@@ -6,27 +6,8 @@
 #include "mmu/gwalk.h"
 #include "kernel/lib.h"
 
-/* Paging-structure entry bits shared by the three formats (SDM tables 4-4 to 4-20). */
-#define PTE_P BIT(0)   /* present */
-#define PTE_RW BIT(1)  /* 0: no writes through this entry (4.6) */
-#define PTE_US BIT(2)  /* 0: no user-mode accesses through this entry (4.6) */
-#define PTE_A BIT(5)   /* accessed (4.8) */
-#define PTE_D BIT(6)   /* dirty, only in an entry that maps a page (4.8) */
-#define PTE_PS BIT(7)  /* page size: a PDE or PDPTE that maps a page */
-#define PTE_G BIT(8)   /* global, only in an entry that maps a page */
-#define PTE_XD BIT(63) /* execute-disable with EFER.NXE = 1, else reserved (PAE, 4-level) */
-
-#define ADDR_32 GENMASK(31, 12)      /* 32-bit paging: table or 4 KiB frame */
-#define ADDR_64 GENMASK(51, 12)      /* PAE, 4-level: bits M-1:12 once 51:M are checked zero */
-#define PSE36_HI GENMASK(20, 13)     /* 4 MiB PDE bits holding physical bits 39:32 (table 4-4) */
-#define PSE36_SHIFT 19               /* PDE bit 13 -> physical bit 32 */
-#define PSE_4M_RSVD BIT(21)          /* table 4-4 */
-#define PDPTE_PAE_RSVD (GENMASK(2, 1) | GENMASK(8, 5)) /* table 4-8, besides 63:M */
-#define PAE_PDPT_ADDR GENMASK(31, 5) /* CR3 with PAE paging (table 4-7) */
-#define LINEAR_32 GENMASK(31, 0)     /* linear addresses are 32 bits without IA-32e (4.3, 4.4) */
-
-_Static_assert((PSE36_HI << PSE36_SHIFT) == GENMASK(39, 32), "PSE-36 gives bits 39:32");
-_Static_assert(!(PDPTE_PAE_RSVD & (PTE_P | ADDR_64)), "PDPTE reserved bits overlap P/address");
+/* Paging-entry bits: arch/x86.h (PTE_*, PDE_*, PDPTE_*). */
+#define LINEAR_32 GENMASK(31, 0) /* linear addresses are 32 bits without IA-32e (4.3, 4.4) */
 
 /* One walk in progress. Invariants: write and fetch are exclusive; user implies !implicit. */
 struct walk {
@@ -85,7 +66,8 @@ static u64 rsvd_bits(const struct walk *w, int level, bool page)
 	case GWALK_32: /* only a 4 MiB PDE has any: bit 21 and PSE-36 bits beyond MAXPHYADDR */
 		if (!page || level != 2)
 			return 0;
-		return PSE_4M_RSVD | ((above_maxphy(c->maxphyaddr, 39) >> PSE36_SHIFT) & PSE36_HI);
+		return PDE_4M_RSVD |
+		       ((above_maxphy(c->maxphyaddr, 39) >> PDE_PSE36_SHIFT) & PDE_PSE36_HI);
 	case GWALK_PAE: /* 62:M (PAE has no ignored high bits), 20:13 in a 2 MiB PDE */
 		if (page && level == 2)
 			r |= GENMASK(20, 13);
@@ -105,8 +87,8 @@ static u64 page_gpa(const struct walk *w, int level, u64 e)
 	u64 off = BIT(level_shift(w, level)) - 1;
 
 	if (w->ctx->mode == GWALK_32 && level == 2) /* 4 MiB: 31:22 in place, 39:32 from 20:13 */
-		return (e & GENMASK(31, 22)) | ((e & PSE36_HI) << PSE36_SHIFT) | (w->gva & off);
-	return (e & (w->size == 4 ? ADDR_32 : ADDR_64) & ~off) | (w->gva & off);
+		return (e & PDE_4M_ADDR) | ((e & PDE_PSE36_HI) << PDE_PSE36_SHIFT) | (w->gva & off);
+	return (e & (w->size == 4 ? PTE_ADDR_32 : PTE_ADDR_64) & ~off) | (w->gva & off);
 }
 
 /* Error-code bits that describe the access rather than the cause (4.7). */
@@ -230,18 +212,18 @@ static bool walk_start(const struct walk *w, u64 *table, int *level)
 
 	switch (c->mode) {
 	case GWALK_32:
-		*table = c->cr3 & ADDR_32;
+		*table = c->cr3 & PTE_ADDR_32;
 		*level = 2;
 		return true;
 	case GWALK_PAE:
 		/* 4.4.1: the PDPTE registers, loaded at MOV CR3, stand in for the PDPT in memory;
 		 * their reserved bits were checked then, and they have no A bit to set. */
 		pdpte = c->pdpte[(w->gva >> 30) & 3];
-		*table = pdpte & ADDR_64;
+		*table = pdpte & PTE_ADDR_64;
 		*level = 2;
 		return pdpte & PTE_P;
 	default:
-		*table = c->cr3 & ADDR_64 & ~above_maxphy(c->maxphyaddr, 63);
+		*table = c->cr3 & PTE_ADDR_64 & ~above_maxphy(c->maxphyaddr, 63);
 		*level = 4;
 		return true;
 	}
@@ -277,7 +259,7 @@ static bool walk_once(struct walk *w)
 		r->exec &= !(e & w->xd);
 		if (page)
 			return finish(w, level, e);
-		table = e & (w->size == 4 ? ADDR_32 : ADDR_64);
+		table = e & (w->size == 4 ? PTE_ADDR_32 : PTE_ADDR_64);
 	}
 }
 
@@ -346,7 +328,7 @@ enum gwalk_status gwalk(const struct gwalk_ctx *ctx, const struct gwalk_ops *ops
 bool gwalk_load_pdptes(const struct gwalk_ops *ops, u64 cr3, u32 maxphyaddr, u64 pdpte[4])
 {
 	u64 rsvd = PDPTE_PAE_RSVD | above_maxphy(maxphyaddr, 63);
-	u64 base = cr3 & PAE_PDPT_ADDR, tmp[4];
+	u64 base = cr3 & CR3_PAE_PDPT_ADDR, tmp[4];
 
 	for (int i = 0; i < 4; i++) {
 		if (!ops->read(ops->opaque, base + 8 * i, &tmp[i], 8))

@@ -5,7 +5,7 @@
 #ifndef MMU_GWALK_H
 #define MMU_GWALK_H
 
-#include "arch/types.h"
+#include "arch/x86.h" /* PFEC_*, PTE_* */
 
 enum gwalk_mode {
 	GWALK_NONE = 0,   /* paging off: gpa = gva (truncated to 32 bits) */
@@ -13,18 +13,6 @@ enum gwalk_mode {
 	GWALK_PAE = 3,    /* CR4.PAE=1, EFER.LMA=0: PDPTEs from the PDPTE registers + two levels */
 	GWALK_LONG4 = 4,  /* EFER.LMA=1, four levels, 2 MiB and 1 GiB pages */
 };
-
-/* Page-fault error code bits (SDM 4.7). */
-#define PFEC_P BIT(0)
-#define PFEC_W BIT(1)
-#define PFEC_U BIT(2)
-#define PFEC_RSVD BIT(3)
-#define PFEC_I BIT(4)
-#define PFEC_PK BIT(5)
-/* Not a hardware bit (KVM's synthetic PFERR_* bits are the model): set by the hypervisor in
- * the error code it hands the MMU when RFLAGS.AC was 1 at the faulting access, so that SMAP
- * is checked as the CPU did. Never injected: a guest's error code comes from the walker. */
-#define PFEC_SW_AC BIT(31)
 
 /* Access kinds for a walk (combine). */
 #define GWALK_ACC_WRITE BIT(0)

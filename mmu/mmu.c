@@ -472,8 +472,7 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
 		cpuid(0x80000008, 0, &a, &b, &c, &d);
 		maxphyaddr = a & 0xff;
 	}
-	cpuid(0x80000001, 0, &a, &b, &c, &d);
-	nx_enabled = d & BIT(20);
+	nx_enabled = cpu_has_nx();
 	/* Bit 51 must be reserved for MMIO sptes to fault with RSVD (spte.h). */
 	mmio_sptes_enabled = maxphyaddr <= 51;
 	spte_init_mmio(maxphyaddr); /* the L1TF bits for this CPU's L1D width */
@@ -632,11 +631,13 @@ static void fill_pae_root(struct sp *r)
 	for (u32 i = 0; i < 4; i++) {
 		struct sp *pd = NULL;
 		if (gctx.mode == GWALK_32)
-			pd = sp_get(gctx.cr3 >> PAGE_SHIFT & 0xfffff, role_of(2, false, i, ACC_ALL));
-		else if (gctx.pdpte[i] & 1)
-			pd = sp_get((gctx.pdpte[i] & GENMASK(51, 12)) >> PAGE_SHIFT,
+			pd = sp_get((gctx.cr3 & PTE_ADDR_32) >> PAGE_SHIFT,
+				    role_of(2, false, i, ACC_ALL));
+		else if (gctx.pdpte[i] & PTE_P)
+			pd = sp_get((gctx.pdpte[i] & PTE_ADDR_64) >> PAGE_SHIFT,
 				    role_of(2, false, 0, ACC_ALL));
-		if (pd && (spte_hpa(r->spt[i]) != (hpa_t)(uintptr_t)pd->spt || !(r->spt[i] & 1)))
+		if (pd && (spte_hpa(r->spt[i]) != (hpa_t)(uintptr_t)pd->spt ||
+			   !(r->spt[i] & SPTE_P)))
 			spte_set_child(ref_of(r, (int)i), pd, true);
 		else if (!pd && r->spt[i])
 			spte_clear(ref_of(r, (int)i));
@@ -662,9 +663,9 @@ static struct sp *get_root(void)
 	case GWALK_NONE:
 		return sp_get(0, ROLE_DIRECT | ROLE_PAE_ROOT | 3 | mode_bits());
 	case GWALK_LONG4:
-		return sp_get((gctx.cr3 & GENMASK(51, 12)) >> PAGE_SHIFT, role_of(4, false, 0, ACC_ALL));
+		return sp_get((gctx.cr3 & PTE_ADDR_64) >> PAGE_SHIFT, role_of(4, false, 0, ACC_ALL));
 	default: { /* 32-bit and PAE guests: the root is keyed by CR3 itself */
-		struct sp *r = sp_get(gctx.cr3 & 0xffffffe0ULL, ROLE_PAE_ROOT | 3 | mode_bits());
+		struct sp *r = sp_get(gctx.cr3 & CR3_PAE_PDPT_ADDR, ROLE_PAE_ROOT | 3 | mode_bits());
 		/* A cached 32-bit root whose 4 quadrant entries are present is complete (a freed
 		 * child clears its parent entry); PAE PDPTEs may have been reloaded. */
 		if (gctx.mode != GWALK_32 || !(r->spt[0] & r->spt[1] & r->spt[2] & r->spt[3] & SPTE_P))
@@ -721,8 +722,8 @@ struct child_key {
 
 static u32 acc_of_entry(u64 e)
 {
-	return ((e & 2) ? ACC_W : 0) | ((e & 4) ? ACC_U : 0) |
-	       ((gctx.nxe && (e & BIT(63))) ? 0 : ACC_X);
+	return ((e & PTE_RW) ? ACC_W : 0) | ((e & PTE_US) ? ACC_U : 0) |
+	       ((gctx.nxe && (e & PTE_XD)) ? 0 : ACC_X);
 }
 
 /*
@@ -759,7 +760,7 @@ static struct child_key child_for(u64 la, int level, const struct gwalk_result *
 							   (w->dirty ? ROLE_DIRTY : 0) };
 	}
 	u64 e = w->pte[idx];
-	u64 table = gctx.mode == GWALK_32 ? (e & GENMASK(31, 12)) : (e & GENMASK(51, 12));
+	u64 table = e & (gctx.mode == GWALK_32 ? PTE_ADDR_32 : PTE_ADDR_64);
 	u32 quad = gctx.mode == GWALK_32 ? (u32)((la >> 21) & 1) : 0;
 	return (struct child_key){ table >> PAGE_SHIFT, role_of(level - 1, false, quad, acc) };
 }

@@ -52,20 +52,27 @@
 #define MMU_SPTE_H
 
 #include "arch/types.h"
+#include "arch/x86.h" /* PTE_*: a shadow entry is a 4-level paging entry the CPU walks */
 
-#define SPTE_P BIT(0)
-#define SPTE_RW BIT(1)
-#define SPTE_US BIT(2)
-#define SPTE_PWT BIT(3)
-#define SPTE_PCD BIT(4)
-#define SPTE_A BIT(5)
-#define SPTE_D BIT(6)
-#define SPTE_PS BIT(7)
-#define SPTE_G BIT(8)
+/* Hardware bits: the architectural ones (arch/x86.h), under the shadow's names. */
+#define SPTE_P PTE_P
+#define SPTE_RW PTE_RW
+#define SPTE_US PTE_US
+#define SPTE_PWT PTE_PWT
+#define SPTE_PCD PTE_PCD
+#define SPTE_A PTE_A
+#define SPTE_D PTE_D
+#define SPTE_PS PTE_PS
+#define SPTE_G PTE_G
+#define SPTE_XD PTE_XD
+#define SPTE_ADDR_MASK PTE_ADDR_64
+/* Software bits, ignored by the CPU in PAE and 4-level entries (SDM Vol. 3A, 4.4, 4.5). */
 #define SPTE_HOST_WRITABLE BIT(9)
 #define SPTE_MMU_WRITABLE BIT(10)
-#define SPTE_XD BIT(63)
-#define SPTE_ADDR_MASK GENMASK(51, 12)
+_Static_assert(!((SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE) &
+		 (SPTE_P | SPTE_RW | SPTE_US | SPTE_PWT | SPTE_PCD | SPTE_A | SPTE_D | SPTE_PS |
+		  SPTE_G | SPTE_XD | SPTE_ADDR_MASK)),
+	       "software spte bits overlap hardware bits");
 
 #define SPTE_ENTRIES 512
 #define SPTE_LEVEL_SHIFT(level) (PAGE_SHIFT + 9 * ((level) - 1))

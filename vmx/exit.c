@@ -21,10 +21,6 @@ typedef void (*exit_handler)(struct vcpu *v);
 			   BIT(EXIT_CR_ACCESS) | BIT(EXIT_IO_INSTRUCTION) | BIT(EXIT_RDMSR) | \
 			   BIT(EXIT_WRMSR) | BIT(EXIT_XSETBV))
 
-#define VEC_UD 6
-#define VEC_GP 13
-#define VEC_PF 14
-
 static void handle_triple_fault(struct vcpu *v)
 {
 	vcpu_stop(v, END_TRIPLE_FAULT, "guest triple fault at rip=%#llx (an exception it could "
@@ -79,10 +75,10 @@ static void handle_exception(struct vcpu *v)
 		pr_warn("host NMI during guest run: ignored");
 		return;
 	}
-	if ((vec == 1 || vec == 3) && (gdb_handle_debug_exit(v, EXIT_EXCEPTION_NMI, vec) ||
+	if ((vec == VEC_DB || vec == VEC_BP) && (gdb_handle_debug_exit(v, EXIT_EXCEPTION_NMI, vec) ||
 					monitor_handle_debug_exit(v, vec)))
 		return;
-	if (vec == 1 || vec == 3) {
+	if (vec == VEC_DB || vec == VEC_BP) {
 		/* Intercepted for a debugger, but the guest's own: deliver it as it came. */
 		u32 t = (info >> INTR_INFO_TYPE_SHIFT) & 7;
 		vmcs_write(VM_ENTRY_INTR_INFO, (info & ~INTR_INFO_NMI_UNBLOCK));
@@ -180,10 +176,11 @@ static void reinject_vectoring(struct vcpu *v, u32 reason)
 	if (pending & INTR_INFO_VALID) {
 		u32 pvec = pending & INTR_INFO_VECTOR_MASK;
 		bool hw = type == INTR_TYPE_HW_EXCEPTION;
-		bool first_contrib = hw && (vec == 0 || (vec >= 10 && vec <= 13));
+		bool first_contrib = hw && vec < VEC_EXCEPTIONS &&
+				     (VEC_CONTRIBUTORY_MASK & BIT(vec));
 		bool first_pf = hw && vec == VEC_PF;
-		bool second_contrib = pvec == 0 || (pvec >= 10 && pvec <= 13);
-		if (hw && vec == 8) {
+		bool second_contrib = pvec < VEC_EXCEPTIONS && (VEC_CONTRIBUTORY_MASK & BIT(pvec));
+		if (hw && vec == VEC_DF) {
 			vcpu_stop(v, END_TRIPLE_FAULT, "guest fault while delivering #DF (rip=%#llx)",
 				  v->last_rip);
 			return;
@@ -192,7 +189,7 @@ static void reinject_vectoring(struct vcpu *v, u32 reason)
 		 * contributory, is a #DF; anything else is handled serially (the new one is
 		 * delivered; the first event is dropped, as the CPU restarts the instruction). */
 		if ((first_contrib && second_contrib) || (first_pf && (pvec == VEC_PF || second_contrib)))
-			vcpu_inject_exception(8, true, 0);
+			vcpu_inject_exception(VEC_DF, true, 0);
 		return;
 	}
 	vmcs_write(VM_ENTRY_INTR_INFO, idt & ~INTR_INFO_NMI_UNBLOCK);

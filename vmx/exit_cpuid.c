@@ -20,14 +20,12 @@
 #define C1_TM2 BIT(8)
 #define C1_XTPR BIT(14)
 #define C1_DCA BIT(18)
-#define C1_VMX BIT(5)
 #define C1_SMX BIT(6)
 #define C1_FMA BIT(12)
 #define C1_PDCM BIT(15)
 #define C1_PCID BIT(17)
 #define C1_X2APIC BIT(21)
 #define C1_TSC_DEADLINE BIT(24)
-#define C1_XSAVE BIT(26)
 #define C1_OSXSAVE BIT(27)
 #define C1_AVX BIT(28)
 #define C1_F16C BIT(29)
@@ -75,8 +73,8 @@ static void filter(u32 leaf, u32 sub, struct cpuid_regs *r)
 	case 1:
 		/* Also hidden: features whose MSRs this hypervisor does not provide (debug store,
 		 * SpeedStep, thermal monitors, xTPR, DCA), so a guest never touches them. */
-		r->c &= ~(u32)(C1_MONITOR | C1_VMX | C1_SMX | C1_PDCM | C1_PCID | C1_OSXSAVE |
-			       C1_DTES64 | C1_DSCPL | C1_EST | C1_TM2 | C1_XTPR | C1_DCA);
+		r->c &= ~(u32)(C1_MONITOR | CPUID_1_ECX_VMX | C1_SMX | C1_PDCM | C1_PCID |
+			       C1_OSXSAVE | C1_DTES64 | C1_DSCPL | C1_EST | C1_TM2 | C1_XTPR | C1_DCA);
 		r->d &= ~(u32)(D1_DS | D1_ACPI | D1_TM);
 		/* XSAVE and what needs it (AVX, FMA, F16C) stay as the host has them; OSXSAVE
 		 * mirrors the guest's CR4 (vmx/exit_xsave.c handles XSETBV). */

@@ -9,7 +9,6 @@
 #include "vmx/xsave.h"
 #include "arch/asm.h"
 
-#define VEC_GP 13
 #define CRQ_NUM(q) ((q) & 0xf)
 #define CRQ_TYPE(q) (((q) >> 4) & 3)
 #define CRQ_GPR(q) (((q) >> 8) & 0xf)
@@ -27,11 +26,11 @@ static u64 cr4_supported(void)
 	if (xsave_supported())
 		ok |= CR4_OSXSAVE;
 	cpuid(7, 0, &a, &b, &c, &d);
-	if (b & BIT(0))
+	if (b & CPUID_7_EBX_FSGSBASE)
 		ok |= CR4_FSGSBASE;
-	if (b & BIT(7))
+	if (b & CPUID_7_EBX_SMEP)
 		ok |= CR4_SMEP;
-	if (b & BIT(20))
+	if (b & CPUID_7_EBX_SMAP)
 		ok |= CR4_SMAP;
 	return ok;
 }
@@ -55,7 +54,7 @@ static bool guest_write_cr0(struct vcpu *v, u64 val)
 		v->efer |= EFER_LMA;
 	}
 	if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
-		if (vmcs_read(GUEST_CS_AR) & BIT(13))
+		if (x86_code64(efer, vmcs_read(GUEST_CS_AR)))
 			return false; /* leaving long mode from 64-bit code */
 		v->efer &= ~EFER_LMA;
 	}
@@ -91,7 +90,7 @@ static bool mov_to_cr(struct vcpu *v, u32 cr, u64 val)
 	case 0: return guest_write_cr0(v, val);
 	case 3:
 		old = v->cr3;
-		v->cr3 = (v->efer & EFER_LMA) ? val & ~BIT(63) : (val & 0xffffffff);
+		v->cr3 = (v->efer & EFER_LMA) ? val & ~CR3_PCID_NOFLUSH : (val & 0xffffffff);
 		if (vcpu_update_cr3(v)) { /* PAE: a PDPTE with reserved bits set */
 			v->cr3 = old; /* refused: the PDPTE registers keep what they hold */
 			return false;

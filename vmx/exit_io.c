@@ -3,6 +3,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "devices/pio.h"
+#include "devices/debug_exit.h"
 #include "vmx/mmio.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
@@ -32,10 +33,21 @@ static void io_in(struct vcpu *v, u16 port, int size)
 	v->regs.gpr[GPR_RAX] = rax;
 }
 
+/* A write to isa-debug-exit asked to end the run (devices/debug_exit.h): V becomes the run's
+ * code. The instruction still completes (handle_io skips it for END_DEBUG_EXIT). */
+static void take_debug_exit(struct vcpu *v)
+{
+	struct debug_exit_request r = debug_exit_take();
+	v->exit_code = r.code;
+	vcpu_stop(v, END_DEBUG_EXIT, "%s", r.reason);
+}
+
 static void io_out(struct vcpu *v, u16 port, int size)
 {
 	if (!pio_write(port, size, (u32)(v->regs.gpr[GPR_RAX] & size_mask(size))))
 		pr_debug("out to unclaimed port %#x ignored", port);
+	if (debug_exit_requested())
+		take_debug_exit(v);
 }
 
 void handle_io(struct vcpu *v)
@@ -45,6 +57,8 @@ void handle_io(struct vcpu *v)
 		/* INS/OUTS go through the instruction emulator: the guest's tables, segment
 		 * bases, address-size wrap, DF, REP (a batch per exit) and faults midway. */
 		emulate_instruction();
+		if (debug_exit_requested()) /* an OUTS to isa-debug-exit */
+			take_debug_exit(v);
 		return;
 	}
 	if (IOQ_IN(q))

@@ -5,24 +5,12 @@
 #include "kernel/log.h"
 #include "devices/irq.h"
 #include "devices/lapic.h"
+#include "drivers/tsc.h"
 #include "arch/asm.h"
 
-#define MSR_TSC 0x10
-#define MSR_PLATFORM_ID 0x17
-#define MSR_BIOS_SIGN_ID 0x8b
-#define MSR_MTRRCAP 0xfe
-#define MSR_MCG_CAP 0x179
-#define MSR_MCG_STATUS 0x17a
-#define MSR_MISC_ENABLE 0x1a0
-#define MSR_DEBUGCTL 0x1d9
 /* IA32_DEBUGCTL bits a guest may set: LBR and BTF (what KVM allows without a PMU). The value
  * lives in the VMCS: the CPU loads it on entry and saves it on exit (debug controls). */
-#define DEBUGCTL_ALLOWED (BIT(0) | BIT(1))
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_FMASK 0xc0000084
-#define VEC_GP 13
+#define DEBUGCTL_ALLOWED (DEBUGCTL_LBR | DEBUGCTL_BTF)
 
 static bool canonical(u64 a)
 {
@@ -37,13 +25,6 @@ static bool pat_ok(u64 pat)
 			return false;
 	}
 	return true;
-}
-
-static bool has_nx(void)
-{
-	u32 a, b, c, d;
-	cpuid(0x80000001, 0, &a, &b, &c, &d);
-	return d & BIT(20);
 }
 
 /* Returns false for an MSR the guest does not have. */
@@ -78,7 +59,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 /* Returns false when the write must #GP (unknown MSR or a value the MSR refuses). */
 static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 {
-	u64 efer_ok = EFER_SCE | EFER_LME | EFER_LMA | (has_nx() ? EFER_NXE : 0);
+	u64 efer_ok = EFER_SCE | EFER_LME | EFER_LMA | (cpu_has_nx() ? EFER_NXE : 0);
 	switch (msr) {
 	case MSR_IA32_EFER:
 		if ((val & ~efer_ok) || (((val ^ v->efer) & EFER_LME) && (v->cr0 & CR0_PG)))
@@ -118,6 +99,7 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 	case MSR_TSC:
 		v->tsc_offset = val - rdtsc();
 		vmcs_write(TSC_OFFSET, v->tsc_offset);
+		vtime_set_offset(v->tsc_offset); /* the device clocks move with it */
 		return true;
 	case MSR_BIOS_SIGN_ID: case MSR_MISC_ENABLE: return true; /* accepted, no effect */
 	case MSR_MCG_STATUS: return val == 0;

@@ -238,7 +238,7 @@ void handle_vmcall(struct vcpu *v)
 	u64 nr = v->regs.gpr[GPR_RAX] & mask;
 	u64 args[4] = { v->regs.gpr[GPR_RBX] & mask, v->regs.gpr[GPR_RCX] & mask,
 			v->regs.gpr[GPR_RDX] & mask, v->regs.gpr[GPR_RSI] & mask };
-	u32 cpl = (u32)(vmcs_read(GUEST_SS_AR) >> 5) & 3;
+	u32 cpl = (u32)AR_DPL(vmcs_read(GUEST_SS_AR));
 	s64 ret = cpl ? -HV_EPERM : dispatch(v, nr, args);
 	vcpu_set_gpr(v, GPR_RAX, (u64)ret);
 	vcpu_skip_instruction();

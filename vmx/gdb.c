@@ -13,8 +13,6 @@
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 
-#define VEC_DB 1
-#define VEC_BP 3
 #define DR7_L(i) BIT((i) * 2)
 #define DR7_RW_LEN_MASK(i) (0xfULL << (16 + (i) * 4))
 
@@ -37,10 +35,14 @@ static void op_putc(void *o, u8 b)
 	uart_out(&g.uart, (char)b);
 }
 
+/* The register layout follows the register width, not the code width: in IA-32e mode the
+ * registers are 64-bit even in compatibility-mode code (x86_code64 is false there), and a
+ * session latches its layout, so a 64-bit guest stopped in 32-bit code keeps its 64-bit
+ * registers. CS.L outside IA-32e mode means nothing (the CPU ignores it). */
 static int op_mode(void *o)
 {
 	(void)o;
-	return (vmcs_read(GUEST_CS_AR) & BIT(13)) || (vcpu0.efer & EFER_LMA) ? 64 : 32;
+	return (vcpu0.efer & EFER_LMA) ? 64 : 32;
 }
 
 static const enum vmcs_field seg_sel[] = {
@@ -248,7 +250,7 @@ bool gdb_handle_debug_exit(struct vcpu *v, u32 reason, u32 vector)
 	}
 	if (vector == VEC_DB) {
 		u64 q = vmcs_read(EXIT_QUALIFICATION); /* B0-B3 in bits 3:0, BS in bit 14 */
-		if (g.stepping && (q & BIT(14))) {
+		if (g.stepping && (q & DR6_BS)) {
 			vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) & ~RFLAGS_TF);
 			g.stepping = false;
 			g.stopped = true;
@@ -257,7 +259,7 @@ bool gdb_handle_debug_exit(struct vcpu *v, u32 reason, u32 vector)
 		}
 		g.stopped = true;
 		g.resume_rf = true;
-		gdb_report_stop_reason(&g.stub, GDB_SIGTRAP, (q & 0xf) ? GDB_STOP_HWBREAK
+		gdb_report_stop_reason(&g.stub, GDB_SIGTRAP, (q & DR6_B_MASK) ? GDB_STOP_HWBREAK
 								      : GDB_STOP_PLAIN, vmcs_read(GUEST_RIP));
 		return true;
 	}

@@ -5,51 +5,12 @@
 #include "devices/lapic.h"
 #include "devices/irq.h"
 #include "devices/pio.h"
-#include "kernel/log.h"
 #include "arch/asm.h"
-
-#define INTR_BLOCK_STI BIT(0)
-#define INTR_BLOCK_MOV_SS BIT(1)
-#define ACTIVITY_HLT 1
-
-static u64 host_tsc_hz;
-
-u64 tsc_hz(void) { return host_tsc_hz; }
-
-u64 vtime_hz(void) { return host_tsc_hz; }
-
-u64 vtime_now(void) { return rdtsc() + vcpu0.tsc_offset; }
-
-/* Why the PIT: its input clock is fixed (1.193182 MHz) on every PC and emulator. Channel 2,
- * gated through port 0x61, counts down ~10 ms while the TSC runs. */
-void tsc_calibrate(void)
-{
-	const u32 ticks = 11932; /* 10 ms at 1193182 Hz */
-	u8 p61 = inb(0x61);
-	outb(0x61, (p61 & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(0x43, 0xb0);                  /* channel 2, lo/hi, mode 0 */
-	outb(0x42, ticks & 0xff);
-	outb(0x42, ticks >> 8);
-	u64 t0 = rdtsc();
-	u32 spins = 0;
-	while (!(inb(0x61) & 0x20) && ++spins < 50000000)
-		pause();
-	u64 t1 = rdtsc();
-	outb(0x61, p61);
-	host_tsc_hz = (t1 - t0) * 1193182ULL / ticks;
-	if (!(inb(0x61) & 0x20) && spins >= 50000000)
-		host_tsc_hz = 0;
-	if (host_tsc_hz < 1000000) {
-		host_tsc_hz = 1000000000ULL;
-		pr_warn("tsc: calibration against the PIT failed; assuming 1 GHz");
-	}
-	pr_info("tsc: %llu kHz", host_tsc_hz / 1000);
-}
 
 static bool can_inject(void)
 {
 	return (vmcs_read(GUEST_RFLAGS) & RFLAGS_IF) &&
-	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_STATE_STI | INTR_STATE_MOV_SS));
 }
 
 static void set_window_exiting(bool on)
@@ -68,9 +29,11 @@ static bool inject_nmi(struct vcpu *v)
 		v->nmi_pending = true;
 	if (!v->nmi_pending || (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
 		return false;
-	if (vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | BIT(3)))
+	if (vmcs_read(GUEST_INTERRUPTIBILITY) &
+	    (INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI))
 		return false;
-	vmcs_write(VM_ENTRY_INTR_INFO, 2 | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+	vmcs_write(VM_ENTRY_INTR_INFO,
+		   VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
 	v->nmi_pending = false;
 	return true;
 }

@@ -26,8 +26,4 @@ static inline bool intr_quiet(u64 vnow)
 void intr_handle_hlt(struct vcpu *v);
 void handle_interrupt_window(struct vcpu *v);
 
-/* Guest TSC frequency (the host's, calibrated at boot against the PIT). */
-void tsc_calibrate(void);
-u64 tsc_hz(void);
-
 #endif

@@ -11,8 +11,6 @@
 #include "kernel/log.h"
 #include "arch/x86.h"
 
-#define VEC_UD 6
-
 /* The emulator's view of the guest for one MMIO access; ops is first so that the ops
  * callbacks (which get opaque = this context) can report faults in it. */
 struct mmio_ctx {
@@ -41,7 +39,7 @@ static bool la_to_gpa(struct mmio_ctx *c, u64 la, u32 acc, u64 *gpa)
 	if (mmu_translate(la, acc | (c->user ? GWALK_ACC_USER : 0) | (c->ac ? MMU_ACC_AC : 0), gpa,
 			  &ec))
 		return true;
-	ops->fault_vector = 14;
+	ops->fault_vector = VEC_PF;
 	ops->fault_has_error = true;
 	ops->fault_error = ec;
 	ops->fault_cr2 = la;
@@ -68,7 +66,7 @@ static enum emu_access op_fetch(void *opaque, u64 la, void *buf, int len)
 					/* Code in device memory: not something this emulator runs. */
 					pr_warn("mmio: instruction bytes at %#llx (gpa %#llx) are not in "
 						"RAM: #UD", a, gpa);
-					c->ops.fault_vector = 6;
+					c->ops.fault_vector = VEC_UD;
 					c->ops.fault_has_error = false;
 					return EMU_ACCESS_FAULT;
 				}
@@ -141,8 +139,9 @@ static void load_cpu(struct vcpu *v, struct emu_cpu *cpu)
 	cpu->rflags = vmcs_read(GUEST_RFLAGS);
 	for (int s = 0; s < EMU_NSEG; s++)
 		cpu->seg_base[s] = vmcs_read(GUEST_ES_BASE + (u32)s * 2);
-	cpu->mode = (cs_ar & BIT(13)) ? 64 : (cs_ar & BIT(14)) ? 32 : 16;
-	cpu->cpl = (int)((vmcs_read(GUEST_SS_AR) >> 5) & 3);
+	/* CS.L counts only in IA-32e mode; else (and in compatibility mode) CS.D picks 32/16. */
+	cpu->mode = x86_code64(v->efer, cs_ar) ? 64 : (cs_ar & AR_DB) ? 32 : 16;
+	cpu->cpl = (int)AR_DPL(vmcs_read(GUEST_SS_AR));
 }
 
 static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
@@ -175,8 +174,8 @@ static void complete_insn(u64 rip, u64 rflags)
 static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 {
 	u64 cs_ar = vmcs_read(GUEST_CS_AR);
-	bool m64 = (v->efer & EFER_LMA) && (cs_ar & BIT(13));
-	if (!m64 && !(cs_ar & BIT(14)))
+	bool m64 = x86_code64(v->efer, cs_ar);
+	if (!m64 && !(cs_ar & AR_DB))
 		return false; /* 16-bit code */
 	u64 rip = v->last_rip, code_la = rip;
 	if (!m64) {
@@ -323,7 +322,7 @@ static bool emulate(u64 gpa, u64 la, bool device)
 		break;
 	case EMU_EXCEPTION:
 		store_cpu(v, &cpu); /* a string instruction keeps the iterations it finished */
-		if (res.vector == 14)
+		if (res.vector == VEC_PF)
 			mmu_inject_page_fault(res.cr2, res.error);
 		else
 			vcpu_inject_exception(res.vector, res.has_error, res.error);

@@ -22,8 +22,6 @@
 
 #define CTRL_A 0x01
 #define LINE_MAX 120
-#define VEC_DB 1
-#define VEC_BP 3
 
 static struct {
 	bool escape;       /* Ctrl-A seen: the next byte is a command to the filter */
@@ -182,9 +180,9 @@ static void decode_ar(char *buf, size_t n, u64 ar)
 		fmt_snprintf(buf, n, " unusable");
 		return;
 	}
-	fmt_snprintf(buf, n, " type=%llu s=%llu dpl=%llu p=%llu l=%llu db=%llu g=%llu", ar & 0xf,
-		     (ar >> 4) & 1, (ar >> 5) & 3, (ar >> 7) & 1, (ar >> 13) & 1, (ar >> 14) & 1,
-		     (ar >> 15) & 1);
+	fmt_snprintf(buf, n, " type=%llu s=%llu dpl=%llu p=%llu l=%llu db=%llu g=%llu", AR_TYPE(ar),
+		     (u64)!!(ar & AR_S), AR_DPL(ar), (u64)!!(ar & AR_P), (u64)!!(ar & AR_L),
+		     (u64)!!(ar & AR_DB), (u64)!!(ar & AR_G));
 }
 
 static void decode_field(u32 f, u64 v, char *buf, size_t n)
@@ -537,7 +535,7 @@ void monitor_before_entry(struct vcpu *v)
 
 bool monitor_handle_debug_exit(struct vcpu *v, u32 vector)
 {
-	if (vector == VEC_DB && mon.stepping && (vmcs_read(EXIT_QUALIFICATION) & BIT(14))) {
+	if (vector == VEC_DB && mon.stepping && (vmcs_read(EXIT_QUALIFICATION) & DR6_BS)) {
 		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) & ~RFLAGS_TF);
 		mon.stepping = false;
 		set_db_bp_intercepts(false, mon.bp_set);

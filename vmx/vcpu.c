@@ -73,7 +73,7 @@ static void setup_controls(void)
 	vmcs_write(VM_ENTRY_CONTROLS, control("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER |
 					      ENTRY_LOAD_DEBUG_CONTROLS));
 	/* #PF: with paging off the only page faults are accesses outside guest RAM. */
-	vmcs_write(EXCEPTION_BITMAP, BIT(14));
+	vmcs_write(EXCEPTION_BITMAP, BIT(VEC_PF));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -134,7 +134,7 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	v->efer = 0;
 	v->pat = 0x0007040600070406ULL;
 	/* The SYSCALL/SWAPGS MSRs are the guest's in the CPU (vmx/exit_msr.c): start from 0. */
-	static const u32 syscall_msrs[] = { 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+	static const u32 syscall_msrs[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK,
 					    MSR_KERNEL_GS_BASE };
 	for (u32 i = 0; i < ARRAY_SIZE(syscall_msrs); i++)
 		wrmsr(syscall_msrs[i], 0);
@@ -205,11 +205,9 @@ u64 vcpu_real_cr4(u64 guest_cr0, u64 guest_cr4)
 
 u64 vcpu_real_efer(u64 guest_efer)
 {
-	u32 a, b, c, d;
-	cpuid(0x80000001, 0, &a, &b, &c, &d);
 	/* NX on whenever the CPU has it: sptes use XD for non-executable guest pages. LME/LMA
 	 * follow the guest only once it is really in long mode (paging on). */
-	u64 e = (guest_efer & EFER_SCE) | ((d & BIT(20)) ? EFER_NXE : 0);
+	u64 e = (guest_efer & EFER_SCE) | (cpu_has_nx() ? EFER_NXE : 0);
 	if (guest_efer & EFER_LMA)
 		e |= EFER_LME | EFER_LMA;
 	return e;
@@ -263,7 +261,7 @@ void vcpu_skip_instruction(void)
 {
 	u64 rip = vcpu0.last_rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 	/* Outside 64-bit code EIP wraps at 4 GiB (CS.L only counts in IA-32e mode). */
-	if (!(vcpu0.efer & EFER_LMA) || !(vmcs_read(GUEST_CS_AR) & BIT(13)))
+	if (!x86_code64(vcpu0.efer, vmcs_read(GUEST_CS_AR)))
 		rip &= 0xffffffffULL;
 	vmcs_write(GUEST_RIP, rip);
 	vcpu_instruction_done(vmcs_read(GUEST_RFLAGS));

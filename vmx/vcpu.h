@@ -37,7 +37,9 @@ struct vcpu {
 	u64 efer;
 	/* MSRs kept here because nothing in the VMCS or the CPU holds them for the guest. */
 	u64 pat;
-	u64 tsc_offset; /* guest TSC = host TSC + tsc_offset (VMCS TSC_OFFSET) */
+	/* guest TSC = host TSC + tsc_offset. Invariant: equal to the VMCS TSC_OFFSET and to the
+	 * device clocks' copy (drivers/tsc.h: vtime_set_offset, called wherever it changes). */
+	u64 tsc_offset;
 	u64 xcr0;       /* the guest's XCR0 (in the hardware while it runs) */
 	bool nmi_pending; /* an NMI waits for the guest to unblock NMIs */
 	/* Guest RAM: host-physical base and size; guest physical 0 maps to ram_hpa. */
@@ -87,13 +89,13 @@ static inline void vcpu_instruction_done(u64 rflags)
 {
 	/* It ends STI/MOV-SS blocking, as executing it would (SDM 26.3.1.5). */
 	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
-	if (intr & 3)
-		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
+	if (intr & (INTR_STATE_STI | INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY, intr & ~(INTR_STATE_STI | INTR_STATE_MOV_SS));
 	/* It owes the single-step trap when the guest has TF set: a pending BS makes the CPU
 	 * deliver #DB after the entry (SDM 26.7.3), as KVM does after skipping an instruction. */
 	if (rflags & RFLAGS_TF)
 		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
-			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | BIT(14));
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
 }
 /* A data access (or, with io, a port access) the hypervisor did for the guest instead of the
  * CPU: returns the guest's enabled data/I/O breakpoints (DR0-DR3, DR7, CR4.DE) it matches, as
@@ -110,7 +112,7 @@ static inline void vcpu_raise_breakpoints(u64 hits)
 {
 	if (hits) /* B0-B3 and "enabled breakpoint" (bit 12): a #DB trap after the entry */
 		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
-			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | hits | BIT(12));
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | hits | PENDING_DBG_ENABLED_BP);
 }
 /* Queues a hardware exception for the next VM entry. */
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);

@@ -3,6 +3,7 @@
 #include "vmx/vmcheck.h"
 #include "vmx/vmcs.h"
 #include "vmx/caps.h"
+#include "arch/x86.h"
 
 /* ---- Encodings vmx/vmcs.h does not have (App. B; 24.6) ---- */
 
@@ -25,58 +26,9 @@
 #define ENTRY_TO_SMM BIT(10)
 #define ENTRY_DEACT_DUAL_MONITOR BIT(11)
 
-/* Architectural bits (SDM Vol. 3A; kernel/x86.h holds them next to inline asm, which this
- * pure file does not include). */
-#define X_CR0_PE BIT(0)
-#define X_CR0_NE BIT(5)
-#define X_CR0_NW BIT(29)
-#define X_CR0_CD BIT(30)
-#define X_CR0_PG BIT(31)
-#define X_CR4_PAE BIT(5)
-#define X_CR4_VMXE BIT(13)
-#define X_CR4_PCIDE BIT(17)
-#define X_EFER_LME BIT(8)
-#define X_EFER_LMA BIT(10)
-#define X_EFER_DEFINED (BIT(0) | BIT(8) | BIT(10) | BIT(11)) /* SCE LME LMA NXE */
-#define X_RFLAGS_FIXED1 BIT(1)
-#define X_RFLAGS_TF BIT(8)
-#define X_RFLAGS_IF BIT(9)
-#define X_RFLAGS_VM BIT(17)
-#define X_RFLAGS_RSVD (GENMASK(63, 22) | BIT(15) | BIT(5) | BIT(3))
-#define X_DEBUGCTL_BTF BIT(1)
-#define X_DEBUGCTL_RSVD (GENMASK(63, 16) | GENMASK(5, 3)) /* bit 2 is bus-lock detect on new CPUs */
-
-/* Segment access rights (24.4.1) and selectors. */
-#define AR_TYPE(ar) ((ar) & 0xfu)
-#define AR_S BIT(4)
-#define AR_DPL(ar) (((ar) >> 5) & 3u)
-#define AR_P BIT(7)
-#define AR_L BIT(13)
-#define AR_DB BIT(14)
-#define AR_G BIT(15)
-#define AR_RSVD (GENMASK(11, 8) | GENMASK(31, 17))
-#define SEL_RPL(sel) ((sel) & 3u)
-#define SEL_TI BIT(2)
-
-/* Guest non-register state (24.4.2). */
-#define INTR_STI BIT(0)
-#define INTR_MOVSS BIT(1)
-#define INTR_SMI BIT(2)
-#define INTR_NMI BIT(3)
-#define INTR_ENCLAVE BIT(4)
-#define INTR_RSVD GENMASK(31, 5)
-#define ACT_ACTIVE 0u
-#define ACT_HLT 1u
-#define ACT_SHUTDOWN 2u
-#define ACT_SIPI 3u
-#define DBG_BS BIT(14)
-#define DBG_RTM BIT(16)
-#define DBG_RSVD (GENMASK(11, 4) | BIT(13) | BIT(15) | GENMASK(63, 17))
-#define PDPTE_P BIT(0)
-#define PDPTE_RSVD (GENMASK(2, 1) | GENMASK(8, 5))
-
-#define INTR_INFO_RSVD GENMASK(30, 12)
-#define INTR_TYPE_OTHER 7u
+/* Architectural bits (CR, EFER, RFLAGS, DEBUGCTL, segment access rights, PDPTE, vectors):
+ * arch/x86.h; VMX ones (unusable, interruptibility, activity, pending debug exceptions,
+ * interruption information): vmx/vmcs.h. */
 
 /* ---- The rules ---- */
 
@@ -634,14 +586,14 @@ static void exit_controls(struct ctx *c)
 /* Exceptions that push an error code (SDM Vol. 3A 6.15): #DF #TS #NP #SS #GP #PF #AC #CP. */
 static bool has_error_code(u32 vec)
 {
-	return vec < 32 && ((BIT(8) | GENMASK(14, 10) | BIT(17) | BIT(21)) & BIT(vec));
+	return vec < VEC_EXCEPTIONS && (VEC_ERROR_CODE_MASK & BIT(vec));
 }
 
 /* The vector an injected event of this type may have: NMI 2, exceptions 0-31, MTF 0. */
 static bool vector_ok(u32 type, u32 vec)
 {
 	switch (type) {
-	case INTR_TYPE_NMI: return vec == 2;
+	case INTR_TYPE_NMI: return vec == VEC_NMI;
 	case INTR_TYPE_HW_EXCEPTION: return vec <= 31;
 	case INTR_TYPE_OTHER: return vec == 0;
 	default: return true;
@@ -658,7 +610,7 @@ static void entry_event(struct ctx *c)
 	bool type_ok = type != 1 && (type != INTR_TYPE_OTHER || mtf);
 	need(c, type_ok, R_CTRL_INTR_TYPE, VM_ENTRY_INTR_INFO, info);
 	need(c, vector_ok(type, vec), R_CTRL_INTR_VECTOR, VM_ENTRY_INTR_INFO, info);
-	bool pmode = !c->ug || (c->cr0 & X_CR0_PE);
+	bool pmode = !c->ug || (c->cr0 & CR0_PE);
 	bool want = pmode && type == INTR_TYPE_HW_EXCEPTION && has_error_code(vec);
 	bool deliver = info & INTR_INFO_DELIVER_CODE;
 	need2(c, want == deliver, R_CTRL_INTR_DELIVER, VM_ENTRY_INTR_INFO, info, GUEST_CR0, c->cr0);
@@ -714,8 +666,8 @@ static bool pat_ok(u64 pat)
 static void cr4_fixed(struct ctx *c, u32 field, u64 cr4, enum rule vmxe, enum rule other)
 {
 	u64 bad = (~cr4 & c->in->cr4_fixed0) | (cr4 & ~c->in->cr4_fixed1);
-	need(c, !(bad & X_CR4_VMXE), vmxe, field, cr4);
-	need2(c, !(bad & ~X_CR4_VMXE), other, field, cr4, VMCHECK_F_BITS, bad & ~X_CR4_VMXE);
+	need(c, !(bad & CR4_VMXE), vmxe, field, cr4);
+	need2(c, !(bad & ~CR4_VMXE), other, field, cr4, VMCHECK_F_BITS, bad & ~CR4_VMXE);
 }
 
 static void host_regs(struct ctx *c)
@@ -734,8 +686,8 @@ static void host_regs(struct ctx *c)
 	}
 	if (c->exit & EXIT_LOAD_IA32_EFER) {
 		u64 efer = rd(c, HOST_IA32_EFER);
-		bool lma = efer & X_EFER_LMA, lme = efer & X_EFER_LME;
-		need(c, !(efer & ~X_EFER_DEFINED), R_HOST_EFER_RSVD, HOST_IA32_EFER, efer);
+		bool lma = efer & EFER_LMA, lme = efer & EFER_LME;
+		need(c, !(efer & ~EFER_DEFINED), R_HOST_EFER_RSVD, HOST_IA32_EFER, efer);
 		need2(c, lma == c->host64 && lme == c->host64, R_HOST_EFER_LMA, HOST_IA32_EFER,
 		      efer, VM_EXIT_CONTROLS, c->exit);
 	}
@@ -780,10 +732,10 @@ static void host_addr_size(struct ctx *c)
 	if (!c->host64) {
 		need2(c, !c->ia32e, R_HOST_SIZE_GUEST64, VM_EXIT_CONTROLS, c->exit,
 		      VM_ENTRY_CONTROLS, c->entry);
-		need(c, !(cr4 & X_CR4_PCIDE), R_HOST_CR4_PCIDE, HOST_CR4, cr4);
+		need(c, !(cr4 & CR4_PCIDE), R_HOST_CR4_PCIDE, HOST_CR4, cr4);
 		need(c, !(rip >> 32), R_HOST_RIP_HIGH, HOST_RIP, rip);
 	} else {
-		need(c, cr4 & X_CR4_PAE, R_HOST_CR4_PAE, HOST_CR4, cr4);
+		need(c, cr4 & CR4_PAE, R_HOST_CR4_PAE, HOST_CR4, cr4);
 		need(c, canonical(c, rip), R_HOST_RIP_CANON, HOST_RIP, rip);
 	}
 }
@@ -793,19 +745,19 @@ static void host_addr_size(struct ctx *c)
 static void guest_crs(struct ctx *c)
 {
 	u64 cr0 = c->cr0, cr4 = c->cr4, cr3 = rd(c, GUEST_CR3);
-	u64 pepg = c->ug ? 0 : (X_CR0_PE | X_CR0_PG);
+	u64 pepg = c->ug ? 0 : (CR0_PE | CR0_PG);
 	u64 bad0 = ((~cr0 & c->in->cr0_fixed0) | (cr0 & ~c->in->cr0_fixed1)) &
-		   ~(X_CR0_CD | X_CR0_NW);
+		   ~(CR0_CD | CR0_NW);
 	need2(c, !(bad0 & pepg), R_GUEST_CR0_PEPG, GUEST_CR0, cr0, VMCHECK_F_BITS, bad0 & pepg);
-	bad0 &= ~(X_CR0_PE | X_CR0_PG);
+	bad0 &= ~(CR0_PE | CR0_PG);
 	need2(c, !bad0, R_GUEST_CR0_FIXED, GUEST_CR0, cr0, VMCHECK_F_BITS, bad0);
-	need(c, !(cr0 & X_CR0_PG) || (cr0 & X_CR0_PE), R_GUEST_CR0_PG_PE, GUEST_CR0, cr0);
+	need(c, !(cr0 & CR0_PG) || (cr0 & CR0_PE), R_GUEST_CR0_PG_PE, GUEST_CR0, cr0);
 	cr4_fixed(c, GUEST_CR4, cr4, R_GUEST_CR4_VMXE, R_GUEST_CR4_FIXED);
 	if (c->ia32e) {
-		need(c, cr0 & X_CR0_PG, R_GUEST_IA32E_PG, GUEST_CR0, cr0);
-		need(c, cr4 & X_CR4_PAE, R_GUEST_IA32E_PAE, GUEST_CR4, cr4);
+		need(c, cr0 & CR0_PG, R_GUEST_IA32E_PG, GUEST_CR0, cr0);
+		need(c, cr4 & CR4_PAE, R_GUEST_IA32E_PAE, GUEST_CR4, cr4);
 	} else {
-		need(c, !(cr4 & X_CR4_PCIDE), R_GUEST_CR4_PCIDE, GUEST_CR4, cr4);
+		need(c, !(cr4 & CR4_PCIDE), R_GUEST_CR4_PCIDE, GUEST_CR4, cr4);
 	}
 	need(c, in_pa(c, cr3), R_GUEST_CR3_WIDTH, GUEST_CR3, cr3);
 }
@@ -814,7 +766,7 @@ static void guest_msrs(struct ctx *c)
 {
 	if (c->entry & ENTRY_LOAD_DEBUG_CONTROLS) {
 		u64 dbgctl = rd(c, GUEST_IA32_DEBUGCTL), dr7 = rd(c, GUEST_DR7);
-		need(c, !(dbgctl & X_DEBUGCTL_RSVD), R_GUEST_DEBUGCTL, GUEST_IA32_DEBUGCTL, dbgctl);
+		need(c, !(dbgctl & DEBUGCTL_RSVD), R_GUEST_DEBUGCTL, GUEST_IA32_DEBUGCTL, dbgctl);
 		need(c, !(dr7 >> 32), R_GUEST_DR7_HIGH, GUEST_DR7, dr7);
 	}
 	u64 esp = rd(c, GUEST_SYSENTER_ESP), eip = rd(c, GUEST_SYSENTER_EIP);
@@ -826,11 +778,11 @@ static void guest_msrs(struct ctx *c)
 	}
 	if (c->entry & ENTRY_LOAD_IA32_EFER) {
 		u64 efer = rd(c, GUEST_IA32_EFER);
-		bool lma = efer & X_EFER_LMA, lme = efer & X_EFER_LME;
-		need(c, !(efer & ~X_EFER_DEFINED), R_GUEST_EFER_RSVD, GUEST_IA32_EFER, efer);
+		bool lma = efer & EFER_LMA, lme = efer & EFER_LME;
+		need(c, !(efer & ~EFER_DEFINED), R_GUEST_EFER_RSVD, GUEST_IA32_EFER, efer);
 		need2(c, lma == c->ia32e, R_GUEST_EFER_LMA, GUEST_IA32_EFER, efer,
 		      VM_ENTRY_CONTROLS, c->entry);
-		need2(c, !(c->cr0 & X_CR0_PG) || lme == c->ia32e, R_GUEST_EFER_LME, GUEST_IA32_EFER,
+		need2(c, !(c->cr0 & CR0_PG) || lme == c->ia32e, R_GUEST_EFER_LME, GUEST_IA32_EFER,
 		      efer, GUEST_CR0, c->cr0);
 	}
 }
@@ -924,7 +876,7 @@ static void seg_ss(struct ctx *c, const struct seg *ss, const struct seg *cs)
 	if (!c->ug)
 		need2(c, dpl == SEL_RPL(ss->sel), R_SS_AR_DPL_RPL, GUEST_SS_AR, ss->ar,
 		      GUEST_SS_SELECTOR, ss->sel);
-	bool zero = AR_TYPE(cs->ar) == 3 || !(c->cr0 & X_CR0_PE);
+	bool zero = AR_TYPE(cs->ar) == 3 || !(c->cr0 & CR0_PE);
 	need2(c, !zero || dpl == 0, R_SS_AR_DPL_ZERO, GUEST_SS_AR, ss->ar, GUEST_CR0, c->cr0);
 }
 
@@ -995,14 +947,14 @@ static void guest_dt_rip_rflags(struct ctx *c)
 		need(c, canonical(c, rip), R_GUEST_RIP_CANON, GUEST_RIP, rip);
 	else
 		need2(c, !(rip >> 32), R_GUEST_RIP_HIGH, GUEST_RIP, rip, GUEST_CS_AR, cs_ar);
-	need2(c, !(fl & X_RFLAGS_RSVD), R_GUEST_RFLAGS_RSVD, GUEST_RFLAGS, fl, VMCHECK_F_BITS,
-	      fl & X_RFLAGS_RSVD);
-	need(c, fl & X_RFLAGS_FIXED1, R_GUEST_RFLAGS_BIT1, GUEST_RFLAGS, fl);
-	need2(c, !(fl & X_RFLAGS_VM) || (!c->ia32e && (c->cr0 & X_CR0_PE)), R_GUEST_RFLAGS_VM,
+	need2(c, !(fl & RFLAGS_RSVD), R_GUEST_RFLAGS_RSVD, GUEST_RFLAGS, fl, VMCHECK_F_BITS,
+	      fl & RFLAGS_RSVD);
+	need(c, fl & RFLAGS_FIXED, R_GUEST_RFLAGS_BIT1, GUEST_RFLAGS, fl);
+	need2(c, !(fl & RFLAGS_VM) || (!c->ia32e && (c->cr0 & CR0_PE)), R_GUEST_RFLAGS_VM,
 	      GUEST_RFLAGS, fl, VM_ENTRY_CONTROLS, c->entry);
 	bool ext = (c->event & INTR_INFO_VALID) &&
 		   ((c->event >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_EXT_INTR;
-	need2(c, !ext || (fl & X_RFLAGS_IF), R_GUEST_RFLAGS_IF, GUEST_RFLAGS, fl,
+	need2(c, !ext || (fl & RFLAGS_IF), R_GUEST_RFLAGS_IF, GUEST_RFLAGS, fl,
 	      VM_ENTRY_INTR_INFO, c->event);
 }
 
@@ -1014,13 +966,14 @@ static bool event_allowed(u32 act, u32 info)
 	u32 type = (info >> INTR_INFO_TYPE_SHIFT) & 7, vec = info & 0xff;
 	bool hw = type == INTR_TYPE_HW_EXCEPTION;
 	switch (act) {
-	case ACT_ACTIVE:
+	case ACTIVITY_ACTIVE:
 		return true;
-	case ACT_HLT:
+	case ACTIVITY_HLT:
 		return type == INTR_TYPE_EXT_INTR || type == INTR_TYPE_NMI ||
-		       (hw && (vec == 1 || vec == 18)) || (type == INTR_TYPE_OTHER && vec == 0);
-	case ACT_SHUTDOWN:
-		return type == INTR_TYPE_NMI || (hw && vec == 18);
+		       (hw && (vec == VEC_DB || vec == VEC_MC)) ||
+		       (type == INTR_TYPE_OTHER && vec == 0);
+	case ACTIVITY_SHUTDOWN:
+		return type == INTR_TYPE_NMI || (hw && vec == VEC_MC);
 	default:
 		return false;
 	}
@@ -1033,10 +986,10 @@ static void guest_activity(struct ctx *c, u32 act, u32 intr)
 	if (act >= 1 && act <= 3)
 		need2(c, (c->in->misc >> (5 + act)) & 1, R_GUEST_ACT_UNSUP, GUEST_ACTIVITY_STATE,
 		      act, VMCHECK_F_CAP, c->in->misc);
-	need2(c, act != ACT_HLT || AR_DPL(ss_ar) == 0, R_GUEST_ACT_HLT_DPL, GUEST_ACTIVITY_STATE,
-	      act, GUEST_SS_AR, ss_ar);
-	need2(c, act == ACT_ACTIVE || !(intr & (INTR_STI | INTR_MOVSS)), R_GUEST_ACT_BLOCKING,
-	      GUEST_ACTIVITY_STATE, act, GUEST_INTERRUPTIBILITY, intr);
+	need2(c, act != ACTIVITY_HLT || AR_DPL(ss_ar) == 0, R_GUEST_ACT_HLT_DPL,
+	      GUEST_ACTIVITY_STATE, act, GUEST_SS_AR, ss_ar);
+	need2(c, act == ACTIVITY_ACTIVE || !(intr & (INTR_STATE_STI | INTR_STATE_MOV_SS)),
+	      R_GUEST_ACT_BLOCKING, GUEST_ACTIVITY_STATE, act, GUEST_INTERRUPTIBILITY, intr);
 	if ((c->event & INTR_INFO_VALID) && act <= 3)
 		need2(c, event_allowed(act, c->event), R_GUEST_ACT_EVENT, GUEST_ACTIVITY_STATE, act,
 		      VM_ENTRY_INTR_INFO, c->event);
@@ -1048,36 +1001,39 @@ static void guest_interruptibility(struct ctx *c, u32 intr)
 	bool valid = c->event & INTR_INFO_VALID;
 	bool ext = valid && type == INTR_TYPE_EXT_INTR, nmi = valid && type == INTR_TYPE_NMI;
 	u32 f = GUEST_INTERRUPTIBILITY;
-	need(c, !(intr & INTR_RSVD), R_GUEST_INTR_RSVD, f, intr);
-	need(c, (intr & (INTR_STI | INTR_MOVSS)) != (INTR_STI | INTR_MOVSS), R_GUEST_INTR_STI_MOVSS,
-	     f, intr);
-	need2(c, !(intr & INTR_STI) || (c->rflags & X_RFLAGS_IF), R_GUEST_INTR_STI_IF, f, intr,
+	need(c, !(intr & INTR_STATE_RSVD), R_GUEST_INTR_RSVD, f, intr);
+	need(c, (intr & (INTR_STATE_STI | INTR_STATE_MOV_SS)) != (INTR_STATE_STI | INTR_STATE_MOV_SS),
+	     R_GUEST_INTR_STI_MOVSS, f, intr);
+	need2(c, !(intr & INTR_STATE_STI) || (c->rflags & RFLAGS_IF), R_GUEST_INTR_STI_IF, f, intr,
 	      GUEST_RFLAGS, c->rflags);
-	need2(c, !ext || !(intr & (INTR_STI | INTR_MOVSS)), R_GUEST_INTR_EXT, f, intr,
+	need2(c, !ext || !(intr & (INTR_STATE_STI | INTR_STATE_MOV_SS)), R_GUEST_INTR_EXT, f, intr,
 	      VM_ENTRY_INTR_INFO, c->event);
-	need2(c, !nmi || !(intr & INTR_MOVSS), R_GUEST_INTR_NMI_MOVSS, f, intr, VM_ENTRY_INTR_INFO,
+	need2(c, !nmi || !(intr & INTR_STATE_MOV_SS), R_GUEST_INTR_NMI_MOVSS, f, intr,
+	      VM_ENTRY_INTR_INFO, c->event);
+	need2(c, !nmi || !(intr & INTR_STATE_STI), R_GUEST_INTR_NMI_STI, f, intr, VM_ENTRY_INTR_INFO,
 	      c->event);
-	need2(c, !nmi || !(intr & INTR_STI), R_GUEST_INTR_NMI_STI, f, intr, VM_ENTRY_INTR_INFO,
-	      c->event);
-	need(c, !(intr & INTR_SMI), R_GUEST_INTR_SMI, f, intr);
-	need2(c, !nmi || !(c->pin & PIN_VIRTUAL_NMIS) || !(intr & INTR_NMI), R_GUEST_INTR_VNMI, f,
-	      intr, VM_ENTRY_INTR_INFO, c->event);
-	need(c, !(intr & INTR_ENCLAVE) || !(intr & INTR_MOVSS), R_GUEST_INTR_ENCLAVE, f, intr);
+	need(c, !(intr & INTR_STATE_SMI), R_GUEST_INTR_SMI, f, intr);
+	need2(c, !nmi || !(c->pin & PIN_VIRTUAL_NMIS) || !(intr & INTR_STATE_NMI), R_GUEST_INTR_VNMI,
+	      f, intr, VM_ENTRY_INTR_INFO, c->event);
+	need(c, !(intr & INTR_STATE_ENCLAVE) || !(intr & INTR_STATE_MOV_SS), R_GUEST_INTR_ENCLAVE, f,
+	     intr);
 }
 
 static void guest_pending_dbg(struct ctx *c, u32 act, u32 intr)
 {
 	u32 f = GUEST_PENDING_DBG_EXCEPTIONS;
 	u64 dbg = rd(c, f);
-	need2(c, !(dbg & DBG_RSVD), R_GUEST_DBG_RSVD, f, dbg, VMCHECK_F_BITS, dbg & DBG_RSVD);
-	if ((intr & (INTR_STI | INTR_MOVSS)) || act == ACT_HLT) {
-		u64 btf = rd(c, GUEST_IA32_DEBUGCTL) & X_DEBUGCTL_BTF;
-		bool want = (c->rflags & X_RFLAGS_TF) && !btf;
-		need2(c, !!(dbg & DBG_BS) == want, R_GUEST_DBG_BS, f, dbg, GUEST_RFLAGS, c->rflags);
+	need2(c, !(dbg & PENDING_DBG_RSVD), R_GUEST_DBG_RSVD, f, dbg, VMCHECK_F_BITS,
+	      dbg & PENDING_DBG_RSVD);
+	if ((intr & (INTR_STATE_STI | INTR_STATE_MOV_SS)) || act == ACTIVITY_HLT) {
+		u64 btf = rd(c, GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF;
+		bool want = (c->rflags & RFLAGS_TF) && !btf;
+		need2(c, !!(dbg & PENDING_DBG_BS) == want, R_GUEST_DBG_BS, f, dbg, GUEST_RFLAGS,
+		      c->rflags);
 	}
-	if (dbg & DBG_RTM) {
-		bool ok = !(dbg & (GENMASK(11, 0) | GENMASK(15, 13))) && (dbg & BIT(12)) &&
-			  !(intr & INTR_MOVSS);
+	if (dbg & PENDING_DBG_RTM) {
+		bool ok = !(dbg & (GENMASK(11, 0) | GENMASK(15, 13))) &&
+			  (dbg & PENDING_DBG_ENABLED_BP) && !(intr & INTR_STATE_MOV_SS);
 		need2(c, ok, R_GUEST_DBG_RTM, f, dbg, GUEST_INTERRUPTIBILITY, intr);
 	}
 }
@@ -1115,8 +1071,8 @@ static void guest_non_register(struct ctx *c)
 static void guest_pdptes(struct ctx *c)
 {
 	u64 pdpte[4], cr3 = rd(c, GUEST_CR3);
-	u64 rsvd = PDPTE_RSVD | (pa_bits(c) < 64 ? GENMASK(63, pa_bits(c)) : 0);
-	if (!(c->cr0 & X_CR0_PG) || !(c->cr4 & X_CR4_PAE) || c->ia32e)
+	u64 rsvd = PDPTE_PAE_RSVD | (pa_bits(c) < 64 ? GENMASK(63, pa_bits(c)) : 0);
+	if (!(c->cr0 & CR0_PG) || !(c->cr4 & CR4_PAE) || c->ia32e)
 		return;
 	if (c->proc2 & CPU2_ENABLE_EPT) {
 		for (u32 i = 0; i < 4; i++)
@@ -1125,7 +1081,7 @@ static void guest_pdptes(struct ctx *c)
 		return;
 	}
 	for (u32 i = 0; i < 4; i++)
-		if (pdpte[i] & PDPTE_P)
+		if (pdpte[i] & PTE_P)
 			need2(c, !(pdpte[i] & rsvd), R_GUEST_PDPTE_RSVD, GUEST_PDPTE0 + 2 * i,
 			      pdpte[i], GUEST_CR3, cr3);
 }
@@ -1151,7 +1107,7 @@ int vmcheck_run(const struct vmcheck_input *in, vmcheck_report_fn report, void *
 	c.rflags = rd(&c, GUEST_RFLAGS);
 	c.event = (u32)rd(&c, VM_ENTRY_INTR_INFO);
 	c.ia32e = c.entry & ENTRY_IA32E_MODE_GUEST;
-	c.v86 = c.rflags & X_RFLAGS_VM;
+	c.v86 = c.rflags & RFLAGS_VM;
 	c.ug = c.proc2 & CPU2_UNRESTRICTED_GUEST;
 	c.host64 = c.exit & EXIT_HOST_ADDR_SPACE_SIZE;
 	check_controls(&c);

@@ -207,12 +207,36 @@ enum vmcs_field {
 #define INTR_TYPE_SW_INTR 4u
 #define INTR_TYPE_PRIV_SW_EXCEPTION 5u
 #define INTR_TYPE_SW_EXCEPTION 6u
+#define INTR_TYPE_OTHER 7u /* other event (MTF with vector 0) */
 #define INTR_INFO_DELIVER_CODE BIT(11)
 #define INTR_INFO_NMI_UNBLOCK BIT(12)
+#define INTR_INFO_RSVD GENMASK(30, 12) /* reserved in the VM-entry field */
 #define INTR_INFO_VALID BIT(31)
 
-/* Segment access rights in the VMCS (24.4.1) */
-#define AR_UNUSABLE BIT(16)
+/* Segment access rights in the VMCS (24.4.1): the architectural bits are in arch/x86.h (AR_*). */
+#define AR_UNUSABLE BIT(16)                      /* VMX only: the segment register is unusable */
+#define AR_RSVD (GENMASK(11, 8) | GENMASK(31, 17)) /* reserved in the VMCS format */
+
+/* Guest interruptibility state (24.4.2, Table 24-3). */
+#define INTR_STATE_STI BIT(0)     /* blocking by STI */
+#define INTR_STATE_MOV_SS BIT(1)  /* blocking by MOV SS / POP SS */
+#define INTR_STATE_SMI BIT(2)     /* blocking by SMI */
+#define INTR_STATE_NMI BIT(3)     /* blocking by NMI */
+#define INTR_STATE_ENCLAVE BIT(4) /* enclave interruption */
+#define INTR_STATE_RSVD GENMASK(31, 5)
+
+/* Guest pending debug exceptions (24.4.2, Table 24-4): DR6-like, delivered after VM entry. */
+#define PENDING_DBG_B_MASK GENMASK(3, 0) /* B0-B3 */
+#define PENDING_DBG_ENABLED_BP BIT(12)   /* at least one of B0-B3 is an enabled breakpoint */
+#define PENDING_DBG_BS BIT(14)           /* single step */
+#define PENDING_DBG_RTM BIT(16)          /* debug exception in an RTM region */
+#define PENDING_DBG_RSVD (GENMASK(11, 4) | BIT(13) | BIT(15) | GENMASK(63, 17))
+
+/* Guest activity state (24.4.2). */
+#define ACTIVITY_ACTIVE 0u
+#define ACTIVITY_HLT 1u
+#define ACTIVITY_SHUTDOWN 2u
+#define ACTIVITY_WAIT_SIPI 3u
 
 /* Basic exit reasons (App. C). */
 enum exit_reason {

@@ -18,7 +18,7 @@ int vmx_probe(char *err, size_t errlen)
 {
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
-	if (!(c & BIT(5))) {
+	if (!(c & CPUID_1_ECX_VMX)) {
 		fmt_snprintf(err, errlen, "not supported by this CPU (CPUID.1:ECX.VMX=0)");
 		return -1;
 	}

@@ -6,16 +6,13 @@
 #include "kernel/log.h"
 #include "arch/asm.h"
 
-#define VEC_UD 6
-#define VEC_GP 13
-
 static u64 host_xcr0_mask; /* XCR0 bits the CPU supports (CPUID.0xD.0:EDX:EAX) */
 
 bool xsave_supported(void)
 {
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
-	return c & BIT(26);
+	return c & CPUID_1_ECX_XSAVE;
 }
 
 static void xsetbv(u32 idx, u64 v)
@@ -68,7 +65,7 @@ void handle_xsetbv(struct vcpu *v)
 {
 	u32 idx = (u32)v->regs.gpr[GPR_RCX];
 	u64 val = ((v->regs.gpr[GPR_RDX] & 0xffffffff) << 32) | (v->regs.gpr[GPR_RAX] & 0xffffffff);
-	u32 cpl = (u32)(vmcs_read(GUEST_SS_AR) >> 5) & 3;
+	u32 cpl = (u32)AR_DPL(vmcs_read(GUEST_SS_AR));
 	u64 allowed = host_xcr0_mask & XSAVE_GUEST_FEATURES;
 	if (!(v->cr4 & CR4_OSXSAVE)) {
 		vcpu_inject_exception(VEC_UD, false, 0);

@@ -1,0 +1,27 @@
+/* tsc.h - the TSC as a clock: the host's rate, calibrated against the PIT at boot, and the
+ * guest's TSC (host TSC + the VMCS TSC offset), the virtual time every device model reads.
+ *
+ * The guest clock lives here, below the devices (devices/irq.h), so that they read time without
+ * reaching up into VMX. The VMX code owns the offset and reports every change of it with
+ * vtime_set_offset() (vmx/exit_msr.c: a guest write of IA32_TSC). */
+#ifndef DRIVERS_TSC_H
+#define DRIVERS_TSC_H
+
+#include "arch/types.h"
+
+/* Measures the host TSC rate against PIT channel 2 (10 ms); 1 GHz, with a warning, when that
+ * fails. Call once at boot, before anything reads tsc_hz() or vtime_hz(). */
+void tsc_calibrate(void);
+/* The host TSC rate in Hz (0 before tsc_calibrate). */
+u64 tsc_hz(void);
+
+/* The guest's TSC now: host TSC + the offset last given to vtime_set_offset (0 at start, as
+ * the VMCS's). A plain call on hot paths (device accesses, HLT waits): keep it cheap. */
+u64 vtime_now(void);
+/* The guest TSC's rate in Hz: the host's (TSC offsetting does not scale). */
+u64 vtime_hz(void);
+/* Sets the guest TSC offset; the caller writes the same value to the VMCS TSC_OFFSET field.
+ * Invariant: equal to that field (and to vcpu0.tsc_offset) whenever the guest runs. */
+void vtime_set_offset(u64 offset);
+
+#endif

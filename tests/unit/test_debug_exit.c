@@ -1,0 +1,71 @@
+/* SOURCES: devices/debug_exit.c devices/pio.c kernel/fmt.c tests/unit/fake_host.c */
+/*
+ * test_debug_exit.c - devices/debug_exit.c: a write records a stop request (it never stops
+ * anything itself); the code is the latest value written (all 32 bits) and the reason names
+ * the first write since the last take, as vcpu_stop's first-wins did; taking clears the
+ * request; reads return all ones; every port and size of the 4-port window counts.
+ */
+#include "unit.h"
+
+#include "devices/debug_exit.h"
+#include "devices/pio.h"
+
+static int register_once(void **state)
+{
+	(void)state;
+	debug_exit_init(0xf4);
+	return 0;
+}
+
+/* Every test starts with no request pending. */
+static int setup(void **state)
+{
+	(void)state;
+	debug_exit_take();
+	return 0;
+}
+
+static void test_write_records_request(void **state)
+{
+	(void)state;
+	assert_false(debug_exit_requested());
+	assert_true(pio_write(0xf4, 1, 0x2a));
+	assert_true(debug_exit_requested());
+	struct debug_exit_request r = debug_exit_take();
+	assert_true(r.pending);
+	assert_int_equal(r.code, 0x2a);
+	assert_string_equal(r.reason, "guest wrote 0x2a to isa-debug-exit");
+	assert_false(debug_exit_requested());
+}
+
+static void test_code_latest_reason_first(void **state)
+{
+	(void)state;
+	assert_true(pio_write(0xf5, 2, 0));
+	assert_true(pio_write(0xf7, 4, 0xffffffff)); /* a REP OUTS batch writes several */
+	struct debug_exit_request r = debug_exit_take();
+	assert_int_equal(r.code, 0xffffffff);
+	assert_string_equal(r.reason, "guest wrote 0 to isa-debug-exit");
+	assert_true(pio_write(0xf6, 4, 0xffffffff));
+	r = debug_exit_take();
+	assert_string_equal(r.reason, "guest wrote 0xffffffff to isa-debug-exit");
+}
+
+static void test_reads_all_ones(void **state)
+{
+	(void)state;
+	u32 v = 0;
+	pio_read(0xf4, 4, &v); /* no read handler: the bus's all ones */
+	assert_int_equal(v, 0xffffffff);
+	assert_false(debug_exit_requested());
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_write_records_request, setup),
+		cmocka_unit_test_setup(test_code_latest_reason_first, setup),
+		cmocka_unit_test_setup(test_reads_all_ones, setup),
+	};
+	return cmocka_run_group_tests(tests, register_once, NULL);
+}
