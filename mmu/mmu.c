@@ -15,7 +15,6 @@
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
 #include "arch/asm.h"
-#include "vmx/mmio.h"
 
 #define SP_MAX 16384           /* metadata slots; the pool may be smaller */
 #define SP_HASH_SIZE 4096
@@ -813,10 +812,11 @@ static bool install_mmio(u32 ref, gfn_t gfn, bool w, bool u)
 	return true;
 }
 
-static void inject_guest_pf(u64 la, u32 ec)
+static const struct mmu_verdict handled = { MMU_HANDLED, 0, 0 };
+
+static struct mmu_verdict emulate_at(u64 gpa, bool device)
 {
-	mmu_stats.guest_faults++;
-	mmu_inject_page_fault(la, ec);
+	return (struct mmu_verdict){ device ? MMU_EMULATE_DEVICE : MMU_EMULATE, 0, gpa };
 }
 
 static u32 walk_access(u32 ec)
@@ -835,9 +835,9 @@ static bool walk_uses_gfn(const struct gwalk_result *w, gfn_t gfn)
 	return false;
 }
 
-/* RAM leaf for a successful walk w of access ec. */
-static bool map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
-		    const struct gwalk_result *w)
+/* RAM leaf for a successful walk w of access ec; or the write to emulate instead. */
+static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u32 ec,
+				  const struct gwalk_result *w)
 {
 	gfn_t gfn = w->gpa >> PAGE_SHIFT;
 	bool write = ec & PFEC_W, user = w->user;
@@ -851,30 +851,29 @@ static bool map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 	}
 	mmu_stats.shadow_faults++; /* every way out below handles this #PF exit */
 	if (write && !host_w)
-		return mmio_emulate(w->gpa, la); /* ROM: the write is dropped */
+		return emulate_at(w->gpa, false); /* ROM: the write is dropped */
 	if (wp0_write && w->user && (gctx.smap || gctx.smep))
 		/* The trick would make a user page supervisor-only, and the CPU would then miss
 		 * SMAP (supervisor reads with AC=0) and SMEP faults on it: emulate the write. */
-		return mmio_emulate(w->gpa, la);
+		return emulate_at(w->gpa, false);
 	if (write && gfn_is_shadowed(gfn)) {
-		if (walk_uses_gfn(w, gfn)) {
-			/* The guest edits a table this very access goes through: emulate the write,
-			 * then drop the shadows of that table; they are rebuilt on use. */
-			bool r = mmio_emulate(w->gpa, la);
-			zap_gfn_shadows(gfn);
-			return r;
-		}
-		zap_gfn_shadows(gfn); /* no longer a table in use: unprotect it */
+		zap_gfn_shadows(gfn); /* rebuilt on use, from what the guest writes now */
+		if (walk_uses_gfn(w, gfn))
+			/* The guest edits a table this very access goes through: emulate the write
+			 * (tracked: guest_phys_write drops any shadow made meanwhile). */
+			return emulate_at(w->gpa, false);
+		/* Otherwise it is no longer a table in use: unprotected, mapped writable. */
 		if (!root)
-			return true;
+			return handled;
 	}
 	bool mmu_w = !gfn_is_shadowed(gfn);
 	spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user,
 					  w->exec || !nx_enabled, host_w, mmu_w));
-	return true;
+	return handled;
 }
 
-static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
+/* A current MMIO spte that allows the access: the device's gpa in *gpa. */
+static bool mmio_fast_path(u32 ref, u64 la, u32 ec, u64 *gpa)
 {
 	u64 spte = *ref_ptr(ref);
 	if (!is_mmio_spte(spte) || !mmio_spte_current(spte, guest_memslots.generation))
@@ -891,7 +890,8 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec)
 	if (ec & PFEC_I)
 		return false;
 	mmu_stats.mmio_fast++;
-	return mmio_emulate_device((mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff), la);
+	*gpa = (mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff);
+	return true;
 }
 
 /* The leaf spte ref for la in the current root, without building anything; ~0u if absent. */
@@ -937,7 +937,7 @@ static u32 existing_leaf(u64 la)
 	return ref;
 }
 
-static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa);
+static struct mmu_verdict page_fault(u64 la, u32 ec);
 
 bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 {
@@ -951,15 +951,15 @@ bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 	return true;
 }
 
-enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa)
+struct mmu_verdict mmu_page_fault(u64 la, u32 ec)
 {
-	enum mmu_fault r = page_fault(la, ec, bad_gpa);
+	struct mmu_verdict r = page_fault(la, ec);
 	if (root)
 		audit_point("page fault");
 	return r;
 }
 
-static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
+static struct mmu_verdict page_fault(u64 la, u32 ec)
 {
 	struct gwalk_result w;
 	/* Order within this exit (one vCPU): memslot lookup, then install an MMIO spte, then
@@ -972,8 +972,9 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 		u32 ref = existing_leaf(la);
 		if (ref == ~0u || !is_mmio_spte(*ref_ptr(ref)))
 			panic("mmu: RSVD fault at %#llx without an MMIO spte", la);
-		if (mmio_fast_path(ref, la, ec))
-			return MMU_HANDLED;
+		u64 gpa;
+		if (mmio_fast_path(ref, la, ec, &gpa))
+			return emulate_at(gpa, true);
 		spte_clear(ref); /* stale: rebuild from the guest tables and memslots */
 	}
 	mmu_topup(); /* nothing held from here to the leaf: reserve the whole walk */
@@ -982,31 +983,28 @@ static enum mmu_fault page_fault(u64 la, u32 ec, u64 *bad_gpa)
 	gctx.ac = ec & PFEC_SW_AC; /* SMAP: RFLAGS.AC of this access (the walker's ctx->ac) */
 	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, walk_access(ec), &w);
 	if (st == GWALK_FAULT) {
-		inject_guest_pf(la, w.error_code);
-		return MMU_GUEST_FAULT;
+		mmu_stats.guest_faults++;
+		return (struct mmu_verdict){ MMU_GUEST_FAULT, w.error_code, 0 };
 	}
 	if (st == GWALK_BAD_TABLE) {
 		/* The table the walk could not read: where the last entry read points, or CR3. */
-		*bad_gpa = w.levels ? w.pte[w.levels - 1] & GENMASK(51, 12) : gctx.cr3 & GENMASK(51, 5);
-		return MMU_BAD_TABLE;
+		return (struct mmu_verdict){ MMU_BAD_TABLE, 0, w.levels ? w.pte[w.levels - 1] &
+					     GENMASK(51, 12) : gctx.cr3 & GENMASK(51, 5) };
 	}
 	u32 ref = shadow_path(la, &w);
 	if (ref == ~0u) {
 		mmu_stats.shadow_faults++; /* no PD under the PAE-format root: the guest retries */
-		return MMU_HANDLED;
+		return handled;
 	}
 	const struct memslot *m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT);
-	if (m) {
-		map_ram(ref, m, la, ec, &w);
-		return MMU_HANDLED;
-	}
+	if (m)
+		return map_ram(ref, m, ec, &w);
 	mmu_stats.mmio_slow++;
 	/* Write permission is cached only once the guest entry is dirty, so that the first
 	 * write takes the slow path and the walker sets D as the CPU would. */
 	install_mmio(ref, w.gpa >> PAGE_SHIFT, w.writable && (w.dirty || gctx.mode == GWALK_NONE),
 		     w.user);
-	mmio_emulate_device(w.gpa, la);
-	return MMU_HANDLED;
+	return emulate_at(w.gpa, true);
 }
 
 bool mmu_translate(u64 la, u32 acc, u64 *gpa, u32 *ec)

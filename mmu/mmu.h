@@ -38,17 +38,25 @@ hpa_t mmu_load_root(void);
  * returns the root (mmu_load_root), with only two checks when nothing needs doing. */
 hpa_t mmu_before_entry(void);
 
+/* What the caller of mmu_page_fault must do (KVM's RET_PF_*): the MMU never calls up. */
 enum mmu_fault {
-	MMU_HANDLED,     /* the shadow was fixed (the guest retries) or the access was emulated */
-	MMU_GUEST_FAULT, /* the guest's own tables fault: #PF injected with its error code */
-	MMU_BAD_TABLE,   /* a guest paging structure is not in RAM (*bad_gpa says where) */
+	MMU_HANDLED,        /* the shadow was fixed: the guest retries the access */
+	MMU_GUEST_FAULT,    /* the guest's own tables fault: inject #PF(error_code), CR2 = la */
+	MMU_EMULATE,        /* emulate the instruction: its access at la hits gpa, which may be
+			     * RAM (a write to a guest table in use, to ROM) */
+	MMU_EMULATE_DEVICE, /* the same, and gpa is known not to be RAM (an MMIO access) */
+	MMU_BAD_TABLE,      /* a guest paging structure is not in RAM: gpa says where */
 };
 
-/* Handles a #PF exit at linear address la with hardware error code ec. */
-enum mmu_fault mmu_page_fault(u64 la, u32 ec, u64 *bad_gpa);
+struct mmu_verdict {
+	enum mmu_fault what;
+	u32 error_code; /* MMU_GUEST_FAULT */
+	u64 gpa;        /* MMU_EMULATE, MMU_EMULATE_DEVICE, MMU_BAD_TABLE */
+};
 
-/* Provided by the VMX layer: inject #PF with error code ec and CR2 = la. */
-void mmu_inject_page_fault(u64 la, u32 ec);
+/* Handles a #PF exit at linear address la with hardware error code ec (plus PFEC_SW_AC when
+ * RFLAGS.AC was 1) and says what is left to do. */
+struct mmu_verdict mmu_page_fault(u64 la, u32 ec);
 
 /* The guest's paging state, from its CR0/CR3/CR4/EFER. */
 struct mmu_paging {

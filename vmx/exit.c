@@ -7,6 +7,7 @@
 #include "vmx/vmcheck.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
+#include "vmx/mmio.h"
 #include "vmx/gdb.h"
 #include "vmx/intr.h"
 #include "vmx/monitor.h"
@@ -87,14 +88,29 @@ static void handle_exception(struct vcpu *v)
 		return;
 	}
 	if (vec == VEC_PF) {
-		u64 la = v->exit_qual, bad = 0;
+		u64 la = v->exit_qual;
 		u32 ec = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
 		/* SMAP depends on RFLAGS.AC, which the error code does not carry. */
 		if ((v->cr4 & CR4_SMAP) && (vmcs_read(GUEST_RFLAGS) & RFLAGS_AC))
 			ec |= PFEC_SW_AC;
-		if (mmu_page_fault(la, ec, &bad) == MMU_BAD_TABLE)
+		struct mmu_verdict r = mmu_page_fault(la, ec);
+		switch (r.what) {
+		case MMU_HANDLED:
+			break;
+		case MMU_EMULATE_DEVICE:
+			mmio_emulate_device(r.gpa, la);
+			break;
+		case MMU_EMULATE:
+			mmio_emulate(r.gpa, la);
+			break;
+		case MMU_GUEST_FAULT:
+			vcpu_inject_page_fault(la, r.error_code);
+			break;
+		case MMU_BAD_TABLE:
 			vcpu_stop(v, END_GUEST_ERROR, "guest page walk for %#llx (rip=%#llx) reads a "
-				  "paging structure at %#llx, which is not RAM", la, v->last_rip, bad);
+				  "paging structure at %#llx, which is not RAM", la, v->last_rip, r.gpa);
+			break;
+		}
 		return;
 	}
 	vcpu_stop(v, END_GUEST_ERROR, "unexpected intercepted exception vector %u at rip=%#llx",
@@ -152,12 +168,6 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_MONITOR_TRAP_FLAG] = handle_gdb_exit,
 	[EXIT_PREEMPTION_TIMER] = handle_gdb_exit,
 };
-
-void mmu_inject_page_fault(u64 la, u32 ec)
-{
-	vcpu0.regs.cr2 = la;
-	vcpu_inject_exception(VEC_PF, true, ec);
-}
 
 /*
  * An exit in the middle of delivering an event (IDT-vectoring information valid, SDM 27.2.4),

@@ -323,7 +323,7 @@ static bool emulate(u64 gpa, u64 la, bool device)
 	case EMU_EXCEPTION:
 		store_cpu(v, &cpu); /* a string instruction keeps the iterations it finished */
 		if (res.vector == VEC_PF)
-			mmu_inject_page_fault(res.cr2, res.error);
+			vcpu_inject_page_fault(res.cr2, res.error);
 		else
 			vcpu_inject_exception(res.vector, res.has_error, res.error);
 		break;

@@ -278,6 +278,12 @@ void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
 	vmcs_write(VM_ENTRY_INTR_INFO, info);
 }
 
+void vcpu_inject_page_fault(u64 la, u32 ec)
+{
+	vcpu0.regs.cr2 = la;
+	vcpu_inject_exception(VEC_PF, true, ec);
+}
+
 u64 vcpu_breakpoint_match(u64 dr7, u64 addr, int size, bool write, bool io)
 {
 	u64 hits = 0;

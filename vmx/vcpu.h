@@ -116,6 +116,8 @@ static inline void vcpu_raise_breakpoints(u64 hits)
 }
 /* Queues a hardware exception for the next VM entry. */
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
+/* Queues #PF with error code ec; CR2 = la (loaded into the CPU before the entry). */
+void vcpu_inject_page_fault(u64 la, u32 ec);
 /* Sets the guest GPR named by register number r (32-bit guests: writes the low 32 bits
  * zero-extended, as the CPU does for 32-bit operands). */
 void vcpu_set_gpr(struct vcpu *v, int r, u64 value);

@@ -491,7 +491,7 @@ static void page_fault(u64 la, u8 bits)
 		ec |= PFEC_P | PFEC_RSVD;
 	else if (n == 3 && is_shadow_present(sptes[2]))
 		ec |= PFEC_P;
-	GUARDED(mmu_page_fault(la, ec, &bad));
+	GUARDED(fake_fault(la, ec, &bad));
 }
 
 /*

@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include "arch/types.h"
+#include "mmu/mmu.h"
 
 /* ---- fake_host.c ---- */
 
@@ -42,14 +43,19 @@ struct fake_pf_call {
 	u32 ec;
 };
 
-/* mmio_emulate() calls (the first FAKE_MAX_CALLS are kept; the count goes on). */
+/* mmu_page_fault() through what vmx/exit.c does with its verdict: an emulation is recorded
+ * in fake_mmio_calls (and run by fake_emulate_hook when set) and gives MMU_HANDLED; a guest
+ * fault is recorded in fake_pf_calls and gives MMU_GUEST_FAULT; MMU_BAD_TABLE sets *bad_gpa. */
+enum mmu_fault fake_fault(u64 la, u32 ec, u64 *bad_gpa);
+
+/* Emulations asked for (the first FAKE_MAX_CALLS are kept; the count goes on). */
 extern struct fake_mmio_call fake_mmio_calls[FAKE_MAX_CALLS];
 extern int fake_mmio_count;
-/* mmu_inject_page_fault() calls. */
+/* #PF injections asked for. */
 extern struct fake_pf_call fake_pf_calls[FAKE_MAX_CALLS];
 extern int fake_pf_count;
-/* When set, mmio_emulate (after recording the call) returns what this returns: a test that
- * wants the instruction really executed runs the emulator here. Reset by fake_vmx_reset. */
+/* When set, fake_fault runs it for each emulation (after recording it): a test that wants the
+ * instruction really executed runs the emulator here. Reset by fake_vmx_reset. */
 extern bool (*fake_emulate_hook)(u64 gpa, u64 la);
 
 void fake_vmx_reset(void);

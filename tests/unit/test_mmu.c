@@ -101,7 +101,7 @@ static void paging_off(void) { set_paging((struct mmu_paging){ 0 }); }
 static enum mmu_fault fault(u64 la, u32 ec)
 {
 	u64 bad = 0;
-	return mmu_page_fault(la, ec, &bad);
+	return fake_fault(la, ec, &bad);
 }
 
 static void fault_ok(u64 la, u32 ec)
@@ -1607,7 +1607,7 @@ static void test_snd_slot_moved_page_table(void **state)
 	expect_audit_clean("slot moved");
 	mmu_load_root();
 	u64 bad = 0;
-	assert_int_equal(mmu_page_fault(SND_SLOT_LA + 0x3000, 0, &bad), MMU_BAD_TABLE);
+	assert_int_equal(fake_fault(SND_SLOT_LA + 0x3000, 0, &bad), MMU_BAD_TABLE);
 	assert_int_equal(bad, SND_SLOT_GPA);
 }
 

@@ -56,7 +56,7 @@ static u64 setup_gen; /* the generation after setup's two slots (memslot_changes
 static void fault_ok(u64 la, u32 ec)
 {
 	u64 bad = 0;
-	enum mmu_fault r = mmu_page_fault(la, ec, &bad);
+	enum mmu_fault r = fake_fault(la, ec, &bad);
 	if (r != MMU_HANDLED)
 		fail_msg("fault(%#llx, ec %#x) = %d, expected MMU_HANDLED", la, ec, r);
 }
