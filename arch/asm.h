@@ -38,6 +38,18 @@ static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
 
+/* The host's physical-address width (CPUID 0x80000008 EAX[7:0]; 36 when the leaf is absent,
+ * SDM Vol. 3A 4.1.4). */
+static inline u32 cpu_maxphyaddr(void)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a < 0x80000008)
+		return 36;
+	cpuid(0x80000008, 0, &a, &b, &c, &d);
+	return a & 0xff;
+}
+
 /* The host CPU has execute-disable (EFER.NXE, PTE_XD): CPUID 0x80000001 EDX bit 20. */
 static inline bool cpu_has_nx(void)
 {

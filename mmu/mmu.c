@@ -14,7 +14,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
-#include "arch/asm.h"
+#include "arch/x86.h"
 
 #define SP_MAX 16384           /* metadata slots; the pool may be smaller */
 #define SP_HASH_SIZE 4096
@@ -446,9 +446,8 @@ static void zap_gfn_shadows(gfn_t gfn)
 	}
 }
 
-bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
+bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 {
-	u32 a, b, c, d;
 	list_init(&free_list);
 	list_init(&active_list);
 	list_init(&obsolete_list);
@@ -465,13 +464,8 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits)
 	}
 	mmu_stats.sp_pool = pool_pages;
 	memslot_init(&guest_memslots, guest_phys_bits);
-	cpuid(0x80000000, 0, &a, &b, &c, &d);
-	maxphyaddr = 36;
-	if (a >= 0x80000008) {
-		cpuid(0x80000008, 0, &a, &b, &c, &d);
-		maxphyaddr = a & 0xff;
-	}
-	nx_enabled = cpu_has_nx();
+	maxphyaddr = cpu->maxphyaddr;
+	nx_enabled = cpu->nx;
 	/* Bit 51 must be reserved for MMIO sptes to fault with RSVD (spte.h). */
 	mmio_sptes_enabled = maxphyaddr <= 51;
 	spte_init_mmio(maxphyaddr); /* the L1TF bits for this CPU's L1D width */

@@ -28,8 +28,14 @@ struct mmu_stats {
 extern struct mmu_stats mmu_stats;
 extern struct memslot_set guest_memslots;
 
+/* What the MMU needs to know of the host CPU (the caller reads it: the MMU runs no CPUID). */
+struct mmu_cpu {
+	u32 maxphyaddr; /* physical-address width: reserved bits, MMIO sptes (bit 51), L1TF bits */
+	bool nx;        /* execute-disable: sptes use XD for non-executable guest pages */
+};
+
 /* Allocates the shadow-page pool (pool_pages pages) and the rmap pool. False if out of memory. */
-bool mmu_init(u64 pool_pages, u32 guest_phys_bits);
+bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu);
 
 /* The root the CPU must use now for the guest's paging state (v->cr0/cr3/cr4/efer); loads or
  * builds it. Returns its host-physical address (GUEST_CR3). */

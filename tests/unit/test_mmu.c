@@ -209,7 +209,7 @@ static bool free_everything(u64 *in_use, u64 *links)
 
 static void init_mmu(u64 pool)
 {
-	assert_true(mmu_init(pool, PHYS_BITS));
+	assert_true(mmu_init(pool, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx() }));
 	paging_off();
 	add_slot(0, 0, RAM_PAGES, HPA(0), 0);
 	/* Counters from here on (sp_in_use is 0: the previous test freed everything). */
