@@ -144,22 +144,13 @@ static void load_cpu(struct vcpu *v, struct emu_cpu *cpu)
 	cpu->cpl = (int)AR_DPL(vmcs_read(GUEST_SS_AR));
 }
 
+/* The emulator's registers and flags back into the guest; RIP is the caller's business
+ * (vcpu_complete_instruction when the instruction completed, else unchanged). */
 static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
 {
 	memcpy(v->regs.gpr, cpu->gpr, sizeof(cpu->gpr));
 	vmcs_write(GUEST_RSP, cpu->gpr[GPR_RSP]);
-	vmcs_write(GUEST_RIP, cpu->rip);
 	vmcs_write(GUEST_RFLAGS, cpu->rflags);
-}
-
-/* Completes an instruction done here: RIP, RF cleared (as after any completed instruction),
- * then what vcpu_instruction_done does. */
-static void complete_insn(u64 rip, u64 rflags)
-{
-	vmcs_write(GUEST_RIP, rip);
-	if (rflags & RFLAGS_RF)
-		vmcs_write(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
-	vcpu_instruction_done(rflags);
 }
 
 /*
@@ -268,7 +259,7 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 			pr_debug("mmio: write to unassigned %#llx ignored", gpa);
 	}
 	rip += (u64)len;
-	complete_insn(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
+	vcpu_complete_instruction(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
 	vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, dsize, !load, false));
 	return true;
 }
@@ -314,7 +305,7 @@ static bool emulate(u64 gpa, u64 la, bool device)
 	case EMU_OK:
 		store_cpu(v, &cpu);
 		if (cpu.rip != res_rip_before) /* completed (a REP batch that stopped early not) */
-			vcpu_instruction_done(cpu.rflags);
+			vcpu_complete_instruction(cpu.rip, cpu.rflags);
 		/* A REP string instruction reports at the end of the batch of iterations done in
 		 * this exit, not after the iteration that hit as the CPU does (SDM 18.3.1.2): a
 		 * known difference (the guest sees one #DB for the batch). */

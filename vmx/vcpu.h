@@ -80,7 +80,12 @@ void vcpu_print_summary(struct vcpu *v, u32 code);
 void vcpu_run(struct vcpu *v);
 /* Stops the guest at the next exit-handler return, with a reason line. */
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...) __printf(3, 4);
-/* Advances guest RIP past the exiting instruction (the one place that does). */
+/* Ends an instruction the hypervisor completed for the guest (skipped after an exit, or
+ * emulated), with RFLAGS as the instruction left it: RIP = next_rip, RF cleared, then
+ * vcpu_instruction_done. The one place that advances RIP; only a debugger's register write
+ * and the initial state (vcpu_setup) set RIP otherwise. */
+void vcpu_complete_instruction(u64 next_rip, u64 rflags);
+/* Completes the exiting instruction: RIP past it (VM_EXIT_INSTRUCTION_LEN). */
 void vcpu_skip_instruction(void);
 /* After an instruction the hypervisor completed (skipped or emulated), with RFLAGS as the
  * instruction left it: ends STI/MOV-SS blocking and owes the guest its single-step #DB when
