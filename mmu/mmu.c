@@ -48,6 +48,18 @@
 #define ACC_X 4u
 #define ACC_ALL 7u
 
+/*
+ * Invariants (the audit, mmu_audit(), checks those it can see from the tables):
+ * - in_use == 1 exactly while the sp is on the active or the obsolete list (else it is on the
+ *   free list); valid_gen == mmu_valid_gen exactly while it is on the active list;
+ * - an sp is on the (gfn, role) hash while in use, and on the gfn index too when it shadows a
+ *   guest table (neither direct nor a PAE-format root): table_sps counts those;
+ * - every present non-leaf spte in spt points at a live sp one level down and is on that
+ *   child's parents chain; every present RAM leaf is on the rmap chain of its host frame;
+ * - a live sp that shadows guest table gfn keeps every RAM leaf mapping gfn read-only
+ *   (write_protect_gfn when the first one is made; MMU_WRITABLE says the frame is free of
+ *   shadows).
+ */
 struct sp {
 	u64 *spt;                /* the table (host physical = virtual) */
 	gfn_t gfn;               /* first gfn covered (direct) or the guest table's gfn */
@@ -192,8 +204,16 @@ static void walk_invariant_broken(const char *what);
  * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
 static u64 shadow_epoch;
 
-/* Every change of a present spte goes through here, so the rmap (leaf sptes, keyed by the
- * host frame they map) and parent chains (non-leaf sptes) always match the tables. */
+/* Clearing or replacing a present spte goes through here (or through sp_free, which unlinks
+ * a freed page's parents itself), so the rmap (leaf sptes, keyed by the host frame they map)
+ * and the parent chains (non-leaf sptes) always match the tables. write_protect_gfn changes
+ * leaves in place (R/W and MMU_WRITABLE only: the frame, and so the rmap, stay).
+ *
+ * No TLB flush follows any of these changes, and none is needed only because VPID is off
+ * (vmx/vcpu.c never sets CPU2_ENABLE_VPID): then every VM entry and VM exit invalidates all
+ * linear and combined mappings of VPID 0 (SDM Vol. 3C 28.3.3.1), so the guest resumes with
+ * no translation cached from an spte changed during the exit. Enabling VPID means adding an
+ * INVVPID (or KVM's remote-TLB-flush bookkeeping) wherever an spte loses permissions. */
 static void spte_clear(u32 ref)
 {
 	u64 *p = ref_ptr(ref), old = *p;

@@ -1,4 +1,9 @@
-/* vcpu.h - the one virtual CPU: guest GPRs, virtual control registers, counters, end state. */
+/* vcpu.h - the one virtual CPU: guest GPRs, virtual control registers, counters, end state.
+ *
+ * There is exactly one vCPU, vcpu0. The exit handlers take `struct vcpu *v` (the dispatch
+ * table's uniform signature, and the state they change is visibly the vCPU's), but code
+ * without a vCPU at hand (the MMIO glue, injection helpers, hypercalls) uses vcpu0 directly;
+ * nothing is ready for a second vCPU (docs/architecture.md). */
 #ifndef VMX_VCPU_H
 #define VMX_VCPU_H
 
@@ -29,6 +34,16 @@ enum vcpu_end {
 	END_GDB_KILL,       /* gdb sent 'k' */
 };
 
+/*
+ * Invariants:
+ * - cr0/cr3/cr4/efer are what the guest last wrote and equal the read shadows; the VMCS
+ *   GUEST_CR0/CR4/EFER hold vcpu_real_cr0/cr4/efer() of them, and the MMU's paging state
+ *   (mmu_set_guest_paging) follows them (vcpu_update_paging, vcpu_update_cr3);
+ * - root_hpa equals GUEST_CR3 in the VMCS while the guest runs;
+ * - last_rip and exit_qual describe the current exit only (read once in vmx_handle_exit);
+ * - end != END_NONE means the run loop stops before the next entry; end_detail and
+ *   exit_code are set with it (vcpu_stop).
+ */
 struct vcpu {
 	struct guest_regs regs;
 	bool launched;
