@@ -102,7 +102,10 @@ $(BUILD)/hv-narrow.elf: $(NARROW_OBJS) linker.ld
 $(BUILD)/iso-config: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(GUEST) $(CMDLINE)' | cmp -s - $@ || echo '$(GUEST) $(CMDLINE)' > $@
+# FORCE must be phony: with `.SECONDARY:` above, a missing non-phony FORCE lets make skip
+# the stamp rule, and a new GUEST= or CMDLINE= would boot the old ISO (tests/system/test_build.py).
 FORCE:
+.PHONY: FORCE
 
 $(BUILD)/hv.iso: $(BUILD)/hv.elf $(BUILD)/guests/$(GUEST).elf scripts/mkiso.sh $(BUILD)/iso-config
 	scripts/mkiso.sh $@ $(BUILD)/hv.elf $(BUILD)/guests/$(GUEST).elf "$(CMDLINE)"
