@@ -108,6 +108,24 @@ static hpa_t pool_base;    /* the shadow page pool: sp_of_hpa() */
 /* The guest paging state the shadow follows (mmu_set_guest_paging). */
 static struct gwalk_ctx gctx;
 
+/* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
+ * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
+static u64 shadow_epoch;
+static int walk_pages_left;   /* what the current walk may still allocate (mmu_topup) */
+static bool audit_pending;    /* audit at the next root load (a zap, a memslot change) */
+bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
+
+/* existing_leaf's answers: see there. */
+#define LEAF_CACHE 2
+static struct {
+	const struct sp *root;
+	u64 epoch, la_page;
+	u32 ref;
+} leaf_cache[LEAF_CACHE];
+static unsigned leaf_cache_next;
+
+/* That is all of the MMU's state: one MMU for the one vCPU (vmx/vcpu.h). */
+
 /* ---- lists ---- */
 
 static void list_init(struct sp_list *l)
@@ -200,9 +218,6 @@ static struct sp *sp_of_hpa(hpa_t hpa)
 
 static void walk_invariant_broken(const char *what);
 
-/* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
- * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
-static u64 shadow_epoch;
 
 /* Clearing or replacing a present spte goes through here (or through sp_free, which unlinks
  * a freed page's parents itself), so the rmap (leaf sptes, keyed by the host frame they map)
@@ -350,7 +365,6 @@ void mmu_zap_all_fast(void)
  */
 #define WALK_PAGES 8
 #define WALK_LINKS 16
-static int walk_pages_left; /* what the current walk may still allocate */
 
 static u64 links_free(void) { return LINK_MAX - 1 - links_used; }
 
@@ -657,7 +671,6 @@ static void fill_pae_root(struct sp *r)
 	}
 }
 
-static bool audit_pending;
 static void audit_point(const char *where);
 
 hpa_t mmu_before_entry(void)
@@ -925,14 +938,6 @@ static u32 existing_leaf_walk(u64 la)
  * present spte changed (shadow_epoch): an MMIO loop asks for the same two pages (its code
  * page, for the instruction bytes, and the device page, for the MMIO spte) at every exit.
  * A cached ref is the right slot; its content is read again by every user. */
-#define LEAF_CACHE 2
-static struct {
-	const struct sp *root;
-	u64 epoch, la_page;
-	u32 ref;
-} leaf_cache[LEAF_CACHE];
-static unsigned leaf_cache_next;
-
 static u32 existing_leaf(u64 la)
 {
 	u64 page = la & ~(PAGE_SIZE - 1);
@@ -1146,7 +1151,6 @@ u64 mmu_links_used(void)
 
 /* ---- audit ---- */
 
-bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
 
 /* The audit walks the guest's tables without touching them: no A/D update. */
 static bool audit_set_bits(void *opaque, u64 gpa, int size, u64 old, u64 bits)
