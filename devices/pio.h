@@ -29,6 +29,10 @@ void vuart_flush(void);
 void vuart_hold(bool on);
 /* A byte typed for the guest; false when its receive FIFO is full. */
 bool vuart_push_input(u8 c);
+/* Registers where typed input comes from: poll() reads the host console and hands the guest's
+ * bytes to vuart_push_input. Set by the start-up code (the monitor's escape filter, which sits
+ * above the devices); until then the guest gets no input. */
+void vuart_set_input(void (*poll)(void));
 void debug_exit_init(u16 port);
 
 #endif

@@ -7,7 +7,6 @@
 #include "kernel/log.h"
 #include "arch/asm.h"
 #include "arch/uart16550.h"
-#include "vmx/monitor.h"
 
 #define VUART_LINE_MAX 200
 #define RX_FIFO 64
@@ -16,7 +15,7 @@
 static struct vuart {
 	struct pio_device dev;
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
-	/* Input from the console (through the monitor's escape filter): a FIFO. */
+	/* Input from the console (through the registered poll, vuart_set_input): a FIFO. */
 	u8 rx[RX_FIFO];
 	u32 rx_head, rx_count;
 	char line[VUART_LINE_MAX + 1];
@@ -104,11 +103,23 @@ static void out_byte(u8 c)
 		vuart_flush();
 }
 
-/* Console input reaches the FIFO through the monitor's filter (vmx/monitor.c), polled
- * before entries now and then (vmx/vcpu.c); a guest polling LSR or reading RBR with an empty
- * FIFO also polls, at most every INPUT_POLL_TICKS (~0.16 ms in Bochs), so typed input arrives
- * promptly without a host UART access on every LSR read. */
+/* Console input reaches the FIFO through the poll function the start-up code registers
+ * (vuart_set_input: the monitor's escape filter, debug/monitor.c), which also runs before
+ * entries now and then (the run loop's console poll); a guest polling LSR or reading RBR with
+ * an empty FIFO also polls, at most every INPUT_POLL_TICKS (~0.16 ms in Bochs), so typed
+ * input arrives promptly without a host UART access on every LSR read. */
 #define INPUT_POLL_TICKS (1ULL << 14)
+
+static void no_input(void)
+{
+}
+
+static void (*input_poll)(void) = no_input; /* never NULL */
+
+void vuart_set_input(void (*poll)(void))
+{
+	input_poll = poll;
+}
 
 static void poll_input(void)
 {
@@ -119,7 +130,7 @@ static void poll_input(void)
 	if (now < next)
 		return;
 	next = now + INPUT_POLL_TICKS;
-	console_input_poll();
+	input_poll();
 }
 
 static u32 vuart_read_byte(struct pio_device *d, u16 port)

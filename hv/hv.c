@@ -13,7 +13,9 @@
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 #include "vmx/trace.h"
-#include "vmx/gdb.h"
+#include "debug/gdb.h"
+#include "debug/hooks.h"
+#include "debug/monitor.h"
 #include "vmx/intr.h"
 #include "vmx/xsave.h"
 #include "devices/intc.h"
@@ -118,6 +120,10 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	tsc_calibrate();
 	xsave_init();
 	vuart_init(0x3f8);
+	/* The debugging tools above VMX and the devices (docs/architecture.md): typed input
+	 * reaches the guest through the monitor's escape filter. */
+	vuart_set_input(console_input_poll);
+	vmx_set_debug_hooks(&debug_hooks);
 	debug_exit_init(0xf4);
 	slotdev_init();
 	intc_init(v->ram_size);

@@ -76,34 +76,17 @@ def call_edges(root, build):
     return bad
 
 
-def known_edges(root):
-    """scripts/layers-known.txt: upward edges that existed when the map was drawn and are
-    being removed (issue 12); each is reported, none fails the check. The list only shrinks."""
-    path = os.path.join(root, "scripts", "layers-known.txt")
-    if not os.path.exists(path):
-        return set()
-    with open(path, encoding="utf-8") as f:
-        return {l.strip() for l in f if l.strip() and not l.startswith("#")}
-
-
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     bad = include_edges(root)
     if os.path.isdir(os.path.join(root, build)):
         bad += call_edges(root, build)
-    known = known_edges(root)
-    # A known edge is named without its line number, which moves with every edit.
-    key = lambda b: re.sub(r"^([^:]+):\d+:", r"\1:", b)
-    new = sorted({b for b in bad if key(b) not in known})
-    old = sorted({b for b in bad if key(b) in known})
-    if old:
-        print(f"layers: {len(old)} known upward edges left (scripts/layers-known.txt)")
-    if not new:
+    if not bad:
         return 0
     print("error: upward dependencies across the layer map (docs/architecture.md: "
           + " < ".join(LAYERS) + "):")
-    for b in new:
+    for b in sorted(set(bad)):
         print("  " + b)
     return 1
 

@@ -1,19 +1,14 @@
 /* exit.c - exit dispatch by basic exit reason, and the handlers too small for a file. */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
-#include "kernel/fmt.h"
-#include "kernel/lib.h"
 #include "kernel/log.h"
-#include "vmx/vmcheck.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
 #include "vmx/mmio.h"
-#include "vmx/gdb.h"
+#include "vmx/debug_hooks.h"
 #include "vmx/intr.h"
-#include "vmx/monitor.h"
 #include "vmx/xsave.h"
 #include "vmx/trace.h"
-#include "arch/asm.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
 
@@ -76,10 +71,10 @@ static void handle_exception(struct vcpu *v)
 		pr_warn("host NMI during guest run: ignored");
 		return;
 	}
-	if ((vec == VEC_DB || vec == VEC_BP) && (gdb_handle_debug_exit(v, EXIT_EXCEPTION_NMI, vec) ||
-					monitor_handle_debug_exit(v, vec)))
-		return;
 	if (vec == VEC_DB || vec == VEC_BP) {
+		/* The GDB stub or the monitor may take it (vmx/debug_hooks.h). */
+		if (vmx_debug_hooks->debug_exit(v, EXIT_EXCEPTION_NMI, vec))
+			return;
 		/* Intercepted for a debugger, but the guest's own: deliver it as it came. */
 		u32 t = (info >> INTR_INFO_TYPE_SHIFT) & 7;
 		vmcs_write(VM_ENTRY_INTR_INFO, (info & ~INTR_INFO_NMI_UNBLOCK));
@@ -118,11 +113,11 @@ static void handle_exception(struct vcpu *v)
 }
 
 /* Monitor-trap-flag exits (GDB single step) and preemption-timer exits (a chance to poll
- * the consoles, which the run loop does before every entry). */
-static void handle_gdb_exit(struct vcpu *v)
+ * the consoles, which the run loop does before the next entry: v->poll_now). */
+static void handle_debugger_exit(struct vcpu *v)
 {
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON) & EXIT_REASON_BASIC_MASK;
-	if (!gdb_handle_debug_exit(v, reason, ~0u) && reason == EXIT_MONITOR_TRAP_FLAG)
+	if (!vmx_debug_hooks->debug_exit(v, reason, ~0u) && reason == EXIT_MONITOR_TRAP_FLAG)
 		vcpu_stop(v, END_GUEST_ERROR, "unexpected monitor-trap-flag exit");
 }
 
@@ -165,8 +160,8 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_MONITOR] = handle_ud,
 	[EXIT_WBINVD] = handle_skip,
 	[EXIT_XSETBV] = handle_xsetbv,
-	[EXIT_MONITOR_TRAP_FLAG] = handle_gdb_exit,
-	[EXIT_PREEMPTION_TIMER] = handle_gdb_exit,
+	[EXIT_MONITOR_TRAP_FLAG] = handle_debugger_exit,
+	[EXIT_PREEMPTION_TIMER] = handle_debugger_exit,
 };
 
 /*
@@ -219,7 +214,7 @@ static void handle_failed_entry(struct vcpu *v, u32 reason)
 	       ? "machine check during entry" : vmx_exit_reason_name(basic),
 	       vmcs_read(EXIT_QUALIFICATION));
 	vmx_dump_guest_state();
-	vmx_check_entry();
+	vmx_debug_hooks->entry_failed();
 	vcpu_stop(v, END_ENTRY_FAILURE, "VM entry failed on %s (exit reason %#x)",
 		  basic == EXIT_INVALID_GUEST_STATE ? "guest state" : vmx_exit_reason_name(basic),
 		  reason);
@@ -288,55 +283,6 @@ void vmx_dump_guest_state(void)
 	       vmcs_read(VM_ENTRY_INTR_INFO));
 }
 
-static u64 check_read(void *o, u32 field)
-{
-	(void)o;
-	return vmcs_read((enum vmcs_field)field);
-}
-
-static bool check_read_phys(void *o, u64 pa, void *buf, int len)
-{
-	(void)o;
-	if (pa + (u64)len > 4 * GiB)
-		return false; /* only the identity-mapped low 4 GiB is readable */
-	memcpy(buf, (const void *)(uintptr_t)pa, (size_t)len);
-	return true;
-}
-
-static void check_report(void *o, const struct vmcheck_violation *x)
-{
-	int *n = o;
-	char fields[160] = "";
-	int len = 0;
-	for (int i = 0; i < x->nfields; i++) {
-		const char *name = vmcheck_field_name(x->f[i].field);
-		len += fmt_snprintf(fields + len, sizeof(fields) - (size_t)len, " %s=%#llx",
-				    name ? name : "field", x->f[i].value);
-	}
-	pr_err("  check %s (SDM %s): %s;%s", x->rule, x->sdm, x->text, fields);
-	(*n)++;
-}
-
-/* Runs the SDM's VM-entry checks over the current VMCS and prints each broken rule. */
-void vmx_check_entry(void)
-{
-	const struct vmx_caps *c = &vmx_caps;
-	u32 a, b, cc, d;
-	cpuid(0x80000008, 0, &a, &b, &cc, &d);
-	struct vmcheck_input in = {
-		.read = check_read, .read_phys = check_read_phys,
-		.basic = c->basic, .pin = c->pin, .proc = c->proc, .exit = c->exit,
-		.entry = c->entry, .proc2 = c->proc2, .misc = c->misc,
-		.cr0_fixed0 = c->cr0_fixed0, .cr0_fixed1 = c->cr0_fixed1,
-		.cr4_fixed0 = c->cr4_fixed0, .cr4_fixed1 = c->cr4_fixed1,
-		.maxphyaddr = (u8)(a & 0xff), .cpu_lma = true,
-	};
-	int n = 0;
-	pr_err("entry checker (SDM \"VM Entries\"):");
-	vmcheck_run(&in, check_report, &n);
-	pr_err("entry checker: %d rule%s broken", n, n == 1 ? "" : "s");
-}
-
 void vmx_report_entry_error(struct vcpu *v, int st)
 {
 	const char *insn = v->launched ? "VMRESUME" : "VMLAUNCH";
@@ -354,7 +300,7 @@ void vmx_report_entry_error(struct vcpu *v, int st)
 	       vmcs_read(HOST_CR0), vmcs_read(HOST_CR3), vmcs_read(HOST_CR4), vmcs_read(HOST_RIP),
 	       vmcs_read(HOST_RSP));
 	vmx_dump_guest_state();
-	vmx_check_entry();
+	vmx_debug_hooks->entry_failed();
 	vcpu_stop(v, END_ENTRY_FAILURE, "%s failed: error %u (%s)", insn, err,
 		  vmx_instruction_error_name(err));
 }

@@ -11,8 +11,6 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc);
 void vmx_report_entry_error(struct vcpu *v, int st);
 /* Prints the guest-state fields a failed entry depends on. */
 void vmx_dump_guest_state(void);
-/* Prints every VM-entry rule (SDM "VM Entries") the current VMCS breaks (vmx/vmcheck.c). */
-void vmx_check_entry(void);
 
 /* Handlers (vmx/exit_*.c); each returns after updating the VMCS and v. */
 void handle_cpuid(struct vcpu *v);

@@ -15,9 +15,8 @@
 #include "devices/pio.h"
 #include "mmu/mmu.h"
 #include "vmx/trace.h"
-#include "vmx/gdb.h"
+#include "vmx/debug_hooks.h"
 #include "vmx/intr.h"
-#include "vmx/monitor.h"
 #include "devices/intc.h"
 #include "devices/irq.h"
 #include "drivers/power.h"
@@ -47,7 +46,7 @@ static void setup_controls(void)
 	const struct vmx_caps *c = &vmx_caps;
 	/* The VMX-preemption timer, when the CPU has it, gives an exit now and then even to a
 	 * guest that never exits by itself, so the console (monitor escape, GDB Ctrl-C) is
-	 * polled (vmx/monitor.c). */
+	 * polled (the debug hooks' before_entry, vmx/debug_hooks.h). */
 	u32 pin = PIN_EXT_INTR_EXITING | PIN_NMI_EXITING;
 	/* Virtual NMIs: an injected NMI blocks further NMIs until the guest's IRET, as on bare
 	 * hardware (without them, with NMI exiting on, IRET would never unblock; SDM 25.3). */
@@ -401,8 +400,7 @@ void vcpu_run(struct vcpu *v)
 		if (now >= next_poll || v->poll_now) {
 			v->poll_now = false;
 			next_poll = now + CONSOLE_POLL_TICKS;
-			monitor_before_entry(v);
-			gdb_before_entry(v);
+			vmx_debug_hooks->before_entry(v); /* the monitor, then the GDB stub */
 			if (v->end != END_NONE)
 				break;
 			now = rdtsc(); /* a debugger may have held the guest */

@@ -1,6 +1,6 @@
-/* SOURCES: kernel/gdbstub.c */
+/* SOURCES: debug/gdbstub.c */
 /*
- * test_gdbstub.c - kernel/gdbstub.c against a fake target: byte streams in, exact bytes out
+ * test_gdbstub.c - debug/gdbstub.c against a fake target: byte streams in, exact bytes out
  * (framing, checksums, acks, '-' retransmission, no-ack mode, escapes, Ctrl-C), the register
  * file layouts gdb's i386 and amd64 target descriptions imply (order, widths, little-endian,
  * unavailable x87), target.xml by offset and length, memory and breakpoint ops, and the
@@ -9,7 +9,7 @@
  */
 #include "unit.h"
 
-#include "kernel/gdbstub.h"
+#include "debug/gdbstub.h"
 
 #define MEM_BASE 0x10000ULL
 #define MEM_SIZE 4096

@@ -1,6 +1,6 @@
-/* SOURCES: vmx/vmcheck.c */
+/* SOURCES: debug/vmcheck.c */
 /*
- * test_vmcheck.c - vmx/vmcheck.c over a table-backed VMCS. The valid snapshot is what
+ * test_vmcheck.c - debug/vmcheck.c over a table-backed VMCS. The valid snapshot is what
  * vmx/vcpu.c (setup_controls, setup_host_state, setup_guest_state) writes for the 32-bit
  * protected-mode multiboot guest, with Bochs-like capability MSRs; it must pass every rule.
  * Then each case breaks one rule (from the valid snapshot, or a valid variant: unrestricted
@@ -10,7 +10,7 @@
  */
 #include "unit.h"
 
-#include "vmx/vmcheck.h"
+#include "debug/vmcheck.h"
 #include "vmx/vmcs.h"
 
 /* ---- Capabilities (Bochs-like; allowed-0 bits are a subset of allowed-1 bits) ---- */

@@ -1,12 +1,12 @@
 /* gdb.c - the GDB stub's transport and target: a second UART (gdb=com2), the vCPU's
  * registers and memory, int3 and debug-register breakpoints, single-step with the monitor
  * trap flag (or TF), and the periodic preemption-timer exits (vmx/vcpu.c) so that Ctrl-C is
- * seen while the guest runs. The protocol itself is kernel/gdbstub.c. docs/debugging.md shows a session. */
-#include "vmx/gdb.h"
+ * seen while the guest runs. The protocol itself is debug/gdbstub.c. docs/debugging.md shows a session. */
+#include "debug/gdb.h"
 #include "vmx/vmx.h"
 #include "vmx/mmio.h"
 #include "drivers/uart.h"
-#include "kernel/gdbstub.h"
+#include "debug/gdbstub.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "arch/asm.h"

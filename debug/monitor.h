@@ -1,12 +1,13 @@
 /* monitor.h - the serial-console monitor (Ctrl-A c; docs/debugging.md) and the console input
  * filter that feeds the guest's UART. */
-#ifndef VMX_MONITOR_H
-#define VMX_MONITOR_H
+#ifndef DEBUG_MONITOR_H
+#define DEBUG_MONITOR_H
 
 #include "vmx/vcpu.h"
 
 /* Reads what was typed on the console: escape sequences go to the monitor, everything else
- * to the guest's UART receive FIFO. */
+ * to the guest's UART receive FIFO (vuart_push_input). The start-up code registers it as the
+ * guest UART's input (vuart_set_input); monitor_before_entry runs it too. */
 void console_input_poll(void);
 /* Before each entry: polls the console; runs the monitor (blocking) when it was asked for. */
 void monitor_before_entry(struct vcpu *v);

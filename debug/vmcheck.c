@@ -1,6 +1,6 @@
 /* vmcheck.c - VM-entry checker: every check of SDM Vol. 3C "VM Entries" (26.2, 26.3.1) that
  * the snapshot allows, each a named rule in one table. */
-#include "vmx/vmcheck.h"
+#include "debug/vmcheck.h"
 #include "vmx/vmcs.h"
 #include "vmx/caps.h"
 #include "arch/x86.h"

@@ -21,8 +21,8 @@
  * VM-entry MSR-load entries (26.4, exit reason 34). A snapshot taken after VMfailInvalid (no
  * current VMCS) cannot be checked: there are no fields to read.
  */
-#ifndef VMX_VMCHECK_H
-#define VMX_VMCHECK_H
+#ifndef DEBUG_VMCHECK_H
+#define DEBUG_VMCHECK_H
 
 #include "arch/types.h"
 

@@ -1,6 +1,6 @@
 /* gdb.h - the GDB stub on a second UART (gdb=com2 on the command line; docs/debugging.md). */
-#ifndef VMX_GDB_H
-#define VMX_GDB_H
+#ifndef DEBUG_GDB_H
+#define DEBUG_GDB_H
 
 #include "vmx/vcpu.h"
 

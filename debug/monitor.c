@@ -2,10 +2,10 @@
  * the guest and opens a command line (docs/debugging.md); guest console output is held while
  * it is open and released when the guest continues. Also the console input filter: every byte
  * typed goes to the guest's UART unless it is part of the escape. */
-#include "vmx/monitor.h"
+#include "debug/monitor.h"
 #include "vmx/exit.h"
 #include "vmx/trace.h"
-#include "vmx/vmcheck.h"
+#include "debug/vmcheck.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_asm.h"
 #include "vmx/mmio.h"

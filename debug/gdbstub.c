@@ -1,6 +1,6 @@
 /* gdbstub.c - GDB remote serial protocol: framing, acks, and the packets of a gdb
  * "target remote" session (the contract is in gdbstub.h). */
-#include "kernel/gdbstub.h"
+#include "debug/gdbstub.h"
 #include "kernel/lib.h"
 
 /* Error numbers in E replies (gdb only displays them): errno values, as gdbserver sends. */

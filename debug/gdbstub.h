@@ -6,8 +6,8 @@
  *
  * Protocol reference: the GDB manual, appendix "Remote Serial Protocol". One thread (id 1),
  * all-stop mode, no multiprocess extensions. */
-#ifndef KERNEL_GDBSTUB_H
-#define KERNEL_GDBSTUB_H
+#ifndef DEBUG_GDBSTUB_H
+#define DEBUG_GDBSTUB_H
 
 #include "arch/types.h"
 

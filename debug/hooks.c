@@ -1,0 +1,28 @@
+/* hooks.c - debug/'s side of VMX's hooks: which tool sees a console poll or a debug exit
+ * first. */
+#include "debug/hooks.h"
+#include "debug/entry_check.h"
+#include "debug/gdb.h"
+#include "debug/monitor.h"
+
+/* The console (monitor escape, guest input) first, then what gdb sent. */
+static void before_entry(struct vcpu *v)
+{
+	monitor_before_entry(v);
+	gdb_before_entry(v);
+}
+
+/* An attached gdb takes every debug exit; the monitor's one-shot "step" and "break" see a
+ * #DB/#BP only when gdb did not take it. */
+static bool debug_exit(struct vcpu *v, u32 reason, u32 vector)
+{
+	if (gdb_handle_debug_exit(v, reason, vector))
+		return true;
+	return reason == EXIT_EXCEPTION_NMI && monitor_handle_debug_exit(v, vector);
+}
+
+const struct vmx_debug_hooks debug_hooks = {
+	.before_entry = before_entry,
+	.debug_exit = debug_exit,
+	.entry_failed = entry_check,
+};
