@@ -4,7 +4,7 @@
  * seen while the guest runs. The protocol itself is debug/gdbstub.c. docs/debugging.md shows a session. */
 #include "debug/gdb.h"
 #include "vmx/vmx.h"
-#include "vmx/mmio.h"
+#include "vmx/insn.h"
 #include "drivers/uart.h"
 #include "debug/gdbstub.h"
 #include "kernel/lib.h"

@@ -8,7 +8,7 @@
 #include "debug/vmcheck.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_asm.h"
-#include "vmx/mmio.h"
+#include "vmx/insn.h"
 #include "devices/lapic.h"
 #include "devices/pio.h"
 #include "drivers/uart.h"

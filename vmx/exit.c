@@ -4,7 +4,7 @@
 #include "kernel/log.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
-#include "vmx/mmio.h"
+#include "vmx/insn.h"
 #include "vmx/debug_hooks.h"
 #include "vmx/intr.h"
 #include "vmx/xsave.h"

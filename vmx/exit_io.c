@@ -4,7 +4,7 @@
 #include "vmx/vmx.h"
 #include "devices/pio.h"
 #include "devices/debug_exit.h"
-#include "vmx/mmio.h"
+#include "vmx/insn.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "arch/x86.h"

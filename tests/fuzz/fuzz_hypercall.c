@@ -52,7 +52,7 @@
 #include "mmu/mmu.h"
 #include "mmu/spte.h"
 #include "vmx/vcpu.h"
-#include "vmx/mmio.h"
+#include "vmx/insn.h"
 #include "vmx/vmx.h"
 
 #ifndef FUZZ_KNOWN_BUGS

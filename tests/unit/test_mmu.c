@@ -1625,7 +1625,7 @@ static void test_snd_slot_shrunk_page_table(void **state)
 }
 
 /* Items 3 and 4: the real instruction emulator (emul/emulate.c) runs the faulting
- * instruction, with guest memory through the MMU's guest_phys_read/write as in vmx/mmio.c,
+ * instruction, with guest memory through the MMU's guest_phys_read/write as in vmx/insn.c,
  * and one device register that reads back what was written (dev_reg). */
 static struct emu_cpu emu_cpu;
 static u64 dev_reg;

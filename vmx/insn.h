@@ -1,7 +1,7 @@
-/* mmio.h - completing a guest access that faulted on an MMIO spte: decode the instruction,
- * execute it against the device, write the result back to the guest. */
-#ifndef VMX_MMIO_H
-#define VMX_MMIO_H
+/* insn.h - instructions the hypervisor completes for the guest: the access that faulted on
+ * device memory (MMIO), string I/O; decode, execute against the device or RAM, write back. */
+#ifndef VMX_INSN_H
+#define VMX_INSN_H
 
 #include "arch/types.h"
 

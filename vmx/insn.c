@@ -1,5 +1,6 @@
-/* mmio.c - MMIO emulation glue between the MMU, the instruction emulator and the devices. */
-#include "vmx/mmio.h"
+/* insn.c - emulated guest instructions: the MOV fast path and the glue between the instruction
+ * emulator (emul/), the MMU (guest memory, translations) and the devices (MMIO, ports). */
+#include "vmx/insn.h"
 #include "emul/emulate.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
