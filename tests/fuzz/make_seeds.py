@@ -292,6 +292,53 @@ HYPERCALL = {
                                   hx(OTHER, 0, hi=1)]),
 }
 
+# ---- fuzz_linux_boot: flags, command-line length, initrd size (16 KiB units), hole position
+# (256 KiB units), then a bzImage. Flags: bit 0 64-bit entry, 1 initrd, 2 RSDP, 3-4 RAM
+# (2/4/6/8 MiB), 5 reserved hole, 6 no command line.
+
+def bzimage(setup_sects=1, pm_size=0x400, version=0x020f, loadflags=0x01, pref=0x100000,
+            init_size=0x80000, align=0x100000, reloc=1, xlf=0x03, cmdline_size=0x7ff,
+            initrd_max=0x7fffffff, hdr_len=0x6a):
+    ssize = ((setup_sects or 4) + 1) * 512
+    img = bytearray(ssize + pm_size)
+    for i in range(len(img)):
+        img[i] = (i * 13 + 1) % 127 + 1
+    def put(off, data):
+        img[off:off + len(data)] = data
+    put(0x1f1, u8(setup_sects)); put(0x1f4, u32(pm_size // 16)); put(0x1fe, u16(0xaa55))
+    put(0x200, u8(0xeb) + u8(hdr_len)); put(0x202, b'HdrS'); put(0x206, u16(version))
+    put(0x210, u8(0) + u8(loadflags)); put(0x214, u32(0x100000))
+    put(0x218, u32(0) + u32(0)); put(0x224, u16(0) + u8(0) + u8(0) + u32(0))
+    put(0x22c, u32(initrd_max)); put(0x230, u32(align)); put(0x234, u8(reloc) + u8(20))
+    put(0x236, u16(xlf)); put(0x238, u32(cmdline_size))
+    put(0x248, u32(0x40) + u32(0x100)); put(0x250, u64(0)); put(0x258, u64(pref))
+    put(0x260, u32(init_size))
+    return bytes(img)
+
+
+def lb(flags, image, cl_len=20, ird=4, hole=0):
+    return u8(flags) + u8(cl_len) + u8(ird) + u8(hole) + image
+
+
+LINUX_BOOT = {
+    'plain-32bit': lb(0x00, bzimage()),
+    'initrd-rsdp-8m': lb(0x1e, bzimage(), ird=40),
+    'entry64-4m': lb(0x09, bzimage()),
+    'entry64-no-xlf': lb(0x01, bzimage(xlf=0x02)),
+    'hole-at-pref': lb(0x3a, bzimage(), hole=4),
+    'not-relocatable': lb(0x0a, bzimage(reloc=0, pref=0x200000)),
+    'setup-sects-0': lb(0x02, bzimage(setup_sects=0)),
+    'protocol-2-11': lb(0x00, bzimage(version=0x020b)),
+    'protocol-2-13': lb(0x04, bzimage(version=0x020d)),
+    'cmdline-too-long': lb(0x00, bzimage(cmdline_size=8), cl_len=9),
+    'no-cmdline': lb(0x40, bzimage(cmdline_size=0)),
+    'initrd-max-low': lb(0x1a, bzimage(initrd_max=0x17ffff), ird=8),
+    'kernel-too-big': lb(0x00, bzimage(init_size=0x300000)),
+    'truncated-mid-setup': lb(0x00, bzimage()[:0x300]),
+    'truncated-mid-payload': lb(0x00, bzimage()[:0x600]),
+    'truncated-header': lb(0x00, bzimage()[:0x204]),
+}
+
 # ---- Reproducers of the known bugs (README.md), run by `make repro`.
 REPRO_HYPERCALL = {
     # long mode, delete id 2^32: passes the "slot 0" check, then deletes slot 0 (guest RAM)
@@ -309,7 +356,8 @@ REPRO_GUEST_LOAD = {
 if __name__ == '__main__':
     for name, seeds in [('emulate', EMULATE), ('gwalk', GWALK), ('mb2', MB2),
                         ('guest_load', GUEST_LOAD), ('memslot', MEMSLOT),
-                        ('hypercall', HYPERCALL), ('hypercall_narrow', HYPERCALL)]:
+                        ('hypercall', HYPERCALL), ('hypercall_narrow', HYPERCALL),
+                        ('linux_boot', LINUX_BOOT)]:
         write_all('corpus', name, seeds)
     write_all('repro', 'hypercall', REPRO_HYPERCALL)
     write_all('repro', 'guest_load', REPRO_GUEST_LOAD)
