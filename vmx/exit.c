@@ -72,6 +72,7 @@ static void handle_exception(struct vcpu *v)
 		return;
 	}
 	if (vec == VEC_DB || vec == VEC_BP) {
+		v->poll_now = true; /* a debugger may stop the guest here: poll before the entry */
 		/* The GDB stub or the monitor may take it (vmx/debug_hooks.h). */
 		if (vmx_debug_hooks->debug_exit(v, EXIT_EXCEPTION_NMI, vec))
 			return;
@@ -241,10 +242,10 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 		 * like), so the common ones skip the VMREAD. */
 		if (basic >= 64 || !(BIT(basic) & INSTRUCTION_EXITS))
 			reinject_vectoring(v, basic);
-		/* A debug exception, monitor trap or timer exit may stop the guest for the
-		 * monitor or GDB: poll them before the next entry. */
-		if (basic == EXIT_EXCEPTION_NMI || basic == EXIT_MONITOR_TRAP_FLAG ||
-		    basic == EXIT_PREEMPTION_TIMER)
+		/* A monitor trap or timer exit may stop the guest for the monitor or GDB: poll
+		 * them before the next entry (handle_exception does the same for #DB/#BP; a
+		 * page fault, the common exception exit, does not need it). */
+		if (basic == EXIT_MONITOR_TRAP_FLAG || basic == EXIT_PREEMPTION_TIMER)
 			v->poll_now = true;
 		return;
 	}

@@ -256,20 +256,12 @@ void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
 	va_end(ap);
 }
 
-void vcpu_complete_instruction(u64 next_rip, u64 rflags)
-{
-	vmcs_write(GUEST_RIP, next_rip);
-	if (rflags & RFLAGS_RF) /* cleared after any completed instruction (SDM 18.3.1.1) */
-		vmcs_write(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
-	vcpu_instruction_done(rflags);
-}
-
 void vcpu_skip_instruction(void)
 {
 	u64 rip = vcpu0.last_rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 	/* Outside 64-bit code EIP wraps at 4 GiB (CS.L only counts in IA-32e mode). */
-	if (!x86_code64(vcpu0.efer, vmcs_read(GUEST_CS_AR)))
-		rip &= 0xffffffffULL;
+	if (!(vcpu0.efer & EFER_LMA) || !x86_code64(vcpu0.efer, vmcs_read(GUEST_CS_AR)))
+		rip &= 0xffffffffULL; /* (no VMREAD of CS outside IA-32e mode) */
 	vcpu_complete_instruction(rip, vmcs_read(GUEST_RFLAGS));
 }
 

@@ -95,12 +95,8 @@ void vcpu_print_summary(struct vcpu *v, u32 code);
 void vcpu_run(struct vcpu *v);
 /* Stops the guest at the next exit-handler return, with a reason line. */
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...) __printf(3, 4);
-/* Ends an instruction the hypervisor completed for the guest (skipped after an exit, or
- * emulated), with RFLAGS as the instruction left it: RIP = next_rip, RF cleared, then
- * vcpu_instruction_done. The one place that advances RIP; only a debugger's register write
- * and the initial state (vcpu_setup) set RIP otherwise. */
-void vcpu_complete_instruction(u64 next_rip, u64 rflags);
-/* Completes the exiting instruction: RIP past it (VM_EXIT_INSTRUCTION_LEN). */
+/* Completes the exiting instruction: RIP past it (VM_EXIT_INSTRUCTION_LEN), through
+ * vcpu_complete_instruction below. */
 void vcpu_skip_instruction(void);
 /* After an instruction the hypervisor completed (skipped or emulated), with RFLAGS as the
  * instruction left it: ends STI/MOV-SS blocking and owes the guest its single-step #DB when
@@ -116,6 +112,18 @@ static inline void vcpu_instruction_done(u64 rflags)
 	if (rflags & RFLAGS_TF)
 		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
 			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
+}
+/* Ends an instruction the hypervisor completed for the guest (skipped after an exit, or
+ * emulated), with RFLAGS as the instruction left it: RIP = next_rip, RF cleared, then
+ * vcpu_instruction_done. The one place that advances RIP; only a debugger's register write
+ * and the initial state (vcpu_setup) set RIP otherwise. Inline: every exit that completes
+ * an instruction runs it. */
+static inline void vcpu_complete_instruction(u64 next_rip, u64 rflags)
+{
+	vmcs_write(GUEST_RIP, next_rip);
+	if (rflags & RFLAGS_RF) /* cleared after any completed instruction (SDM 18.3.1.1) */
+		vmcs_write(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+	vcpu_instruction_done(rflags);
 }
 /* A data access (or, with io, a port access) the hypervisor did for the guest instead of the
  * CPU: returns the guest's enabled data/I/O breakpoints (DR0-DR3, DR7, CR4.DE) it matches, as
