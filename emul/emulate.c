@@ -49,12 +49,6 @@ enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 #define P_OPSIZE BIT(1)
 #define P_ADSIZE BIT(2)
 
-/* REX (SDM Vol. 2, 2.2.1). */
-#define REX_B BIT(0)
-#define REX_X BIT(1)
-#define REX_R BIT(2)
-#define REX_W BIT(3)
-
 /* ---- Opcode tables: types ---- */
 
 /* Operand kinds (SDM Vol. 2, A.2 names). */
@@ -152,18 +146,6 @@ struct emu {
 
 /* ---- Bits and sizes ---- */
 
-static u64 size_mask(int size)
-{
-	return size >= 8 ? ~0ULL : BIT(size * 8) - 1;
-}
-
-/* Sign-extends the low size bytes of v to 64 bits. */
-static u64 sext(u64 v, int size)
-{
-	u64 sign = BIT(size * 8 - 1);
-	return ((v & size_mask(size)) ^ sign) - sign;
-}
-
 static bool canonical48(u64 la)
 {
 	u64 top = la >> 47;
@@ -184,7 +166,7 @@ static bool parity_even(u8 b)
 static u64 flags_szp(u64 r, int size)
 {
 	u64 f = 0;
-	if (!(r & size_mask(size)))
+	if (!(r & emu_size_mask(size)))
 		f |= RFLAGS_ZF;
 	if ((r >> (size * 8 - 1)) & 1)
 		f |= RFLAGS_SF;
@@ -268,7 +250,7 @@ static u64 alu(u64 *rflags, int op, u64 a, u64 b, int size)
 	u64 mask, r = alu_result(op, a, b, *rflags & RFLAGS_CF);
 	u64 f = alu_flags(op, a, b, r, size, &mask);
 	*rflags = (*rflags & ~mask) | (f & mask);
-	return r & size_mask(size);
+	return r & emu_size_mask(size);
 }
 
 /* ---- Results and faults ---- */
@@ -291,24 +273,16 @@ static int op_fault(struct emu *e)
 
 /* ---- Registers ---- */
 
+/* reg: the x86 register number, AH..BH as 4-7 with high8 (see reg_opnd). */
 static u64 reg_get(const struct emu *e, int reg, int size, bool high8)
 {
-	if (high8)
-		return (e->cpu.gpr[reg - 4] >> 8) & 0xff;
-	return e->cpu.gpr[reg] & size_mask(size);
+	return emu_reg_value(e->cpu.gpr[high8 ? reg - 4 : reg], size, high8);
 }
 
-/* 8- and 16-bit writes merge, 32-bit writes zero-extend (SDM Vol. 1, 3.4.1.1; done in every
- * mode: the upper half is undefined outside 64-bit mode). */
 static void reg_set(struct emu *e, int reg, int size, bool high8, u64 val)
 {
 	u64 *r = &e->cpu.gpr[high8 ? reg - 4 : reg];
-	if (high8)
-		*r = (*r & ~0xff00ULL) | ((val & 0xff) << 8);
-	else if (size >= 4)
-		*r = val & size_mask(size);
-	else
-		*r = (*r & ~size_mask(size)) | (val & size_mask(size));
+	*r = emu_reg_merge(*r, val, size, high8);
 }
 
 /* ---- Memory through ops ---- */
@@ -337,7 +311,7 @@ static int mem_read(struct emu *e, enum emu_seg seg, u64 ea, int size, u64 *val)
 	TRY(linear(e, seg, ea, &la));
 	if (e->ops->read(e->ops->opaque, la, &v, size) != EMU_ACCESS_OK)
 		return op_fault(e);
-	*val = v & size_mask(size);
+	*val = v & emu_size_mask(size);
 	return EMU_OK;
 }
 
@@ -357,7 +331,7 @@ static void reg_opnd(const struct emu *e, struct opnd *o, int reg, int size)
 	o->type = O_REG;
 	o->size = (u8)size;
 	o->reg = (u8)reg;
-	o->high8 = size == 1 && !e->in.rex && reg >= 4 && reg < 8;
+	o->high8 = emu_high8_reg(size, e->in.rex, reg);
 }
 
 static void mem_opnd(struct opnd *o, enum emu_seg seg, u64 ea, int size)
@@ -380,7 +354,7 @@ static u64 modrm_ea(const struct emu *e)
 		ea += e->cpu.gpr[in->m.index] << in->m.scale;
 	if (in->m.riprel)
 		ea += e->cpu.rip + (u64)in->len;
-	return ea & size_mask(in->adsize);
+	return ea & emu_size_mask(in->adsize);
 }
 
 static void rm_opnd(const struct emu *e, struct opnd *o, int size)
@@ -404,12 +378,12 @@ static void opnd_decode(const struct emu *e, int kind, struct opnd *o)
 	case K_ED: rm_opnd(e, o, MIN(size, 4)); break;
 	case K_G: reg_opnd(e, o, in->reg, size); break;
 	case K_ACC: reg_opnd(e, o, R_AX, size); break;
-	case K_OREG: reg_opnd(e, o, (in->opcode & 7) | (in->rex & REX_B ? 8 : 0), size); break;
+	case K_OREG: reg_opnd(e, o, (in->opcode & 7) | (in->rex & EMU_REX_B ? 8 : 0), size); break;
 	case K_MOFFS: mem_opnd(o, in->m.seg, in->moffs, size); break;
 	case K_I: case K_IB: case K_IV:
 		o->type = O_IMM;
 		o->size = (u8)size;
-		o->val = in->imm & size_mask(size);
+		o->val = in->imm & emu_size_mask(size);
 		break;
 	default: break;
 	}
@@ -458,7 +432,7 @@ static int ex_mov(struct emu *e)
 static int ex_movsx(struct emu *e)
 {
 	TRY(opnd_read(e, &e->src));
-	e->dst.val = sext(e->src.val, e->src.size) & size_mask(e->dst.size);
+	e->dst.val = emu_sext(e->src.val, e->src.size) & emu_size_mask(e->dst.size);
 	return opnd_write(e, &e->dst);
 }
 
@@ -508,7 +482,7 @@ static int ex_cmpxchg(struct emu *e)
 static int ex_cmpxchg8b(struct emu *e)
 {
 	u64 m, *g = e->cpu.gpr;
-	if (e->in.rex & REX_W)
+	if (e->in.rex & EMU_REX_W)
 		return EMU_UNHANDLED;
 	TRY(mem_read(e, e->dst.seg, e->dst.ea, 8, &m));
 	u64 cur = (g[R_DX] & 0xffffffffULL) << 32 | (g[R_AX] & 0xffffffffULL);
@@ -539,8 +513,8 @@ static u32 bt_select(struct emu *e)
 	int size = e->dst.size, shift = size == 2 ? 4 : size == 4 ? 5 : 6;
 	u64 off = e->src.val;
 	if (e->src.type == O_REG && e->dst.type == O_MEM) {
-		s64 words = (s64)sext(off, size) >> shift; /* floor division */
-		e->dst.ea = (e->dst.ea + (u64)words * (u64)size) & size_mask(e->in.adsize);
+		s64 words = (s64)emu_sext(off, size) >> shift; /* floor division */
+		e->dst.ea = (e->dst.ea + (u64)words * (u64)size) & emu_size_mask(e->in.adsize);
 	}
 	return (u32)(off & (u64)(size * 8 - 1));
 }
@@ -577,7 +551,7 @@ static int stack_size(const struct emu *e)
 static int ex_push(struct emu *e)
 {
 	int ss = stack_size(e), size = e->dst.size;
-	u64 sp = (e->cpu.gpr[R_SP] - (u64)size) & size_mask(ss);
+	u64 sp = (e->cpu.gpr[R_SP] - (u64)size) & emu_size_mask(ss);
 	TRY(opnd_read(e, &e->dst));
 	TRY(mem_write(e, EMU_SS, sp, size, e->dst.val));
 	reg_set(e, R_SP, ss, false, sp);
@@ -589,7 +563,7 @@ static int ex_push(struct emu *e)
 static int ex_pop(struct emu *e)
 {
 	int ss = stack_size(e), size = e->in.opsize;
-	u64 sp = e->cpu.gpr[R_SP] & size_mask(ss), val;
+	u64 sp = e->cpu.gpr[R_SP] & emu_size_mask(ss), val;
 	TRY(mem_read(e, EMU_SS, sp, size, &val));
 	reg_set(e, R_SP, ss, false, sp + (u64)size);
 	opnd_decode(e, K_E, &e->dst);
@@ -611,12 +585,12 @@ static enum emu_seg src_seg(const struct emu *e)
 
 static u64 rsi(const struct emu *e)
 {
-	return e->cpu.gpr[R_SI] & size_mask(e->in.adsize);
+	return e->cpu.gpr[R_SI] & emu_size_mask(e->in.adsize);
 }
 
 static u64 rdi(const struct emu *e)
 {
-	return e->cpu.gpr[R_DI] & size_mask(e->in.adsize);
+	return e->cpu.gpr[R_DI] & emu_size_mask(e->in.adsize);
 }
 
 static int st_movs(struct emu *e, int size)
@@ -664,7 +638,7 @@ static int st_ins(struct emu *e, int size)
 {
 	u32 v = 0;
 	e->ops->pio_in(e->ops->opaque, (u16)e->cpu.gpr[R_DX], size, &v);
-	return mem_write(e, EMU_ES, rdi(e), size, v & size_mask(size));
+	return mem_write(e, EMU_ES, rdi(e), size, v & emu_size_mask(size));
 }
 
 static int st_outs(struct emu *e, int size)
@@ -712,7 +686,7 @@ static bool rep_ends(const struct emu *e, const struct string_kind *k)
 static int string_repeat(struct emu *e, const struct string_kind *k, int size)
 {
 	int as = e->in.adsize;
-	u64 count = e->cpu.gpr[R_CX] & size_mask(as);
+	u64 count = e->cpu.gpr[R_CX] & emu_size_mask(as);
 	for (u32 n = 0; count; n++) {
 		if (n == EMU_REP_MAX_ITER) {
 			e->again = true;
@@ -877,7 +851,7 @@ static u64 fetch_la(const struct emu *e, int off)
 	u64 ip = e->cpu.rip + (u64)off;
 	if (e->cpu.mode == 64)
 		return ip;
-	return (u32)(e->cpu.seg_base[EMU_CS] + (ip & size_mask(e->cpu.mode / 8)));
+	return (u32)(e->cpu.seg_base[EMU_CS] + (ip & emu_size_mask(e->cpu.mode / 8)));
 }
 
 /*
@@ -905,26 +879,12 @@ static int fetch(struct emu *e, int n, u64 *val)
 	return EMU_OK;
 }
 
-/* Segment of a segment-override prefix, or -1. */
-static int seg_prefix(u8 b)
-{
-	switch (b) {
-	case 0x26: return EMU_ES;
-	case 0x2e: return EMU_CS;
-	case 0x36: return EMU_SS;
-	case 0x3e: return EMU_DS;
-	case 0x64: return EMU_FS;
-	case 0x65: return EMU_GS;
-	default: return -1;
-	}
-}
-
 /* Records a legacy prefix; false when b is not one. The last segment override and the last
  * of F2/F3 win. */
 static bool legacy_prefix(struct insn *in, u8 b)
 {
-	if (seg_prefix(b) >= 0)
-		in->seg_override = seg_prefix(b);
+	if (emu_seg_prefix(b) >= 0)
+		in->seg_override = emu_seg_prefix(b);
 	else if (b == 0xf0)
 		in->pfx |= P_LOCK;
 	else if (b == 0xf2 || b == 0xf3)
@@ -947,7 +907,7 @@ static int decode_prefixes(struct emu *e, u8 *op)
 		TRY(fetch(e, 1, &b));
 		if (legacy_prefix(&e->in, (u8)b)) {
 			e->in.rex = 0;
-		} else if (e->cpu.mode == 64 && (b & 0xf0) == 0x40) {
+		} else if (emu_rex_prefix((u8)b, e->cpu.mode == 64)) {
 			e->in.rex = (u8)b;
 		} else {
 			*op = (u8)b;
@@ -960,16 +920,13 @@ static int decode_prefixes(struct emu *e, u8 *op)
 static void decode_sizes(struct insn *in, int mode)
 {
 	bool p66 = in->pfx & P_OPSIZE, p67 = in->pfx & P_ADSIZE;
-	if (mode == 64) {
+	in->opsize = emu_opsize(mode, p66, in->rex);
+	if (mode == 64)
 		in->adsize = p67 ? 4 : 8;
-		in->opsize = (in->rex & REX_W) ? 8 : p66 ? 2 : 4;
-	} else if (mode == 32) {
+	else if (mode == 32)
 		in->adsize = p67 ? 2 : 4;
-		in->opsize = p66 ? 2 : 4;
-	} else {
+	else
 		in->adsize = p67 ? 4 : 2;
-		in->opsize = p66 ? 4 : 2;
-	}
 	if (in->d.flags & F_BYTE)
 		in->opsize = 1;
 	else if ((in->d.flags & F_STACK) && mode == 64)
@@ -983,7 +940,7 @@ static int decode_disp(struct emu *e, int n)
 	if (!n)
 		return EMU_OK;
 	TRY(fetch(e, n, &v));
-	e->in.m.disp = sext(v, n);
+	e->in.m.disp = emu_sext(v, n);
 	return EMU_OK;
 }
 
@@ -1004,20 +961,17 @@ static int decode_mem16(struct emu *e)
 }
 
 /* SIB byte: base (none with mod 0 and base 101b), index (none when 100b without REX.X). */
-static int decode_sib(struct emu *e, bool *disp32)
+static int decode_sib(struct emu *e, u64 *sib)
 {
 	struct insn *in = &e->in;
-	u64 sib;
 	int idx;
-	TRY(fetch(e, 1, &sib));
-	in->m.scale = (int)(sib >> 6);
-	idx = (int)((sib >> 3) & 7) | (in->rex & REX_X ? 8 : 0);
+	TRY(fetch(e, 1, sib));
+	in->m.scale = (int)(*sib >> 6);
+	idx = (int)((*sib >> 3) & 7) | (in->rex & EMU_REX_X ? 8 : 0);
 	in->m.index = idx == 4 ? -1 : idx;
-	in->m.base = (int)(sib & 7) | (in->rex & REX_B ? 8 : 0);
-	if ((sib & 7) == 5 && in->mod == 0) {
+	in->m.base = (int)(*sib & 7) | (in->rex & EMU_REX_B ? 8 : 0);
+	if ((*sib & 7) == 5 && in->mod == 0)
 		in->m.base = -1;
-		*disp32 = true;
-	}
 	return EMU_OK;
 }
 
@@ -1026,19 +980,18 @@ static int decode_sib(struct emu *e, bool *disp32)
 static int decode_mem32(struct emu *e)
 {
 	struct insn *in = &e->in;
-	bool disp32 = in->mod == 2;
+	u64 sib = 0;
 	in->m.index = -1;
 	in->m.base = in->rm;
-	if ((in->rm & 7) == 4) {
-		TRY(decode_sib(e, &disp32));
+	if (emu_has_sib32(in->rm)) {
+		TRY(decode_sib(e, &sib));
 	} else if ((in->rm & 7) == 5 && in->mod == 0) {
 		in->m.base = -1;
 		in->m.riprel = e->cpu.mode == 64;
-		disp32 = true;
 	}
 	if (in->m.base == R_SP || in->m.base == R_BP)
 		in->m.seg = EMU_SS;
-	return decode_disp(e, in->mod == 1 ? 1 : disp32 ? 4 : 0);
+	return decode_disp(e, emu_disp_len32(in->mod, in->rm, (u8)sib));
 }
 
 /* The ModRM byte; for a group, the entry it selects. */
@@ -1048,8 +1001,8 @@ static int decode_modrm(struct emu *e)
 	u64 b;
 	TRY(fetch(e, 1, &b));
 	in->mod = (u8)(b >> 6);
-	in->reg = (u8)(((b >> 3) & 7) | (in->rex & REX_R ? 8 : 0));
-	in->rm = (u8)((b & 7) | (in->rex & REX_B ? 8 : 0));
+	in->reg = (u8)(((b >> 3) & 7) | (in->rex & EMU_REX_R ? 8 : 0));
+	in->rm = (u8)((b & 7) | (in->rex & EMU_REX_B ? 8 : 0));
 	if (in->d.flags & F_GROUP) {
 		u16 inherited = in->d.flags & F_INHERIT;
 		in->d = groups[in->d.arg][(b >> 3) & 7];
@@ -1069,13 +1022,13 @@ static int decode_imm(struct emu *e)
 		return EMU_OK;
 	}
 	switch (in->d.src) {
-	case K_I: n = MIN(in->opsize, 4); break;
+	case K_I: n = emu_imm_len_z(in->opsize); break;
 	case K_IB: n = 1; break;
 	case K_IV: n = in->opsize; break;
 	default: return EMU_OK;
 	}
 	TRY(fetch(e, n, &v));
-	in->imm = sext(v, n);
+	in->imm = emu_sext(v, n);
 	return EMU_OK;
 }
 
@@ -1148,7 +1101,7 @@ static int execute(struct emu *e)
 static u64 next_rip(const struct emu *e)
 {
 	u64 rip = e->cpu.rip + (u64)e->in.len;
-	return e->cpu.mode == 64 ? rip : rip & size_mask(e->cpu.mode / 8);
+	return e->cpu.mode == 64 ? rip : rip & emu_size_mask(e->cpu.mode / 8);
 }
 
 /* Reports st and commits the working copy: on success (RIP advanced, RF cleared as after any

@@ -156,10 +156,9 @@ static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
 
 /*
  * The MOV forms compilers use for device registers, done without the general emulator:
- * MOV r/m,r and r,r/m (88/89/8A/8B), MOV r/m,imm (C6/C7 /0) and MOVZX r,r/m (0F B6/B7), with
- * a memory operand, in 32- or 64-bit code, with at most an operand-size prefix, segment
- * overrides and a REX prefix. The memory operand is the faulting access itself (gpa: the
- * CPU already applied segmentation and paging), so only the register, the size and the length are
+ * emul/ decodes them (emu_decode_mov: MOV to and from memory, MOV of an immediate, MOVZX, in
+ * 32- or 64-bit code). The memory operand is the faulting access itself (gpa: the CPU already
+ * applied segmentation and paging), so only the register, the size and the length are
  * decoded. Returns false, having changed nothing, for anything else: the caller then runs
  * the emulator.
  */
@@ -171,97 +170,37 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 		return false; /* 16-bit code */
 	u64 rip = v->last_rip, code_la = rip;
 	if (!m64) {
-		if ((u32)rip > 0xffffffffu - 15)
+		if ((u32)rip > 0xffffffffu - EMU_MAX_INSN)
 			return false; /* EIP could wrap inside the instruction */
 		code_la = (u32)(vmcs_read(GUEST_CS_BASE) + (u32)rip);
 	}
 	/* The bytes, from the host page the shadow maps the code page to: the page the CPU
 	 * fetched them from. An instruction that may cross into the next page goes the slow way. */
 	hpa_t code_hpa;
-	if ((code_la & (PAGE_SIZE - 1)) > PAGE_SIZE - 15 ||
+	if ((code_la & (PAGE_SIZE - 1)) > PAGE_SIZE - EMU_MAX_INSN ||
 	    !mmu_shadow_hpa(code_la & ~(PAGE_SIZE - 1), &code_hpa))
 		return false;
-	const u8 *b = (const u8 *)(uintptr_t)(code_hpa + (code_la & (PAGE_SIZE - 1)));
-	int i = 0, osize = 4;
-	u8 rex = 0;
-	for (;; i++) { /* prefixes: operand size and segment overrides only */
-		if (i == 4)
-			return false;
-		if (b[i] == 0x66)
-			osize = 2;
-		else if (b[i] != 0x26 && b[i] != 0x2e && b[i] != 0x36 && b[i] != 0x3e &&
-			 b[i] != 0x64 && b[i] != 0x65)
-			break;
-	}
-	if (m64 && (b[i] & 0xf0) == 0x40)
-		rex = b[i++];
-	if (rex & 8)
-		osize = 8;
-	int op = b[i];
-	if (op == 0x0f) {
-		if (b[i + 1] != 0xb6 && b[i + 1] != 0xb7)
-			return false;
-		op = 0x100 | b[++i];
-	}
-	int dsize;
-	switch (op) {
-	case 0x88: case 0x8a: case 0xc6: case 0x1b6: dsize = 1; break;
-	case 0x1b7: dsize = 2; break;
-	case 0x89: case 0x8b: case 0xc7: dsize = osize; break;
-	default: return false;
-	}
-	bool zext = op >= 0x100, load = op == 0x8a || op == 0x8b || zext;
-	bool store_imm = op == 0xc6 || op == 0xc7;
-	int imm = store_imm ? (dsize == 8 ? 4 : dsize) : 0;
-	u8 modrm = b[++i];
-	if ((modrm >> 6) == 3 || (store_imm && (modrm & 0x38)))
-		return false; /* register operand, or C6/C7 with /r != 0 */
-	int mod = modrm >> 6, rm = modrm & 7, disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
-	if (rm == 4) {
-		u8 sib = b[++i];
-		if (mod == 0 && (sib & 7) == 5)
-			disp = 4; /* SIB without a base: disp32 */
-	} else if (mod == 0 && rm == 5) {
-		disp = 4; /* disp32, or RIP-relative in 64-bit code */
-	}
-	int len = i + 1 + disp + imm;
-	if (len > 15 || (gpa & (PAGE_SIZE - 1)) + (u64)dsize > PAGE_SIZE)
-		return false; /* too long, or the access crosses into the next page */
+	struct emu_mov m;
+	if (!emu_decode_mov((const u8 *)(uintptr_t)(code_hpa + (code_la & (PAGE_SIZE - 1))), m64,
+			    &m))
+		return false;
+	if ((gpa & (PAGE_SIZE - 1)) + m.size > PAGE_SIZE)
+		return false; /* the access crosses into the next page */
 	if (!device && memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT))
 		return false; /* RAM (a ROM write, a guest table): the emulator does those */
-	int reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
-	bool high8 = dsize == 1 && !zext && !rex && reg >= 4; /* AH, CH, DH, BH */
-	if (high8)
-		reg -= 4;
-	u64 val = 0, mask = dsize == 8 ? ~0ULL : BIT(dsize * 8) - 1;
-	if (load) {
-		if (!mmio_read(gpa, dsize, &val))
+	u64 val = 0;
+	if (m.load) {
+		if (!mmio_read(gpa, m.size, &val))
 			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
-		u64 old = vcpu_get_gpr(v, reg);
-		int dst = zext ? osize : dsize;
-		val &= mask;
-		if (dst >= 4)
-			old = val; /* a 32-bit write zeroes the upper half */
-		else if (high8)
-			old = (old & ~0xff00ULL) | (val << 8);
-		else
-			old = (old & ~(dst == 1 ? 0xffULL : 0xffffULL)) | val;
-		vcpu_set_gpr(v, reg, old);
+		vcpu_set_gpr(v, m.reg, emu_mov_load_result(&m, vcpu_get_gpr(v, m.reg), val));
 	} else {
-		if (imm) {
-			for (int k = imm - 1; k >= 0; k--)
-				val = (val << 8) | b[len - imm + k];
-			if (dsize == 8)
-				val = (u64)(s64)(s32)val; /* imm32, sign-extended */
-		} else {
-			val = (vcpu_get_gpr(v, reg) >> (high8 ? 8 : 0)) & mask;
-		}
-		if (!mmio_write(gpa, dsize, val))
+		val = emu_mov_store_value(&m, m.has_imm ? 0 : vcpu_get_gpr(v, m.reg));
+		if (!mmio_write(gpa, m.size, val))
 			pr_debug("mmio: write to unassigned %#llx ignored", gpa);
 	}
-	rip += (u64)len;
+	rip += m.len;
 	vcpu_complete_instruction(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
-	vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, dsize, !load, false));
+	vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, m.size, !m.load, false));
 	return true;
 }
 

@@ -2078,6 +2078,255 @@ static void test_non_canonical(void **state)
 	assert_int_equal(r.vector, VEC_PF);
 }
 
+/* ---- The MOV fast path's decoder (emu_decode_mov) against emu_step ---- */
+
+/* Addressing forms (32/64-bit): mod, r/m and, for r/m 100b, the SIB byte. With REX.B/X the
+ * base/index registers become r8-r15; the test points them into the MMIO range. */
+struct dm_form {
+	u8 mod, rm, sib;
+};
+
+static const struct dm_form dm_forms[] = {
+	{ 0, 0, 0 }, { 0, 3, 0 }, { 0, 6, 0 }, { 0, 7, 0 }, /* [base] */
+	{ 1, 1, 0 }, { 1, 5, 0 },                           /* [base + disp8], [rbp + disp8] */
+	{ 2, 2, 0 }, { 2, 5, 0 },                           /* [base + disp32] */
+	{ 0, 5, 0 },                                        /* disp32; RIP-relative in 64-bit */
+	{ 0, 4, 0x8b }, /* [rbx + rcx*4] */
+	{ 1, 4, 0x70 }, /* [rax + rsi*2 + disp8] */
+	{ 2, 4, 0xd7 }, /* [rdi + rdx*8 + disp32] */
+	{ 0, 4, 0x24 }, /* [rsp] (index 100b: none, r12 with REX.X) */
+	{ 1, 4, 0x65 }, /* [rbp + disp8], index none */
+	{ 0, 4, 0x4d }, /* SIB without base: [rcx*2 + disp32] */
+	{ 0, 4, 0x25 }, /* SIB without base or index: [disp32] */
+};
+
+#define DM_TARGET (MMIO_LO + 0x300)
+
+/* The opcodes emu_decode_mov accepts. */
+static const struct {
+	u8 op[2];
+	int n;
+	bool imm;
+} dm_ops[] = {
+	{ { 0x88 }, 1, false }, { { 0x89 }, 1, false }, { { 0x8a }, 1, false },
+	{ { 0x8b }, 1, false }, { { 0xc6 }, 1, true },  { { 0xc7 }, 1, true },
+	{ { 0x0f, 0xb6 }, 2, false }, { { 0x0f, 0xb7 }, 2, false },
+};
+
+/* Legacy prefix sets: none, 66, each segment override, and up to three mixed. */
+static const struct {
+	u8 b[3];
+	int n;
+} dm_pfx[] = {
+	{ { 0 }, 0 },          { { 0x66 }, 1 },       { { 0x26 }, 1 },
+	{ { 0x2e }, 1 },       { { 0x36 }, 1 },       { { 0x3e }, 1 },
+	{ { 0x64 }, 1 },       { { 0x65 }, 1 },       { { 0x66, 0x3e }, 2 },
+	{ { 0x65, 0x66 }, 2 }, { { 0x2e, 0x66, 0x36 }, 3 },
+};
+
+static void dm_fail(const u8 *code, int n, int mode, const char *what)
+{
+	char hex[3 * CODE_MAX + 1] = "";
+	for (int i = 0; i < n; i++)
+		snprintf(hex + 3 * i, 4, "%02x ", code[i]);
+	fail_msg("emu_decode_mov vs emu_step, %d-bit code, bytes %s: %s", mode, hex, what);
+}
+
+/* Registers for one case: a pattern in every GPR, then the base (and index) of the form
+ * pointing near DM_TARGET. Returns the displacement to encode (RIP-relative: the caller
+ * adjusts it once the length is known). */
+static u32 dm_regs(struct emu_cpu *c, const struct dm_form *f, u8 rex)
+{
+	int base = -1, index = -1, scale = 0;
+	u32 disp = f->mod == 1 ? 0xf8 /* -8 */ : 0x40;
+	for (int r = 0; r < 16; r++)
+		c->gpr[r] = 0x8877665544332211ULL ^ ((u64)r * 0x0102030405060708ULL);
+	if (f->rm != 4) {
+		if (f->mod != 0 || f->rm != 5)
+			base = f->rm | (rex & 1 ? 8 : 0);
+	} else {
+		scale = f->sib >> 6;
+		index = ((f->sib >> 3) & 7) | (rex & 2 ? 8 : 0);
+		if (index == 4)
+			index = -1;
+		if (f->mod != 0 || (f->sib & 7) != 5)
+			base = (f->sib & 7) | (rex & 1 ? 8 : 0);
+	}
+	if (index >= 0)
+		c->gpr[index] = 0x10;
+	if (base >= 0)
+		c->gpr[base] = base == index ? DM_TARGET / (1 + (1u << scale)) : DM_TARGET - 0x100;
+	if (base < 0 && f->mod == 0)
+		disp = (u32)DM_TARGET - (index >= 0 ? (0x10u << scale) : 0);
+	return disp;
+}
+
+/*
+ * One encoding: emu_decode_mov must accept it, and emu_step, run on it with the memory operand
+ * in the MMIO range, must advance RIP by the decoded length, make one access of the decoded
+ * size and direction, and write the value (stores) or leave the registers (loads) that the
+ * decoded form gives through emu_mov_store_value / emu_mov_load_result, as fast_mov uses them.
+ */
+static void dm_case(const struct emu_cpu *c0, const u8 *pfx, int npfx, u8 rex, int opi, u8 regf,
+		    const struct dm_form *f)
+{
+	struct emu_cpu c = *c0, before;
+	int mode = c.mode;
+	struct emu_result r;
+	struct emu_mov m;
+	u8 code[CODE_MAX];
+	int n = 0, disp_at, dlen;
+	u32 disp = dm_regs(&c, f, rex);
+	memset(code, 0xcc, sizeof(code));
+	memcpy(code, pfx, (size_t)npfx);
+	n = npfx;
+	if (rex)
+		code[n++] = rex;
+	memcpy(code + n, dm_ops[opi].op, (size_t)dm_ops[opi].n);
+	n += dm_ops[opi].n;
+	code[n++] = (u8)(f->mod << 6 | regf << 3 | f->rm);
+	if (f->rm == 4)
+		code[n++] = f->sib;
+	disp_at = n;
+	dlen = f->mod == 1 ? 1 : (f->mod == 2 || f->rm == 5 || (f->sib & 7) == 5) ? 4 : 0;
+	n += dlen;
+	if (dm_ops[opi].imm) {
+		int size = dm_ops[opi].op[0] == 0xc6 ? 1 : (npfx && memchr(pfx, 0x66, (size_t)npfx)
+							       && !(rex & 8)) ? 2 : 4;
+		memcpy(code + n, (const u8[]){ 0x85, 0xa6, 0xc7, 0x9e }, (size_t)size);
+		n += size;
+	}
+	if (mode == 64 && f->mod == 0 && f->rm == 5)
+		disp = (u32)(DM_TARGET - (CODE_LA + (u64)n));
+	memcpy(code + disp_at, &disp, (size_t)dlen);
+
+	if (!emu_decode_mov(code, mode == 64, &m))
+		dm_fail(code, n, mode, "not decoded");
+	if (m.len != n)
+		dm_fail(code, n, mode, "decoded length");
+	before = c;
+	r = run_code(&c, code, (size_t)n);
+	if (r.status != EMU_OK || c.rip != before.rip + m.len)
+		dm_fail(code, n, mode, "emu_step did not execute it with the same length");
+	if (h.nlog != 1 || h.ram_reads || h.ram_writes)
+		dm_fail(code, n, mode, "not exactly one MMIO access");
+	if (h.log[0].size != m.size || h.log[0].dir != (m.load ? 'r' : 'w'))
+		dm_fail(code, n, mode, "access size or direction");
+	if (m.load)
+		before.gpr[m.reg] = emu_mov_load_result(&m, before.gpr[m.reg], h.log[0].val);
+	else if (h.log[0].val != emu_mov_store_value(&m, before.gpr[m.reg]))
+		dm_fail(code, n, mode, "stored value");
+	if (memcmp(before.gpr, c.gpr, sizeof(c.gpr)))
+		dm_fail(code, n, mode, "registers after the instruction");
+}
+
+/* Every accepted form: each opcode, with and without 66, segment overrides, every REX in
+ * 64-bit code (W R X B), every ModRM.reg (AH..BH without REX, SPL..DIL and r8-r15 with it),
+ * mod 0/1/2 with and without SIB, SIB without base, disp32 and RIP-relative. */
+static void test_decode_mov_matches_emulator(void **state)
+{
+	(void)state;
+	for (int mode = 32; mode <= 64; mode += 32) {
+		struct emu_cpu c0 = new_cpu(mode);
+		for (u64 a = MMIO_LO; a < MMIO_HI; a++) /* what the "device" answers */
+			h.mem[a] = (u8)(a * 0x3b + 0x91);
+		for (size_t p = 0; p < ARRAY_SIZE(dm_pfx); p++)
+			for (int k = 0; k < (mode == 64 ? 17 : 1); k++) /* no REX, 40-4F */
+				for (size_t o = 0; o < ARRAY_SIZE(dm_ops); o++)
+					for (u8 regf = 0; regf < (dm_ops[o].imm ? 1 : 8); regf++)
+						for (size_t f = 0; f < ARRAY_SIZE(dm_forms); f++)
+							dm_case(&c0, dm_pfx[p].b, dm_pfx[p].n,
+								k ? (u8)(0x3f + k) : 0, (int)o,
+								regf, &dm_forms[f]);
+	}
+}
+
+/* Spot checks of the decoded fields themselves. */
+static void test_decode_mov_fields(void **state)
+{
+	struct emu_mov m;
+	(void)state;
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x8b, 0x03 }, false, &m));
+	assert_true(m.len == 2 && m.size == 4 && m.reg == 0 && m.load && !m.zext && !m.high8);
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x88, 0x38 }, false, &m)); /* bh */
+	assert_true(m.size == 1 && m.high8 && m.reg == 3 && !m.load);
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x40, 0x88, 0x38 }, true, &m)); /* dil */
+	assert_true(!m.high8 && m.reg == 7 && m.len == 3);
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x4c, 0x0f, 0xb6, 0x44, 0x24, 0x08 },
+				   true, &m)); /* movzx r8, byte [rsp+8] */
+	assert_true(m.len == 6 && m.size == 1 && m.reg_size == 8 && m.reg == 8 && m.zext &&
+		    m.load && !m.high8);
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x66, 0x0f, 0xb7, 0x01 }, false, &m));
+	assert_true(m.size == 2 && m.reg_size == 2 && m.zext);
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x48, 0xc7, 0x05, D32(0x100),
+							     D32(0x80000000) }, true, &m));
+	assert_true(m.len == 11 && m.size == 8 && m.has_imm && !m.load);
+	assert_int_equal(m.imm, 0xffffffff80000000ULL); /* imm32 sign-extended */
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x66, 0xc7, 0x00, D16(0x8001) }, false,
+				   &m));
+	assert_true(m.len == 5 && m.size == 2 && m.imm == 0x8001);
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x66, 0x48, 0x89, 0x01 }, true, &m));
+	assert_int_equal(m.size, 8); /* REX.W wins over 66 */
+	/* 15 bytes: three prefixes, REX, C7, ModRM, SIB, disp32, imm32 */
+	assert_true(emu_decode_mov((const u8[EMU_MAX_INSN]){ 0x66, 0x3e, 0x66, 0x48, 0xc7, 0x84,
+							     0x24, D32(8), D32(1) }, true, &m));
+	assert_int_equal(m.len, 15);
+}
+
+/* What emu_decode_mov leaves to emu_step: it must return false. */
+static void test_decode_mov_rejects(void **state)
+{
+	static const struct {
+		bool code64;
+		u8 b[EMU_MAX_INSN];
+	} bad[] = {
+		{ true, { 0x89, 0xc0 } },             /* register operands */
+		{ true, { 0x8b, 0xc1 } },
+		{ false, { 0x88, 0xe0 } },
+		{ true, { 0x48, 0x8a, 0xc4 } },
+		{ true, { 0xc6, 0xc0, 0x01 } },
+		{ true, { 0xc7, 0xc0, D32(1) } },
+		{ true, { 0x0f, 0xb6, 0xc0 } },
+		{ false, { 0x0f, 0xb7, 0xc8 } },
+		{ true, { 0xc6, 0x08, 0x01 } },       /* C6/C7 /1-7 */
+		{ true, { 0xc6, 0x38, 0x01 } },
+		{ false, { 0xc7, 0x10, D32(1) } },
+		{ true, { 0xc7, 0x28, D32(1) } },
+		{ true, { 0x0f, 0xbe, 0x01 } },       /* 0F, other than B6/B7 */
+		{ true, { 0x0f, 0xbf, 0x01 } },
+		{ true, { 0x0f, 0xc3, 0x01 } },
+		{ true, { 0x0f, 0xb0, 0x01 } },
+		{ true, { 0x0f, 0x0f, 0xb6, 0x01 } },
+		{ true, { 0xf0, 0x89, 0x01 } },       /* other prefixes */
+		{ true, { 0xf2, 0x89, 0x01 } },
+		{ true, { 0xf3, 0x8b, 0x01 } },
+		{ true, { 0x67, 0x8b, 0x01 } },
+		{ false, { 0x67, 0x8b, 0x07 } },      /* 16-bit addressing */
+		{ false, { 0x66, 0x67, 0x89, 0x07 } },
+		{ true, { 0x66, 0x66, 0x66, 0x66, 0x89, 0x01 } }, /* four prefixes */
+		{ false, { 0x3e, 0x26, 0x64, 0x65, 0x8b, 0x01 } },
+		{ true, { 0x48, 0x66, 0x89, 0x01 } }, /* REX before a legacy prefix */
+		{ true, { 0x48, 0x48, 0x89, 0x01 } }, /* two REX */
+		{ false, { 0x48, 0x89, 0x01 } },      /* DEC EAX in 32-bit code */
+		{ true, { 0xa1, D64(0xc000) } },      /* other MOVs and opcodes */
+		{ true, { 0xa3, D64(0xc000) } },
+		{ true, { 0xb8, D32(1) } },
+		{ true, { 0x8c, 0x01 } },
+		{ true, { 0x8e, 0x01 } },
+		{ true, { 0x63, 0x01 } },
+		{ true, { 0x87, 0x01 } },
+		{ true, { 0x85, 0x01 } },
+		{ true, { 0x01, 0x01 } },
+		{ true, { 0xff, 0x01 } },
+	};
+	struct emu_mov m;
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (emu_decode_mov(bad[i].b, bad[i].code64, &m))
+			fail_msg("rejected encoding %zu (%02x %02x %02x) was decoded", i, bad[i].b[0],
+				 bad[i].b[1], bad[i].b[2]);
+}
+
 static void test_flags_and_rf(void **state)
 {
 	struct emu_cpu c = new_cpu(64);
@@ -2155,6 +2404,9 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_non_canonical),
 		cmocka_unit_test(test_flags_and_rf),
+		cmocka_unit_test(test_decode_mov_matches_emulator),
+		cmocka_unit_test(test_decode_mov_fields),
+		cmocka_unit_test(test_decode_mov_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
