@@ -1,6 +1,7 @@
 /* hv.c - from a booted host to a running guest: load the guest, bring up VMX, run, report. */
 #include "hv/hv.h"
 #include "kernel/guest_load.h"
+#include "kernel/linux_boot.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -38,29 +39,97 @@ static __noreturn void no_room(const struct hv_config *cfg)
 	hv_fail_boot("guest", "not enough contiguous memory for guest RAM (lower guest_mem=)");
 }
 
-static void load_guest(struct vcpu *v, const struct hv_config *cfg, const struct mb2_info *mb,
-		       struct guest_image *img)
+/* Guest RAM for guest_mem=: contiguous, aligned, zeroed; guest physical 0 is ram_hpa. */
+static u8 *alloc_guest_ram(struct vcpu *v, const struct hv_config *cfg)
 {
-	char err[160];
-	if (mb->n_mods == 0)
-		hv_fail_boot("guest", "no guest module: the guest kernel must follow the hypervisor "
-			     "as a GRUB 'module2' line (docs/boot.md)");
-	if (mb->n_mods > 1)
-		pr_warn("%d modules given: the first one is the guest, the others are ignored",
-			mb->n_mods);
-	const struct mb2_module *m = &mb->mods[0];
 	v->ram_size = cfg->guest_mem;
 	v->ram_hpa = pmm_alloc_contig(cfg->guest_mem / PAGE_SIZE, GUEST_RAM_ALIGN);
 	if (!v->ram_hpa)
 		no_room(cfg);
 	u8 *ram = (u8 *)(uintptr_t)v->ram_hpa;
 	memset(ram, 0, v->ram_size);
-	if (guest_load_mb1((const u8 *)(uintptr_t)m->start, m->end - m->start, ram, v->ram_size, img,
+	return ram;
+}
+
+static void load_multiboot(struct vcpu *v, const struct hv_config *cfg, const struct mb2_info *mb,
+			   struct guest_start *start)
+{
+	char err[160];
+	struct guest_image img;
+	const struct mb2_module *m = &mb->mods[0];
+	if (mb->n_mods > 1)
+		hv_fail_boot("guest", "a second module was given, but the guest is a multiboot kernel: "
+			     "only a Linux bzImage takes one (its initrd)");
+	u8 *ram = alloc_guest_ram(v, cfg);
+	if (guest_load_mb1((const u8 *)(uintptr_t)m->start, m->end - m->start, ram, v->ram_size, &img,
 			   err, sizeof(err)))
 		hv_fail_boot("guest", err);
 	pr_info("guest: '%s' (%llu bytes, %s) loaded at %#llx-%#llx, entry %#x; RAM %llu MiB at "
-		"host %#llx", m->cmdline, m->end - m->start, img->format, img->load_lo, img->load_hi,
-		img->entry, v->ram_size / MiB, v->ram_hpa);
+		"host %#llx", m->cmdline, m->end - m->start, img.format, img.load_lo, img.load_hi,
+		img.entry, v->ram_size / MiB, v->ram_hpa);
+	u32 mbi = guest_build_mbi(ram, v->ram_size, m->cmdline, "slotvisor");
+	guest_start_mb1(img.entry, mbi, start);
+}
+
+/*
+ * The memory map a Linux guest gets as its e820 table (docs/linux.md): RAM below the EBDA, the
+ * EBDA slot and the legacy BIOS/VGA area 0xa0000-0x100000 reserved (there is no firmware, but a
+ * PC has them and Linux keeps them), RAM from 1 MiB to guest_mem. The hypervisor builds no ACPI,
+ * MP or SMBIOS tables (docs/platform.md), so nothing else is reserved.
+ */
+static u32 linux_memory_map(u64 ram_size, struct linux_e820_entry *map)
+{
+	map[0] = (struct linux_e820_entry){ 0, 0x9fc00, MB2_MEM_AVAILABLE };
+	map[1] = (struct linux_e820_entry){ 0x9fc00, 0x400, MB2_MEM_RESERVED };
+	map[2] = (struct linux_e820_entry){ 0xa0000, 0x60000, MB2_MEM_RESERVED };
+	map[3] = (struct linux_e820_entry){ 0x100000, ram_size - 0x100000, MB2_MEM_AVAILABLE };
+	return 4;
+}
+
+/* The first module is a bzImage: its string is the kernel command line, a second module the
+ * initrd; kernel/linux_boot.c plans and writes everything (refusals are its one-line message). */
+static void load_linux(struct vcpu *v, const struct hv_config *cfg, const struct mb2_info *mb,
+		       struct guest_start *start)
+{
+	char err[160];
+	struct linux_e820_entry map[4];
+	struct linux_boot_plan plan;
+	const struct mb2_module *k = &mb->mods[0];
+	const struct mb2_module *rd = mb->n_mods > 1 ? &mb->mods[1] : NULL;
+	if (mb->n_mods > 2)
+		hv_fail_boot("linux", "more than two modules given: a Linux guest takes the kernel and "
+			     "one initrd");
+	u8 *ram = alloc_guest_ram(v, cfg);
+	struct linux_boot_args a = {
+		.kernel = (const u8 *)(uintptr_t)k->start, .kernel_len = k->end - k->start,
+		.initrd = rd ? (const u8 *)(uintptr_t)rd->start : NULL,
+		.initrd_len = rd ? rd->end - rd->start : 0,
+		.cmdline = k->cmdline, .map = map, .map_entries = linux_memory_map(v->ram_size, map),
+	};
+	if (linux_boot_load(&a, ram, v->ram_size, &plan, err, sizeof(err)))
+		hv_fail_boot("linux", err);
+	if (linux_boot_start(&plan, start))
+		hv_fail_boot("linux", "the plan asks for the 64-bit entry, which is not supported");
+	pr_info("guest: Linux (boot protocol %u.%02u, %llu bytes) at %#llx-%#llx, entry %#llx; "
+		"initrd %llu bytes at %#llx; RAM %llu MiB at host %#llx", plan.hdr.version >> 8,
+		plan.hdr.version & 0xff, a.kernel_len, plan.kernel_gpa, plan.kernel_gpa + plan.kernel_span,
+		plan.entry, plan.initrd_size, plan.initrd_gpa, v->ram_size / MiB, v->ram_hpa);
+	pr_info("guest: command line '%s'", k->cmdline);
+}
+
+/* Loads the guest module by what it is (a bzImage or a multiboot kernel) and says how the
+ * vCPU starts. */
+static void load_guest(struct vcpu *v, const struct hv_config *cfg, const struct mb2_info *mb,
+		       struct guest_start *start)
+{
+	if (mb->n_mods == 0)
+		hv_fail_boot("guest", "no guest module: the guest kernel must follow the hypervisor "
+			     "as a GRUB 'module2' line (docs/boot.md)");
+	const struct mb2_module *m = &mb->mods[0];
+	if (linux_is_bzimage((const u8 *)(uintptr_t)m->start, m->end - m->start))
+		load_linux(v, cfg, mb, start);
+	else
+		load_multiboot(v, cfg, mb, start);
 }
 
 /*
@@ -92,12 +161,10 @@ static void break_entry_rule(int n)
 void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 {
 	struct vcpu *v = &vcpu0;
-	struct guest_image img;
+	struct guest_start start;
 	char err[200];
 
-	load_guest(v, cfg, mb, &img);
-	u32 mbi = guest_build_mbi((u8 *)(uintptr_t)v->ram_hpa, v->ram_size, mb->mods[0].cmdline,
-				  "slotvisor");
+	load_guest(v, cfg, mb, &start);
 	if (cfg->selftest == SELFTEST_VMX_LOCKED_OFF)
 		vmx_simulate_fc = FEATURE_CONTROL_LOCKED; /* as firmware with VT-x disabled leaves it */
 	if (vmx_probe(err, sizeof(err)))
@@ -127,7 +194,7 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	debug_exit_init(0xf4);
 	slotdev_init();
 	intc_init(v->ram_size);
-	vcpu_setup(v, img.entry, mbi);
+	vcpu_setup(v, &start);
 	cfg_entry_rule = cfg->entry_rule;
 	if (cfg->gdb_port) {
 		if (cfg->gdb_port == uart_port())
@@ -141,7 +208,7 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	if (cfg_entry_rule)
 		break_entry_rule(cfg_entry_rule);
 	pr_info("memory: %llu pages free after setup", pmm_free_pages());
-	pr_info("guest: starting at %#x", img.entry);
+	pr_info("guest: starting at %#x", start.eip);
 	vcpu_run(v);
 	u32 code = v->end == END_DEBUG_EXIT ? v->exit_code : POWER_FAIL_CODE;
 	if (v->end == END_DEBUG_EXIT)

@@ -220,3 +220,10 @@ u32 guest_build_mbi(u8 *ram, u64 ram_size, const char *cmdline, const char *load
 	ram[GUEST_LOADER_NAME_GPA + ln] = 0;
 	return GUEST_MBI_GPA;
 }
+
+void guest_start_mb1(u32 entry, u32 mbi, struct guest_start *s)
+{
+	*s = (struct guest_start){ .eip = entry, .gdt_base = GUEST_GDT_GPA, .gdt_limit = 3 * 8 - 1,
+				   .code_sel = GUEST_CODE_SEL, .data_sel = GUEST_DATA_SEL,
+				   .eax = MB1_BOOT_MAGIC, .ebx = mbi };
+}

@@ -4,6 +4,7 @@
 #define KERNEL_GUEST_LOAD_H
 
 #include "arch/types.h"
+#include "kernel/guest_start.h"
 
 #define MB1_HEADER_MAGIC 0x1badb002
 #define MB1_BOOT_MAGIC 0x2badb002
@@ -41,5 +42,9 @@ int guest_load_mb1(const u8 *img, u64 len, u8 *ram, u64 ram_size, struct guest_i
 /* Writes the GDT, the multiboot info (memory, cmdline, mmap, loader name) into ram and
  * returns the info block's guest-physical address (for EBX). */
 u32 guest_build_mbi(u8 *ram, u64 ram_size, const char *cmdline, const char *loader_name);
+
+/* The multiboot machine state (multiboot spec 3.2): EIP = entry, EAX = MB1_BOOT_MAGIC,
+ * EBX = mbi, CS = GUEST_CODE_SEL, the others GUEST_DATA_SEL, GDT at GUEST_GDT_GPA (3 entries). */
+void guest_start_mb1(u32 entry, u32 mbi, struct guest_start *s);
 
 #endif

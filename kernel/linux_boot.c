@@ -376,3 +376,14 @@ int linux_boot_load(const struct linux_boot_args *a, u8 *ram, u64 ram_size,
 	linux_boot_write(a, p, ram, ram_size);
 	return 0;
 }
+
+int linux_boot_start(const struct linux_boot_plan *p, struct guest_start *s)
+{
+	if (p->entry64 || p->entry > 0xffffffffULL || p->boot_params_gpa > 0xffffffffULL ||
+	    p->gdt_gpa > 0xffffffffULL)
+		return -1;
+	*s = (struct guest_start){ .eip = (u32)p->entry, .gdt_base = (u32)p->gdt_gpa,
+				   .gdt_limit = p->gdt_limit, .code_sel = p->code_sel,
+				   .data_sel = p->data_sel, .esi = (u32)p->boot_params_gpa };
+	return 0;
+}

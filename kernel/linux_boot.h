@@ -1,11 +1,13 @@
 /* linux_boot.h - the Linux x86 boot protocol: reading a bzImage's setup header, planning where
  * the kernel, its initrd and its boot_params go in guest RAM, and writing them there.
  * Pure: works on byte buffers, host-tested in tests/unit/test_linux_boot.c (docs/linux.md).
- * Facts from Documentation/arch/x86/boot.rst ("boot.rst" below). Not wired into hv/ yet. */
+ * Facts from Documentation/arch/x86/boot.rst ("boot.rst" below). hv/hv.c uses it when the
+ * first module is a bzImage (docs/linux.md). */
 #ifndef KERNEL_LINUX_BOOT_H
 #define KERNEL_LINUX_BOOT_H
 
 #include "arch/types.h"
+#include "kernel/guest_start.h"
 
 /*
  * Setup header fields: the same offset in the image file and in boot_params ("the zero page"),
@@ -192,5 +194,12 @@ void linux_boot_write(const struct linux_boot_args *a, const struct linux_boot_p
 /* linux_boot_plan, then linux_boot_write when it succeeds: a refusal leaves ram untouched. */
 int linux_boot_load(const struct linux_boot_args *a, u8 *ram, u64 ram_size,
 		    struct linux_boot_plan *p, char *err, size_t errlen);
+
+/*
+ * The vCPU start state of a plan with the 32-bit entry (boot.rst "32-bit boot protocol"):
+ * EIP = entry, ESI = boot_params, EAX = EBX = 0, the plan's GDT and selectors. Returns 0, or
+ * -1 for a 64-bit-entry plan (long mode is not a struct guest_start state).
+ */
+int linux_boot_start(const struct linux_boot_plan *p, struct guest_start *s);
 
 #endif

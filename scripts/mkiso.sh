@@ -1,16 +1,29 @@
 #!/bin/sh
-# mkiso.sh OUT.iso HV.elf GUEST.elf "HV CMDLINE" ["GUEST CMDLINE"] - a GRUB rescue ISO (BIOS, plus UEFI
-# when grub-efi-amd64-bin is installed) that boots the hypervisor with the guest as its module.
+# mkiso.sh OUT.iso HV.elf GUEST "HV CMDLINE" ["GUEST CMDLINE" [INITRD]] - a GRUB rescue ISO (BIOS, plus
+# UEFI when grub-efi-amd64-bin is installed) that boots the hypervisor with the guest as its module.
+# GUEST is a multiboot kernel (module string "guest GUEST CMDLINE") or a Linux bzImage ("HdrS" at
+# 0x202; module string = GUEST CMDLINE, the kernel command line), or "none". INITRD, when given and
+# not empty, is a second module2 line (the Linux guest's initrd; a multiboot guest refuses it).
 set -e
-out=$1 hv=$2 guest=$3 cmdline=$4 gcmd=${5:-}
+out=$1 hv=$2 guest=$3 cmdline=$4 gcmd=${5:-} initrd=${6:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/boot/grub"
 cp "$hv" "$tmp/boot/hv.elf"
 modline=""
 if [ -n "$guest" ] && [ "$guest" != none ]; then
-	cp "$guest" "$tmp/boot/guest.elf"
-	modline="	module2 /boot/guest.elf guest $gcmd"
+	if [ "$(dd if="$guest" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ]; then
+		cp "$guest" "$tmp/boot/vmlinuz"
+		modline="	module2 /boot/vmlinuz $gcmd"
+	else
+		cp "$guest" "$tmp/boot/guest.elf"
+		modline="	module2 /boot/guest.elf guest $gcmd"
+	fi
+fi
+if [ -n "$initrd" ]; then
+	cp "$initrd" "$tmp/boot/initrd"
+	modline="$modline
+	module2 /boot/initrd initrd"
 fi
 cat > "$tmp/boot/grub/grub.cfg" <<CFG
 set timeout=0

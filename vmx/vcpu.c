@@ -6,7 +6,6 @@
 #include "vmx/vmx.h"
 #include "kernel/cpu.h"
 #include "kernel/fmt.h"
-#include "kernel/guest_load.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
 #include "kernel/pmm.h"
@@ -123,8 +122,8 @@ static void set_segment(enum vmcs_field sel, u16 selector, u32 ar)
 	vmcs_write(GUEST_ES_AR + idx * 2, ar);
 }
 
-/* Multiboot machine state (multiboot spec 3.2): flat 32-bit protected mode, paging off. */
-static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
+/* The loader's start state (kernel/guest_start.h): flat 32-bit protected mode, paging off. */
+static void setup_guest_state(struct vcpu *v, const struct guest_start *s)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	v->cr0 = CR0_PE | CR0_ET;
@@ -147,12 +146,12 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	vmcs_write(GUEST_DR7, 0x400);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_RSP, 0);
-	vmcs_write(GUEST_RIP, entry);
+	vmcs_write(GUEST_RIP, s->eip);
 	vmcs_write(GUEST_RFLAGS, RFLAGS_FIXED);
-	set_segment(GUEST_CS_SELECTOR, GUEST_CODE_SEL, 0xc09b);
-	for (enum vmcs_field s = GUEST_ES_SELECTOR; s <= GUEST_GS_SELECTOR; s += 2)
-		if (s != GUEST_CS_SELECTOR)
-			set_segment(s, GUEST_DATA_SEL, 0xc093);
+	set_segment(GUEST_CS_SELECTOR, s->code_sel, 0xc09b);
+	for (enum vmcs_field f = GUEST_ES_SELECTOR; f <= GUEST_GS_SELECTOR; f += 2)
+		if (f != GUEST_CS_SELECTOR)
+			set_segment(f, s->data_sel, 0xc093);
 	vmcs_write(GUEST_LDTR_SELECTOR, 0);
 	vmcs_write(GUEST_LDTR_BASE, 0);
 	vmcs_write(GUEST_LDTR_LIMIT, 0);
@@ -161,8 +160,8 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	vmcs_write(GUEST_TR_BASE, 0);
 	vmcs_write(GUEST_TR_LIMIT, 0x67);
 	vmcs_write(GUEST_TR_AR, 0x8b); /* present, 32-bit busy TSS */
-	vmcs_write(GUEST_GDTR_BASE, GUEST_GDT_GPA);
-	vmcs_write(GUEST_GDTR_LIMIT, 3 * 8 - 1);
+	vmcs_write(GUEST_GDTR_BASE, s->gdt_base);
+	vmcs_write(GUEST_GDTR_LIMIT, s->gdt_limit);
 	vmcs_write(GUEST_IDTR_BASE, 0);
 	vmcs_write(GUEST_IDTR_LIMIT, 0);
 	vmcs_write(GUEST_SYSENTER_CS, 0);
@@ -174,8 +173,9 @@ static void setup_guest_state(struct vcpu *v, u32 entry, u32 mbi)
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 	(void)c;
 	memset(&v->regs, 0, sizeof(v->regs));
-	v->regs.gpr[GPR_RAX] = MB1_BOOT_MAGIC;
-	v->regs.gpr[GPR_RBX] = mbi;
+	v->regs.gpr[GPR_RAX] = s->eax;
+	v->regs.gpr[GPR_RBX] = s->ebx;
+	v->regs.gpr[GPR_RSI] = s->esi;
 }
 
 u64 vcpu_real_cr0(u64 guest_cr0)
@@ -238,11 +238,11 @@ int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 	return 0;
 }
 
-void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi)
+void vcpu_setup(struct vcpu *v, const struct guest_start *s)
 {
 	setup_controls();
 	setup_host_state();
-	setup_guest_state(v, entry, mbi);
+	setup_guest_state(v, s);
 }
 
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)

@@ -11,6 +11,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 #include "arch/x86.h"
+#include "kernel/guest_start.h"
 
 /* GPRs in x86 register-number order (the order exit qualifications use); then CR2.
  * vmx/entry.S depends on these offsets. */
@@ -77,8 +78,9 @@ struct vcpu {
 
 extern struct vcpu vcpu0;
 
-/* Writes the VMCS: controls, host state, and the multiboot entry state (EIP, EBX=mbi). */
-void vcpu_setup(struct vcpu *v, u32 entry, u32 mbi);
+/* Writes the VMCS: controls, host state, and the guest's start state as its loader left it
+ * (multiboot or Linux, kernel/guest_start.h). */
+void vcpu_setup(struct vcpu *v, const struct guest_start *s);
 /* The CR0/CR4 values the CPU really runs the guest with, for what the guest believes. */
 u64 vcpu_real_cr0(u64 guest_cr0);
 u64 vcpu_real_cr4(u64 guest_cr0, u64 guest_cr4);

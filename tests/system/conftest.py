@@ -186,9 +186,10 @@ class Harness:
         return str(p)
 
     def iso(self, guest: Union[str, Path, None], hv_cmdline: str = "", guest_cmdline: str = "",
-            name: str = "hv.iso", hv_elf: Path = None) -> Path:
+            name: str = "hv.iso", hv_elf: Path = None, initrd: Optional[Path] = None) -> Path:
         """An ISO of build/hv.elf with a guest module: a guest name (build/guests/NAME.elf),
-        None for no module, or a Path to any file (used as the module as it is)."""
+        None for no module, or a Path to any file (used as the module as it is); initrd, when
+        given, is a second module (a Linux guest's initrd)."""
         hv_elf = hv_elf or HV_ELF
         if not hv_elf.is_file():
             pytest.fail(f"{hv_elf} is missing: run `make all` before the system tests",
@@ -196,6 +197,8 @@ class Harness:
         out = self.dir / name
         cmd = [str(MKISO), str(out), str(hv_elf), self.guest_path(guest), hv_cmdline,
                guest_cmdline]
+        if initrd is not None:
+            cmd.append(str(initrd))
         try:
             p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
                                text=True, timeout=MKISO_TIMEOUT)
@@ -215,13 +218,16 @@ class Harness:
 
     # ---- emulators ----
     def bochs(self, iso: Path, timeout: float = BOCHS_TIMEOUT, subdir: str = "bochs",
-              fail_on_timeout: bool = True) -> RunResult:
-        """Boots iso in Bochs with VMX (scripts/run-bochs.sh)."""
+              fail_on_timeout: bool = True, megs: Optional[int] = None) -> RunResult:
+        """Boots iso in Bochs with VMX (scripts/run-bochs.sh); megs: machine memory in MiB
+        (run-bochs.sh's default when None)."""
         if shutil.which("bochs") is None:
             pytest.fail("bochs is not installed (make deps)", pytrace=False)
         d = self.dir / subdir
         d.mkdir(parents=True, exist_ok=True)
         cmd = [str(RUN_BOCHS), "--iso", str(iso), "--dir", str(d), "--timeout", str(timeout)]
+        if megs is not None:
+            cmd += ["--megs", str(megs)]
         with open(d / "run-bochs.out", "wb") as out:
             rc, killed, secs = _run_group(cmd, timeout + 30, cwd=ROOT, stdout=out)
         timed_out = killed or rc == 124

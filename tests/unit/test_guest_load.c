@@ -1054,12 +1054,33 @@ static void test_elf64_empty_segment_at_top_of_address_space(void **state)
 	assert_segments_only(s, 2);
 }
 
+/* The start state vmx/vcpu.c applies: the multiboot machine state (multiboot spec 3.2) over
+ * the GDT guest_build_mbi writes. */
+static void test_start_mb1(void **state)
+{
+	(void)state;
+	struct guest_start s;
+	memset(&s, 0xa5, sizeof(s));
+	guest_start_mb1(0x101234, GUEST_MBI_GPA, &s);
+	assert_int_equal(s.eip, 0x101234);
+	assert_int_equal(s.eax, MB1_BOOT_MAGIC);
+	assert_int_equal(s.ebx, GUEST_MBI_GPA);
+	assert_int_equal(s.esi, 0);
+	assert_int_equal(s.gdt_base, GUEST_GDT_GPA);
+	assert_int_equal(s.gdt_limit, 3 * 8 - 1);
+	assert_int_equal(s.code_sel, GUEST_CODE_SEL);
+	assert_int_equal(s.data_sel, GUEST_DATA_SEL);
+	/* both selectors inside the GDT the loader writes */
+	assert_true(s.code_sel + 7 <= s.gdt_limit && s.data_sel + 7 <= s.gdt_limit);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		/* ELF accepted */
+		T(test_start_mb1),
 		T(test_elf32_two_segments),
 		T(test_elf64_two_segments),
 		T(test_elf_segments_out_of_order),

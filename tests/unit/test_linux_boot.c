@@ -351,6 +351,35 @@ static void test_entry64(void **state)
 	assert_int_equal(t.plan.entry, PREF);
 }
 
+/* The start state vmx/vcpu.c applies (boot.rst "32-bit boot protocol"): EIP the entry, ESI
+ * boot_params, EAX = EBX = 0, the plan's GDT with __BOOT_CS/__BOOT_DS flat; none for the
+ * 64-bit entry. */
+static void test_start_state(void **state)
+{
+	(void)state;
+	struct guest_start s;
+	expect_load(INITRD_SIZE);
+	memset(&s, 0xa5, sizeof(s));
+	assert_int_equal(linux_boot_start(&t.plan, &s), 0);
+	assert_int_equal(s.eip, PREF);
+	assert_int_equal(s.esi, BP);
+	assert_int_equal(s.eax, 0);
+	assert_int_equal(s.ebx, 0);
+	assert_int_equal(s.gdt_base, 0x1000);
+	assert_int_equal(s.gdt_limit, 0x1f);
+	assert_int_equal(s.code_sel, 0x10);
+	assert_int_equal(s.data_sel, 0x18);
+	/* the descriptors at those selectors in RAM: flat code32 and data, DPL 0 */
+	u64 cs = b64(0x1000 + 0x10), ds = b64(0x1000 + 0x18);
+	assert_int_equal(cs & 0x000f00000000ffffULL, 0x000f00000000ffffULL); /* limit 0xfffff */
+	assert_int_equal((cs >> 40) & 0xff, 0x9a);
+	assert_int_equal((ds >> 40) & 0xff, 0x92);
+	assert_int_equal((cs >> 52) & 0xc, 0xc); /* G and D */
+	t.args.entry64 = true;
+	expect_load(0);
+	assert_int_equal(linux_boot_start(&t.plan, &s), -1);
+}
+
 static void test_setup_sects_zero_means_4(void **state)
 {
 	(void)state;
@@ -623,6 +652,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ram_contents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_initrd_no_cmdline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry64, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_sects_zero_means_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loadflags_cleared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_protocol_no_rsdp, setup, teardown),
