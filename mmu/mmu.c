@@ -113,6 +113,10 @@ static struct gwalk_ctx gctx;
 static u64 shadow_epoch;
 static int walk_pages_left;   /* what the current walk may still allocate (mmu_topup) */
 static bool audit_pending;    /* audit at the next root load (a zap, a memslot change) */
+/* The guest table map_ram unprotected last, and the page of the write that did it: the same
+ * write faulting there again is emulated instead (map_ram). */
+static gfn_t unprotected_gfn = ~0ULL;
+static u64 unprotected_la;
 bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
 
 /* existing_leaf's answers: see there. */
@@ -863,7 +867,7 @@ static bool walk_uses_gfn(const struct gwalk_result *w, gfn_t gfn)
 }
 
 /* RAM leaf for a successful walk w of access ec; or the write to emulate instead. */
-static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u32 ec,
+static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 				  const struct gwalk_result *w)
 {
 	gfn_t gfn = w->gpa >> PAGE_SHIFT;
@@ -885,11 +889,20 @@ static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u32 ec,
 		return emulate_at(w->gpa, false);
 	if (write && gfn_is_shadowed(gfn)) {
 		zap_gfn_shadows(gfn); /* rebuilt on use, from what the guest writes now */
-		if (walk_uses_gfn(w, gfn))
-			/* The guest edits a table this very access goes through: emulate the write
-			 * (tracked: guest_phys_write drops any shadow made meanwhile). */
+		/* The guest edits a table this very access goes through: emulate the write
+		 * (tracked: guest_phys_write drops any shadow made meanwhile). So too when the
+		 * same write faults again on the table it unprotected last time (KVM's
+		 * retry_instruction rule): another walk the instruction needs (its own fetch,
+		 * say, through a large page that table maps) shadowed it again before the write
+		 * could retire, and unprotecting it once more would loop forever. */
+		u64 page = la & ~(PAGE_SIZE - 1);
+		if (walk_uses_gfn(w, gfn) || (gfn == unprotected_gfn && page == unprotected_la)) {
+			unprotected_gfn = ~0ULL;
 			return emulate_at(w->gpa, false);
+		}
 		/* Otherwise it is no longer a table in use: unprotected, mapped writable. */
+		unprotected_gfn = gfn;
+		unprotected_la = page;
 		if (!root)
 			return handled;
 	}
@@ -1017,7 +1030,7 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	}
 	const struct memslot *m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT);
 	if (m)
-		return map_ram(ref, m, ec, &w);
+		return map_ram(ref, m, la, ec, &w);
 	mmu_stats.mmio_slow++;
 	/* Write permission is cached only once the guest entry is dirty, so that the first
 	 * write takes the slow path and the walker sets D as the CPU would. */

@@ -1922,6 +1922,34 @@ static void test_snd_smap_wp0_user_write_emulated(void **state)
 	expect_audit_clean("smap wp0");
 }
 
+/* Issue 13 (found booting Linux): a write to a guest table T through a mapping whose walk
+ * does not use T unprotects T; but the writing instruction's own fetch goes through T (T maps
+ * the code's large page), so T is shadowed again before the write retires, the write faults
+ * again, and so on forever. The second fault of the same write on the table it unprotected
+ * must be emulated (KVM's retry_instruction rule). */
+static void test_snd_write_refault_after_unprotect_emulates(void **state)
+{
+	(void)state;
+	build_32();
+	*g32(PD_A + 4) |= G_D; /* PDE1: 4 MiB over gpa 0, dirty: a writable alias of PT_A */
+	set_paging(paging_32(PD_A));
+	mmu_load_root();
+	fault_ok(0x3000, 0); /* shadows PT_A */
+	u64 alias = 0x400000 + PT_A + 4 * 3;
+	fault_ok(alias, EC_P | EC_W); /* unprotected, mapped writable, nothing emulated */
+	assert_int_equal(fake_mmio_count, 0);
+	fault_ok(0x3000, 0); /* the instruction's other walk shadows PT_A again */
+	assert_false(expect_ram_leaf(alias, PT_A) & SPTE_RW);
+	fault_ok(alias, EC_P | EC_W); /* the same write, again: emulated */
+	assert_int_equal(fake_mmio_count, 1);
+	expect_mmio_call(0, PT_A + 4 * 3, alias);
+	expect_audit_clean("refault emulated");
+	/* Another page's write to another table unprotects as before. */
+	fault_ok(0x203000, 0); /* shadows PT_A's upper half too (same table) */
+	fault_ok(0x400000 + PD_A + 8, EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, 2); /* PD_A is in this walk: emulated as always */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1975,6 +2003,7 @@ int main(void)
 		T(test_snd_smap_ac_reaches_walker),
 		T(test_snd_smap_mmio_fast_path),
 		T(test_snd_smap_wp0_user_write_emulated),
+		T(test_snd_write_refault_after_unprotect_emulates),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
