@@ -288,6 +288,13 @@ static struct sp **gfn_bucket(gfn_t gfn)
 	return &gfn_hash[(gfn * 0x9e3779b97f4a7c15ULL) >> 52 & (GFN_HASH_SIZE - 1)];
 }
 
+/* A shadow of a guest page table (keyed by the table's gfn, on the gfn index), not a direct
+ * page nor a PAE-format root. */
+static bool is_table_shadow(u32 role)
+{
+	return !(role & (ROLE_DIRECT | ROLE_PAE_ROOT));
+}
+
 static bool is_obsolete(const struct sp *s)
 {
 	return s->valid_gen != mmu_valid_gen;
@@ -300,7 +307,7 @@ static void unhash(struct sp *s)
 		pp = &(*pp)->hash_next;
 	if (*pp)
 		*pp = s->hash_next;
-	if (s->role & (ROLE_DIRECT | ROLE_PAE_ROOT))
+	if (!is_table_shadow(s->role))
 		return;
 	if (!--table_sps) {
 		table_gfn_lo = ~0ULL;
@@ -403,7 +410,7 @@ static void topup_slow(void)
 /* Called where no shadow page is held (start of a fault or a root load). May zap all. */
 static inline void mmu_topup(void)
 {
-	if (free_list.count < WALK_PAGES || links_used > LINK_MAX - 1 - WALK_LINKS)
+	if (free_list.count < WALK_PAGES || links_free() < WALK_LINKS)
 		topup_slow();
 	walk_pages_left = WALK_PAGES;
 }
@@ -420,7 +427,7 @@ static struct sp *sp_alloc(gfn_t gfn, u32 role)
 	u32 h = hash_of(gfn, role);
 	s->hash_next = hash[h];
 	hash[h] = s;
-	if (!(role & (ROLE_DIRECT | ROLE_PAE_ROOT))) {
+	if (is_table_shadow(role)) {
 		struct sp **b = gfn_bucket(gfn);
 		s->gfn_next = *b;
 		*b = s;
@@ -465,7 +472,7 @@ static struct sp *sp_get(gfn_t gfn, u32 role)
 			mmu_stats.sp_reused++;
 			return s;
 		}
-	bool first_shadow = !(role & (ROLE_DIRECT | ROLE_PAE_ROOT)) && !gfn_is_shadowed(gfn);
+	bool first_shadow = is_table_shadow(role) && !gfn_is_shadowed(gfn);
 	struct sp *s = sp_alloc(gfn, role);
 	if (first_shadow)
 		write_protect_gfn(gfn);
@@ -996,8 +1003,8 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	struct gwalk_result w;
 	/* Order within this exit (one vCPU): memslot lookup, then install an MMIO spte, then
 	 * emulate. Nothing can change the memslots in between, so an MMIO spte installed here is
-	 * never stale when installed (the update-in-progress check in install_mmio() is what a
-	 * second vCPU would need). */
+	 * never stale when installed (install_mmio() asserts it; a second vCPU would have to
+	 * refuse while a memslot update is in progress instead). */
 	if (ec & PFEC_RSVD) { /* only MMIO sptes set reserved bits */
 		if (!root)
 			mmu_load_root();
@@ -1021,7 +1028,7 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	if (st == GWALK_BAD_TABLE) {
 		/* The table the walk could not read: where the last entry read points, or CR3. */
 		return (struct mmu_verdict){ MMU_BAD_TABLE, 0, w.levels ? w.pte[w.levels - 1] &
-					     GENMASK(51, 12) : gctx.cr3 & GENMASK(51, 5) };
+					     PTE_ADDR_64 : gctx.cr3 & GENMASK(51, 5) };
 	}
 	u32 ref = shadow_path(la, &w);
 	if (ref == ~0u) {
@@ -1079,7 +1086,7 @@ static void zap_slot_range(const struct memslot *m)
 	}
 	for (struct sp *s = active_list.head.next, *next; s != &active_list.head; s = next) {
 		next = s->next;
-		if (!(s->role & (ROLE_DIRECT | ROLE_PAE_ROOT)) && s->gfn - m->base_gfn < m->npages) {
+		if (is_table_shadow(s->role) && s->gfn - m->base_gfn < m->npages) {
 			list_del(&active_list, s);
 			sp_free(s);
 		}
