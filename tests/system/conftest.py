@@ -273,6 +273,19 @@ def hv(request) -> Harness:
     return Harness(request)
 
 
+def cached_run(hv, runs: Dict, key, make) -> "RunResult":
+    """A run made once per session and shared by the tests of one file (runs is that file's
+    dict): make() the first time, the stored run afterwards, its log attached to this test's
+    report too."""
+    r = runs.get(key)
+    if r is None:
+        r = make()
+        runs[key] = r
+    elif r not in hv.runs:
+        hv.runs.append(r)
+    return r
+
+
 def assert_ok(cond, result: RunResult, msg: str):
     """assert that names the run; its serial log is attached to the report by the hook below
     (as for every run of a failing test)."""

@@ -27,7 +27,8 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from conftest import GUESTS, HV_ELF, RunResult, assert_clean, assert_ok, assert_summary
+from conftest import (GUESTS, HV_ELF, RunResult, assert_clean, assert_ok, assert_summary,
+                      cached_run)
 from test_paging import bare_guest_lines, bare_iso, comparable
 
 GUEST_MEM = 62 << 20
@@ -48,13 +49,7 @@ _RUNS: Dict[Tuple[str, str, str], RunResult] = {}
 
 
 def _cached(hv, key, make) -> RunResult:
-    r = _RUNS.get(key)
-    if r is None:
-        r = make()
-        _RUNS[key] = r
-    elif r not in hv.runs:
-        hv.runs.append(r)  # its log goes with this test's report too
-    return r
+    return cached_run(hv, _RUNS, key, make)
 
 
 def hv_run(hv, guest: str, guest_cmdline: str = "") -> RunResult:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BOOT_FAILURE_CODE, BUILD, assert_clean, assert_ok, assert_summary
+from conftest import BUILD, assert_ok, assert_summary
+from test_bad_input import _fatal
 
 CACHE = BUILD / "linux"
 LINUX_TIMEOUT = 480  # /init is reached ~3 min after Bochs starts (2 CPUs, loaded machine)
@@ -30,15 +31,6 @@ def _kernel():
     rd = os.environ.get("LINUX_INITRD")
     rd = Path(rd) if rd else CACHE / "initrd.gz"
     return bz, (rd if rd.is_file() else None)
-
-
-def _fatal(r, pattern, what):
-    assert_ok(r.find(pattern) >= 0, r, f"no FATAL line for {what} (want /{pattern}/)")
-    fatals = [l for l in r.lines if "FATAL" in l]
-    assert_ok(len(fatals) == 1, r, f"want exactly one FATAL line, got {fatals}")
-    assert_clean(r)
-    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
-    assert_ok(not r.guest_lines, r, "the guest ran")
 
 
 def _fake_bzimage(version: int = 0x020F) -> bytes:

@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from conftest import RunResult, assert_clean, assert_ok, assert_summary
+from conftest import RunResult, assert_clean, assert_ok, assert_summary, cached_run
 from test_paging import bare_guest_lines, bare_iso
 
 GUEST = "mmu_sound"
@@ -51,13 +51,7 @@ _RUNS: Dict[Tuple[str, str, str], RunResult] = {}
 
 
 def _cached(hv, key, make) -> RunResult:
-    r = _RUNS.get(key)
-    if r is None:
-        r = make()
-        _RUNS[key] = r
-    elif r not in hv.runs:
-        hv.runs.append(r)  # its log goes with this test's report too
-    return r
+    return cached_run(hv, _RUNS, key, make)
 
 
 def hv_run(hv, case: Optional[str], hv_cmdline: str = "") -> RunResult:
