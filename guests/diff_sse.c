@@ -81,8 +81,6 @@ static void many_exits(void)
 		sum += apic_rd(0x30) & 0xff;
 	}
 	printf("exits.sum=0x%x\n", sum);
-	outb(0x21, 0xff); /* the PIC stays out of it (the BIOS leaves IRQ 0 unmasked at vector 8) */
-	outb(0xa1, 0xff);
 	apic_wr(0xf0, 0x1ff);
 	apic_wr(0x3e0, 0x3);
 	for (int i = 0; i < 5; i++) {

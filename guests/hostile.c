@@ -451,8 +451,6 @@ static void storm(void)
 {
 	volatile uint32_t *apic = (uint32_t *)0xfee00000u;
 	idt_set_handler(0x30, on_irq);
-	outb(0x21, 0xff); /* the 8259s masked (bare Bochs: the BIOS's IRQ 0 would come at 8) */
-	outb(0xa1, 0xff);
 	apic[0xf0 / 4] = 0x1ff;
 	apic[0x3e0 / 4] = 0xb;               /* divide by 1 */
 	apic[0x320 / 4] = 0x30 | (1u << 17); /* periodic */

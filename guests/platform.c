@@ -1,6 +1,6 @@
 /* platform.c - the PC platform a guest sees, printed so that a run under QEMU (-kernel, the
  * reference) and a run under the hypervisor can be compared line by line (tests/system/
- * test_platform.py): local APIC (version, one-shot and periodic timer, self-IPI, ISR after
+ * test_differential.py): local APIC (version, one-shot and periodic timer, self-IPI, ISR after
  * EOI), the 8259 + 8254 (timer interrupts through the remapped PIC), the I/O APIC version,
  * RTC/CMOS registers, fw_cfg, PCI host bridge. Lines starting with "TIMING " carry values
  * that depend on speed and are compared by shape only. */

@@ -49,6 +49,11 @@ void idt_init(void)
 		set_gate(v);
 	struct dtr32 i = { sizeof(idt) - 1, (uint32_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(i) : "memory");
+	/* The BIOS (QEMU's SeaBIOS, Bochs's BIOS) leaves the 8259s at base 8 with IRQ 0 unmasked,
+	 * so the first STI after a PIT tick takes IRQ 0 on the #DF vector. A guest that wants the
+	 * PIC programs it (platform.c); all others start with both 8259s masked. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 }
 
 void idt_expect(int vector, unsigned skip_bytes)
