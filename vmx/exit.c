@@ -71,6 +71,7 @@ static void handle_exception(struct vcpu *v)
 		pr_warn("host NMI during guest run: ignored");
 		return;
 	}
+	intr_recover_nmi_blocking(info);
 	if (vec == VEC_DB || vec == VEC_BP) {
 		v->poll_now = true; /* a debugger may stop the guest here: poll before the entry */
 		/* The GDB stub or the monitor may take it (vmx/debug_hooks.h). */
@@ -137,6 +138,7 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_GETSEC] = handle_ud,
 	[EXIT_HLT] = handle_hlt,
 	[EXIT_INTERRUPT_WINDOW] = handle_interrupt_window,
+	[EXIT_NMI_WINDOW] = handle_nmi_window,
 	[EXIT_INVD] = handle_skip,
 	[EXIT_INVLPG] = handle_skip,
 	[EXIT_RDPMC] = handle_rdpmc,

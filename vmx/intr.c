@@ -21,20 +21,65 @@ static void set_window_exiting(bool on)
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, n);
 }
 
+/*
+ * NMI-window exiting: an exit as soon as nothing blocks an NMI any more. An NMI that comes
+ * while the guest's NMI handler runs (blocking by NMI: virtual NMIs, vmx/vcpu.c) waits in
+ * v->nmi_pending; on hardware it is taken right after the handler's IRET, before the next
+ * instruction, and only this exit lets the hypervisor do the same (without it the NMI waited
+ * for whatever exit came next, or for ever in a guest that spins waiting for it). The control
+ * exists only with virtual NMIs (SDM 26.2.1.1).
+ */
+static bool nmi_window_supported(void)
+{
+	return ((vmx_caps.pin >> 32) & PIN_VIRTUAL_NMIS) &&
+	       ((vmx_caps.proc >> 32) & CPU_NMI_WINDOW_EXITING);
+}
+
+static void set_nmi_window_exiting(bool on)
+{
+	if (on && !nmi_window_supported())
+		return;
+	u64 c = vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+	u64 n = on ? c | CPU_NMI_WINDOW_EXITING : c & ~CPU_NMI_WINDOW_EXITING;
+	if (n != c)
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, n);
+}
+
+static bool nmi_blocked(void)
+{
+	return vmcs_read(GUEST_INTERRUPTIBILITY) &
+	       (INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI);
+}
+
+void intr_recover_nmi_blocking(u32 exit_intr_info)
+{
+	if (!((vmx_caps.pin >> 32) & PIN_VIRTUAL_NMIS) || !(exit_intr_info & INTR_INFO_VALID) ||
+	    !(exit_intr_info & INTR_INFO_NMI_UNBLOCK) ||
+	    (exit_intr_info & INTR_INFO_VECTOR_MASK) == VEC_DF ||
+	    (vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return;
+	vmcs_write(GUEST_INTERRUPTIBILITY, vmcs_read(GUEST_INTERRUPTIBILITY) | INTR_STATE_NMI);
+}
+
 /* An NMI from the local APIC (LINT1, an NMI IPI) is injected when nothing blocks it; else it
- * stays pending for a later entry. */
+ * stays pending, with an NMI-window exit asked for so that it goes in the moment the guest
+ * unblocks NMIs. */
 static bool inject_nmi(struct vcpu *v)
 {
 	if (lapic_take_nmi())
 		v->nmi_pending = true;
-	if (!v->nmi_pending || (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+	if (!v->nmi_pending) {
+		set_nmi_window_exiting(false);
 		return false;
-	if (vmcs_read(GUEST_INTERRUPTIBILITY) &
-	    (INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI))
+	}
+	if ((vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) || nmi_blocked()) {
+		set_nmi_window_exiting(true);
 		return false;
+	}
 	vmcs_write(VM_ENTRY_INTR_INFO,
 		   VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
 	v->nmi_pending = false;
+	set_nmi_window_exiting(false);
 	return true;
 }
 
@@ -80,6 +125,11 @@ void handle_interrupt_window(struct vcpu *v)
 	(void)v; /* intr_before_entry() injects on the way back in */
 }
 
+void handle_nmi_window(struct vcpu *v)
+{
+	(void)v; /* v->nmi_pending keeps intr_before_entry() running: it injects the NMI */
+}
+
 /* Waits, with the guest's clock running, until some device timer is due. */
 static bool wait_for_timer(struct vcpu *v)
 {
@@ -97,6 +147,10 @@ void intr_handle_hlt(struct vcpu *v)
 {
 	bool intr_on = vmcs_read(GUEST_RFLAGS) & RFLAGS_IF;
 	vcpu_skip_instruction();
+	if (lapic_take_nmi())
+		v->nmi_pending = true;
+	if (v->nmi_pending && !(vmcs_read(GUEST_INTERRUPTIBILITY) & INTR_STATE_NMI))
+		return; /* an NMI wakes HLT whatever IF says; injected on entry */
 	if (!intr_on) {
 		vcpu_stop(v, END_HALTED, "guest halted at rip=%#llx with interrupts disabled: it can "
 			  "never wake", v->last_rip);

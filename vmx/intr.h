@@ -25,5 +25,13 @@ static inline bool intr_quiet(u64 vnow)
  * the guest (interrupts disabled, or no timer armed). */
 void intr_handle_hlt(struct vcpu *v);
 void handle_interrupt_window(struct vcpu *v);
+void handle_nmi_window(struct vcpu *v);
+/* An exception exit whose VM-exit interruption information says "NMI unblocking due to IRET"
+ * (bit 12: the guest's IRET faulted, here a shadow page fault on the stack it pops, after the
+ * CPU had already ended the guest's NMI blocking): the IRET runs again, so the blocking is
+ * set again before the entry, or a pending NMI would come in before the handler returned
+ * (SDM 27.2.3, KVM's vmx_recover_nmi_blocking). Not for #DF, nor for an exit during event
+ * delivery (bit 12 undefined there). */
+void intr_recover_nmi_blocking(u32 exit_intr_info);
 
 #endif

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -266,6 +267,149 @@ class Harness:
     def boot_bochs(self, guest, hv_cmdline: str = "", guest_cmdline: str = "",
                    hv_elf: Path = None) -> RunResult:
         return self.bochs(self.iso(guest, hv_cmdline, guest_cmdline, hv_elf=hv_elf))
+
+
+class Console:
+    """A machine's COM1 over TCP (Bochs's socket-server mode): everything received is kept (and
+    written to log_path as it comes); the test types on it like a user at a terminal."""
+
+    def __init__(self, port, log_path):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.settimeout(0.2)
+        self.buf = ""
+        self.log_path = log_path
+
+    def pump(self):
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return
+        except OSError:  # Bochs ended and closed the socket
+            time.sleep(0.2)
+            return
+        if data:
+            self.buf += data.decode("latin-1").replace("\r", "")
+            self.log_path.write_text(self.buf)
+        else:
+            time.sleep(0.2)
+
+    def wait(self, text, start=0, seconds=90):
+        """Waits until text appears at or after offset start; returns the offset after it, or
+        -1 when seconds pass."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            i = self.buf.find(text, start)
+            if i >= 0:
+                return i + len(text)
+            self.pump()
+        return -1
+
+    def wait_line(self, text, start=0, seconds=90):
+        """As wait, then up to the end of that line (a line can arrive in pieces)."""
+        i = self.wait(text, start, seconds)
+        if i >= 0:
+            self.wait("\n", i, 30)
+        return i
+
+    def send(self, s):
+        for ch in s.encode():  # one byte at a time: the emulated UART has a small FIFO
+            self.sock.sendall(bytes([ch]))
+            time.sleep(0.02)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    """True when something listens on TCP port (read from /proc/net/tcp, without connecting:
+    Bochs's socket-server accepts a single client)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for l in lines:
+            f = l.split()
+            if len(f) > 3 and f[3] == "0A" and int(f[1].split(":")[1], 16) == port:
+                return True
+    return False
+
+
+def _wait_listening(port, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if _listening(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+class BochsSession:
+    """A Bochs run whose COM1 is a TCP socket the test reads and types on (Console). Use as a
+    context manager: on leaving, Bochs gets until its time limit to end by itself, is killed
+    after that, and the run is recorded (its serial log attached to a failing test's report).
+    The RunResult is in .result after the with block."""
+
+    def __init__(self, hv: "Harness", iso: Path, timeout: float, megs: Optional[int] = None,
+                 subdir: str = "bochs"):
+        self.hv, self.iso, self.timeout, self.megs = hv, iso, timeout, megs
+        self.dir = hv.dir / subdir
+        self.con: Optional[Console] = None
+        self.result: Optional[RunResult] = None
+
+    def __enter__(self) -> "BochsSession":
+        if shutil.which("bochs") is None:
+            pytest.fail("bochs is not installed (make deps)", pytrace=False)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        port = _free_port()
+        self.cmd = [str(RUN_BOCHS), "--iso", str(self.iso), "--dir", str(self.dir), "--timeout",
+                    str(self.timeout), "--com1", f"mode=socket-server, dev=localhost:{port}"]
+        if self.megs is not None:
+            self.cmd += ["--megs", str(self.megs)]
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        if _wait_listening(port, 60):
+            self.con = Console(port, self.dir / "serial.txt")
+        return self
+
+    def wait_end(self, seconds: float) -> None:
+        """Reads the console until Bochs ends (or seconds pass)."""
+        end = time.monotonic() + seconds
+        while self.proc.poll() is None and time.monotonic() < end:
+            if self.con:
+                self.con.pump()
+            else:
+                time.sleep(0.2)
+        if self.con:
+            self.con.pump()
+
+    def __exit__(self, *exc) -> None:
+        left = self.timeout + 30 - (time.monotonic() - self.t0)
+        if exc[0] is None:
+            self.wait_end(max(left, 1))
+        rc = self.proc.poll()
+        if rc is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        if self.con:
+            self.con.sock.close()
+        self.result = RunResult(
+            label="bochs+console", dir=self.dir, command=self.cmd,
+            serial=self.con.buf if self.con else "", exit_status=rc,
+            timed_out=rc is None or rc == 124, seconds=time.monotonic() - self.t0,
+            limit=self.timeout, extra_name="bochs.log (last 25 lines)",
+            extra=_tail(self.dir / "bochs.log", 25))
+        self.hv._record(self.result, fail_on_timeout=False)
+        if self.con is None and exc[0] is None:
+            pytest.fail("Bochs never opened the COM1 socket", pytrace=False)
 
 
 @pytest.fixture

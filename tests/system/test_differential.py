@@ -4,7 +4,6 @@ hardware) and under the hypervisor in Bochs. Their serial output must match line
 (lines starting with "TIMING " are compared by shape: digits replaced) and their exit statuses
 must match."""
 import re
-import subprocess
 
 import pytest
 

@@ -4,7 +4,7 @@ with the failure code; a failed VMLAUNCH names the VM-instruction error, and a V
 fails on guest state prints the exit reason and the guest-state fields (Bochs)."""
 import pytest
 
-from conftest import BOOT_FAILURE_CODE, assert_ok
+from conftest import assert_ok
 
 
 def _assert_panic_report(r):

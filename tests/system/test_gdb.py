@@ -2,44 +2,12 @@
 gdb attaches in batch mode and checks a breakpoint, a register read, a single step, a hardware
 breakpoint and detach; the guest then runs to its normal end."""
 import shutil
-import socket
 import subprocess
-import time
 
-from conftest import GUESTS, RUN_BOCHS, ROOT, RunResult, _read, _tail, assert_clean, \
-    assert_ok, assert_summary
+from conftest import GUESTS, RUN_BOCHS, ROOT, RunResult, _free_port, _read, _tail, \
+    _wait_listening, assert_clean, assert_ok, assert_summary
 
 GDB_TIMEOUT = 150
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    """True when something listens on TCP port (read from /proc/net/tcp, without connecting:
-    Bochs's socket-server accepts a single client)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = open(table).read().splitlines()[1:]
-        except OSError:
-            continue
-        for l in lines:
-            f = l.split()
-            if len(f) > 3 and f[3] == "0A" and int(f[1].split(":")[1], 16) == port:
-                return True
-    return False
-
-
-def _wait_listening(port, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if _listening(port):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_gdb_breakpoint_registers_step(hv):

@@ -25,7 +25,6 @@ import struct
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-import pytest
 
 from conftest import (GUESTS, HV_ELF, RunResult, assert_clean, assert_ok, assert_summary,
                       cached_run)

@@ -2,48 +2,15 @@
 at a terminal. Ctrl-A c pauses the guest and opens the monitor; every command is run and its
 output checked: help, regs, vmcs, mem (virtual and physical), walk, slots, stats, trace, step,
 break, continue, reboot; typed bytes outside the escape reach the guest ('q' ends it)."""
-import socket
 import subprocess
-import time
 
-from conftest import GUESTS, ROOT, RUN_BOCHS, RunResult, _tail, assert_ok, assert_summary
-from test_gdb import _free_port, _wait_listening
+from conftest import GUESTS, ROOT, RUN_BOCHS, Console, RunResult, _free_port, _tail, \
+    _wait_listening, assert_ok, assert_summary
 
 LIMIT = 240
 
 
-class Console:
-    """The machine's COM1 over TCP: everything received is kept (and written to serial.txt)."""
-
-    def __init__(self, port, log_path):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.sock.settimeout(0.2)
-        self.buf = ""
-        self.log_path = log_path
-
-    def pump(self):
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return
-        if data:
-            self.buf += data.decode("latin-1").replace("\r", "")
-            self.log_path.write_text(self.buf)
-
-    def wait(self, text, start=0, seconds=90):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            i = self.buf.find(text, start)
-            if i >= 0:
-                return i + len(text)
-            self.pump()
-        return -1
-
-    def send(self, s):
-        for ch in s.encode():  # one byte at a time: the emulated UART has a small FIFO
-            self.sock.sendall(bytes([ch]))
-            time.sleep(0.02)
-
+class MonitorConsole(Console):
     def command(self, cmd, seconds=90):
         """Types a command at the (hv) prompt; returns its output up to the next prompt."""
         start = len(self.buf)
@@ -73,7 +40,7 @@ def test_monitor_session(hv):
     con, out = None, {}
     try:
         assert _wait_listening(port, 60), "Bochs never opened the COM1 socket"
-        con = Console(port, d / "serial.txt")
+        con = MonitorConsole(port, d / "serial.txt")
         assert con.wait("[guest] ready") >= 0, "the guest never said ready"
         assert con.wait("[guest] tick 16") >= 0, "the guest is not running"
         con.send("\x01c")

@@ -22,7 +22,6 @@ every named point. docs/testing.md has the figures.
 import os
 import re
 
-import pytest
 
 from conftest import BUILD, HV_ELF, assert_clean, assert_ok, assert_summary
 
