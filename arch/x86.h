@@ -98,6 +98,7 @@
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX 0xc0000103     /* IA32_TSC_AUX: what RDTSCP (ECX) and RDPID return */
 
 #define FEATURE_CONTROL_LOCKED BIT(0)
 #define FEATURE_CONTROL_VMXON_IN_SMX BIT(1)
@@ -128,6 +129,15 @@
 #define CPUID_7_EBX_SMEP BIT(7)       /* CR4.SMEP */
 #define CPUID_7_EBX_SMAP BIT(20)      /* CR4.SMAP */
 #define CPUID_80000001_EDX_NX BIT(20) /* execute-disable (EFER.NXE, PTE_XD) */
+
+/* XCR0, the XSAVE feature mask (SDM Vol. 1, 13.3), and the XSAVE area (13.4): a 512-byte
+ * legacy region (x87 and SSE in FXSAVE format), a 64-byte header, then the extended components
+ * (i >= 2) at the offsets CPUID.(EAX=0DH,ECX=i) gives. */
+#define XCR0_X87 BIT(0) /* x87 state: always 1 */
+#define XCR0_SSE BIT(1) /* XMM registers, MXCSR */
+#define XCR0_AVX BIT(2) /* upper halves of the YMM registers; needs SSE */
+#define XSAVE_LEGACY_SIZE 512
+#define XSAVE_HEADER_SIZE 64
 
 /*
  * Exception vectors (SDM Vol. 3A, 6.3.1, Table 6-1). 15 and 22-27 are reserved, 31 is

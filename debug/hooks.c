@@ -12,6 +12,16 @@ static void before_entry(struct vcpu *v)
 	gdb_before_entry(v);
 }
 
+/* The guest halts: the console is read (the guest's typed bytes and the monitor escape); a
+ * Ctrl-A c ends the wait. (gdb's Ctrl-C is read at the next entry, after the guest's next
+ * interrupt.) */
+static bool idle_poll(struct vcpu *v)
+{
+	(void)v;
+	console_input_poll();
+	return monitor_requested();
+}
+
 /* An attached gdb takes every debug exit; the monitor's one-shot "step" and "break" see a
  * #DB/#BP only when gdb did not take it. */
 static bool debug_exit(struct vcpu *v, u32 reason, u32 vector)
@@ -23,6 +33,7 @@ static bool debug_exit(struct vcpu *v, u32 reason, u32 vector)
 
 const struct vmx_debug_hooks debug_hooks = {
 	.before_entry = before_entry,
+	.idle_poll = idle_poll,
 	.debug_exit = debug_exit,
 	.entry_failed = entry_check,
 };

@@ -69,6 +69,11 @@ static void filter_byte(u8 c)
 	vuart_push_input(c);
 }
 
+bool monitor_requested(void)
+{
+	return mon.requested;
+}
+
 void console_input_poll(void)
 {
 	int c;

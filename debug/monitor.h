@@ -15,5 +15,7 @@ void monitor_before_entry(struct vcpu *v);
 bool monitor_handle_debug_exit(struct vcpu *v, u32 vector);
 /* Opens the monitor before the next entry (e.g. monitor=1 on the command line). */
 void monitor_request(void);
+/* True when Ctrl-A c (or a debug event) asked for the monitor and it has not opened yet. */
+bool monitor_requested(void);
 
 #endif

@@ -4,8 +4,11 @@
  *   the I/O APIC -> the local APIC (messages); the local APIC's EOI of a level-triggered
  *   vector -> the I/O APIC;
  *   the 8259's INTR -> the local APIC's LINT0 when it is in ExtINT / virtual-wire mode;
- *   timers (PIT, RTC, local APIC) polled by the vCPU before each entry and during HLT. */
+ *   timers (PIT, RTC, local APIC; the 16550's timed events) polled by the vCPU before each
+ *   entry and during HLT. */
 #include "devices/intc.h"
+#include "devices/acpi.h"
+#include "devices/acpi_pm.h"
 #include "devices/fwcfg.h"
 #include "devices/ioapic.h"
 #include "devices/irq.h"
@@ -41,6 +44,7 @@ void intc_tick(u64 now)
 	pit_tick(now);
 	rtc_tick(now);
 	lapic_tick(now);
+	vuart_tick(now);
 }
 
 static u64 earliest(u64 a, u64 b)
@@ -67,7 +71,8 @@ u64 intc_next_deadline(void)
 {
 	u64 pit = isa_line_deliverable(0) ? pit_next_deadline() : IRQ_NONE;
 	u64 rtc = isa_line_deliverable(8) ? rtc_next_deadline() : IRQ_NONE;
-	return earliest(earliest(pit, rtc), lapic_next_deadline());
+	u64 uart = vuart_next_deadline(isa_line_deliverable(4)); /* COM1: its flush counts always */
+	return earliest(earliest(pit, rtc), earliest(lapic_next_deadline(), uart));
 }
 
 int intc_pending(void)
@@ -124,4 +129,26 @@ void intc_init(u64 ram_size)
 	lapic_bios_init();
 	lapic_attach(vtime_now);
 	bios_init_pic();
+	acpi_pm_init();
+}
+
+/* The facts are read back from the models as the guest would see them (the IDs through their
+ * registers) and from this file's wiring (IRQ 0 on pin 2), so the tables follow the devices. */
+void intc_acpi_platform(struct acpi_platform *p)
+{
+	ioapic_mmio_write(IOAPIC_IOREGSEL, 4, IOAPIC_REG_ID);
+	u32 ioapic_id = (u32)ioapic_mmio_read(IOAPIC_IOWIN, 4) >> 24;
+	ioapic_mmio_write(IOAPIC_IOREGSEL, 4, 0); /* the reset value: as the firmware left it */
+	*p = (struct acpi_platform){
+		.lapic_base = (u32)lapic_window_base(),
+		.lapic_id = (u8)(lapic_mmio_read(LAPIC_REG_ID, 4, vtime_now()) >> 24),
+		.ioapic_base = (u32)IOAPIC_DEFAULT_BASE, .ioapic_id = (u8)ioapic_id,
+		.ioapic_gsi_base = 0,
+		.irq0_gsi = (u8)ioapic_pin_of(0),
+		.sci_irq = ACPI_SCI_IRQ, .sci_gsi = (u8)ioapic_pin_of(ACPI_SCI_IRQ),
+		.pm1a_evt = ACPI_PM1A_EVT, .pm1a_cnt = ACPI_PM1A_CNT, .pm_tmr = ACPI_PM_TMR,
+		.reset_port = RESET_CONTROL_PORT, .reset_value = RESET_CONTROL_VALUE,
+		.s5_slp_typ = ACPI_S5_SLP_TYP,
+		.rtc_century = RTC_REG_CENTURY,
+	};
 }

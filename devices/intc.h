@@ -14,7 +14,12 @@ u64 intc_next_deadline(void);
 int intc_pending(void);
 /* The vCPU is delivering vector (INTA / IRR -> ISR). */
 void intc_ack(int vector);
-/* Registers the platform devices; ram_size for CMOS and fw_cfg. */
+/* Registers the platform devices (the ACPI PM block and reset control register among them);
+ * ram_size for CMOS and fw_cfg. */
 void intc_init(u64 ram_size);
+/* What the ACPI tables must say about the devices intc_init set up (devices/acpi.h). Call after
+ * intc_init, before the guest runs. */
+struct acpi_platform;
+void intc_acpi_platform(struct acpi_platform *p);
 
 #endif

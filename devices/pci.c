@@ -122,12 +122,18 @@ static void pci_pio_reset(struct pio_device *d)
 	pci_host_reset(&pci, pci.host_bridge);
 }
 
+/* Two ranges around 0xcf9, the reset control register (devices/acpi_pm.c): an access is
+ * dispatched by its first port, so a dword at 0xcf8 still reaches the address register. */
 static struct pio_device pci_dev = {
-	"pci-cfg1", PCI_CONFIG_ADDRESS, 8, pci_pio_read, pci_pio_write, pci_pio_reset, .neutral = true,
+	"pci-cfg1", PCI_CONFIG_ADDRESS, 1, pci_pio_read, pci_pio_write, pci_pio_reset, .neutral = true,
+};
+static struct pio_device pci_dev_hi = {
+	"pci-cfg1", PCI_CONFIG_ADDRESS + 2, 6, pci_pio_read, pci_pio_write, NULL, .neutral = true,
 };
 
 void pci_init(bool host_bridge)
 {
 	pci_host_reset(&pci, host_bridge);
 	pio_register(&pci_dev);
+	pio_register(&pci_dev_hi);
 }

@@ -4,8 +4,8 @@
  * Mechanism #1: a 32-bit write to 0xcf8 sets the address (bit 31 enable, 23:16 bus, 15:11
  * device, 10:8 function, 7:2 register) and a 32-bit read returns it exactly as written (QEMU).
  * Byte and word accesses to 0xcf8-0xcfb are not the address register: they read all ones and
- * are ignored, like an unclaimed port (QEMU claims 0xcf9 for the PIIX reset control register;
- * nothing here resets on a write to it). 0xcfc-0xcff access the selected register at offset
+ * are ignored, like an unclaimed port; 0xcf9 itself is the reset control register
+ * (devices/acpi_pm.c), as on QEMU's PIIX. 0xcfc-0xcff access the selected register at offset
  * (address & 0xfc) + (port & 3) with the access size; an access past 0xcff, the enable bit
  * clear, or an absent device/function reads all ones and drops the write.
  *

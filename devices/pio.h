@@ -23,12 +23,23 @@ bool pio_read(u16 port, int size, u32 *value);
 bool pio_write(u16 port, int size, u32 value);
 
 /* Device constructors (each registers itself). */
+/* The guest's 16550 at base, interrupting on ISA IRQ 4 (devices/vuart.c). */
 void vuart_init(u16 base);
+/* Ends the guest's current console line: text still waiting goes out, then a newline (at the
+ * end of a run, so that the summary line starts on its own). */
 void vuart_flush(void);
-/* Holds finished guest lines (monitor open) or releases them in order (closed). */
+/* Holds finished guest lines (monitor open) or releases them in order (closed). Holding ends
+ * an open partial line first, so that the monitor's lines start on their own. */
 void vuart_hold(bool on);
-/* A byte typed for the guest; false when its receive FIFO is full. */
+/* A byte typed for the guest; false when the queue in front of its receiver is full. Raises
+ * the RX interrupt when the guest has it enabled. */
 bool vuart_push_input(u8 c);
+/* The UART's timed events, for the interrupt code (devices/intc.c): the guest TSC of the next
+ * one (partial-line flush always; the character timeout and the console poll for typed input
+ * only when irq_deliverable, IRQ 4 can reach the CPU), or IRQ_NONE; and running those due at
+ * guest TSC now. */
+u64 vuart_next_deadline(bool irq_deliverable);
+void vuart_tick(u64 now);
 /* Registers where typed input comes from: poll() reads the host console and hands the guest's
  * bytes to vuart_push_input. Set by the start-up code (the monitor's escape filter, which sits
  * above the devices); until then the guest gets no input. */

@@ -20,7 +20,7 @@
 #define REG_C 0x0c
 #define REG_D 0x0d
 #define REG_EQUIPMENT 0x14
-#define REG_CENTURY 0x32
+#define REG_CENTURY RTC_REG_CENTURY
 #define REG_CENTURY_PS2 0x37 /* IBM PS/2 alias of the century byte */
 
 #define A_UIP 0x80

@@ -41,6 +41,7 @@
 
 #define RTC_PORT 0x70 /* 0x70 index, 0x71 data */
 #define RTC_HZ 32768ULL
+#define RTC_REG_CENTURY 0x32 /* CMOS index of the century byte (the FADT's CENTURY) */
 #define RTC_NO_EVENT (~0ULL)
 
 /* Invariants: while running, the chain is at base_cyc + cycles(now - base_tsc), else at

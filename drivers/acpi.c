@@ -1,10 +1,9 @@
 /* acpi.c - soft-off through the FADT's PM1 control blocks and the DSDT's \_S5 package. */
 #include "drivers/acpi.h"
 #include "kernel/lib.h"
+#include "arch/acpi.h"
 #include "arch/asm.h"
 
-#define SLP_EN BIT(13)
-#define SCI_EN BIT(0)
 #define PHYS_LIMIT (4 * GiB) /* only the identity-mapped low 4 GiB is reachable */
 
 struct __packed sdt_header {
@@ -110,12 +109,12 @@ void acpi_enter_s5(u64 rsdp_phys)
 	int typb = dsdt ? find_s5_type(dsdt, true) : -1;
 	if (typ < 0 || !pm1a)
 		return;
-	if (smi_cmd && !(inw((u16)pm1a) & SCI_EN)) {
+	if (smi_cmd && !(inw((u16)pm1a) & ACPI_PM1_CNT_SCI_EN)) {
 		outb((u16)smi_cmd, f[52]); /* ACPI_ENABLE */
-		for (int i = 0; i < 1000000 && !(inw((u16)pm1a) & SCI_EN); i++)
+		for (int i = 0; i < 1000000 && !(inw((u16)pm1a) & ACPI_PM1_CNT_SCI_EN); i++)
 			pause();
 	}
-	outw((u16)pm1a, (u16)((typ << 10) | SLP_EN));
+	outw((u16)pm1a, (u16)((typ << 10) | ACPI_PM1_CNT_SLP_EN));
 	if (pm1b)
-		outw((u16)pm1b, (u16)(((typb < 0 ? typ : typb) << 10) | SLP_EN));
+		outw((u16)pm1b, (u16)(((typb < 0 ? typ : typb) << 10) | ACPI_PM1_CNT_SLP_EN));
 }

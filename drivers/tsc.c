@@ -1,14 +1,15 @@
-/* tsc.c - host TSC calibration and the guest's clock (host TSC + offset). */
+/* tsc.c - host TSC calibration and the guest's clock (host TSC + offset, at vtime_hz). */
 #include "drivers/tsc.h"
 #include "kernel/log.h"
 #include "arch/asm.h"
 
 static u64 host_tsc_hz;
+static u64 guest_tsc_hz;     /* Invariant: tsc_nominal_hz(host_tsc_hz), fixed at calibration */
 static u64 guest_tsc_offset; /* Invariant: the VMCS TSC_OFFSET while the guest runs */
 
 u64 tsc_hz(void) { return host_tsc_hz; }
 
-u64 vtime_hz(void) { return host_tsc_hz; }
+u64 vtime_hz(void) { return guest_tsc_hz; }
 
 u64 vtime_now(void) { return rdtsc() + guest_tsc_offset; }
 
@@ -37,5 +38,7 @@ void tsc_calibrate(void)
 		host_tsc_hz = 1000000000ULL;
 		pr_warn("tsc: calibration against the PIT failed; assuming 1 GHz");
 	}
-	pr_info("tsc: %llu kHz", host_tsc_hz / 1000);
+	guest_tsc_hz = tsc_nominal_hz(host_tsc_hz);
+	pr_info("tsc: %llu kHz; the guest's TSC is given as %llu Hz", host_tsc_hz / 1000,
+		guest_tsc_hz);
 }

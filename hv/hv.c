@@ -20,9 +20,14 @@
 #include "vmx/intr.h"
 #include "vmx/xsave.h"
 #include "devices/intc.h"
+#include "devices/acpi.h"
 #include "drivers/uart.h"
 
 #define GUEST_RAM_ALIGN (2 * MiB)
+/* The ACPI tables fill the BIOS area from its start, the RSDP first (devices/acpi.h), where
+ * a guest scanning 0xe0000-0xfffff finds it; both loaders keep the area reserved. */
+#define ACPI_TABLES_GPA GUEST_BIOS_AREA_START
+#define ACPI_TABLES_SIZE (GUEST_BIOS_AREA_END - GUEST_BIOS_AREA_START)
 
 /* Why: with external-interrupt exiting, a host PIC interrupt would end every guest slice; the
  * hypervisor polls its devices and needs no host interrupts, so both 8259s are masked. */
@@ -74,8 +79,8 @@ static void load_multiboot(struct vcpu *v, const struct hv_config *cfg, const st
 /*
  * The memory map a Linux guest gets as its e820 table (docs/linux.md): RAM below the EBDA, the
  * EBDA slot and the legacy BIOS/VGA area 0xa0000-0x100000 reserved (there is no firmware, but a
- * PC has them and Linux keeps them), RAM from 1 MiB to guest_mem. The hypervisor builds no ACPI,
- * MP or SMBIOS tables (docs/platform.md), so nothing else is reserved.
+ * PC has them and Linux keeps them; the ACPI tables live at its top), RAM from 1 MiB to
+ * guest_mem. There are no MP or SMBIOS tables (docs/platform.md), so nothing else is reserved.
  */
 static u32 linux_memory_map(u64 ram_size, struct linux_e820_entry *map)
 {
@@ -105,6 +110,7 @@ static void load_linux(struct vcpu *v, const struct hv_config *cfg, const struct
 		.initrd = rd ? (const u8 *)(uintptr_t)rd->start : NULL,
 		.initrd_len = rd ? rd->end - rd->start : 0,
 		.cmdline = k->cmdline, .map = map, .map_entries = linux_memory_map(v->ram_size, map),
+		.acpi_rsdp = ACPI_TABLES_GPA, /* built later (build_acpi_tables), the RSDP first */
 	};
 	if (linux_boot_load(&a, ram, v->ram_size, &plan, err, sizeof(err)))
 		hv_fail_boot("linux", err);
@@ -130,6 +136,22 @@ static void load_guest(struct vcpu *v, const struct hv_config *cfg, const struct
 		load_linux(v, cfg, mb, start);
 	else
 		load_multiboot(v, cfg, mb, start);
+}
+
+/* The guest platform's ACPI tables (devices/acpi.h), for every guest as on a PC: written into
+ * guest RAM once the devices they describe exist, before the guest runs. */
+static void build_acpi_tables(struct vcpu *v)
+{
+	struct acpi_platform p;
+	struct acpi_tables t;
+	u8 *ram = (u8 *)(uintptr_t)v->ram_hpa;
+	intc_acpi_platform(&p);
+	if (acpi_build_tables(&p, ram + ACPI_TABLES_GPA, ACPI_TABLES_GPA, ACPI_TABLES_SIZE, &t) ||
+	    t.rsdp != ACPI_TABLES_GPA)
+		panic("acpi: the tables do not fit at %#x", ACPI_TABLES_GPA);
+	pr_info("acpi: RSDP at %#llx, tables to %#llx (XSDT %#llx FADT %#llx MADT %#llx DSDT "
+		"%#llx); PM at %#x, reset at %#x", t.rsdp, t.rsdp + t.size, t.xsdt, t.fadt, t.madt,
+		t.dsdt, p.pm1a_evt, p.reset_port);
 }
 
 /*
@@ -194,6 +216,7 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	debug_exit_init(0xf4);
 	slotdev_init();
 	intc_init(v->ram_size);
+	build_acpi_tables(v);
 	vcpu_setup(v, &start);
 	cfg_entry_rule = cfg->entry_rule;
 	if (cfg->gdb_port) {
@@ -210,8 +233,11 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	pr_info("memory: %llu pages free after setup", pmm_free_pages());
 	pr_info("guest: starting at %#x", start.eip);
 	vcpu_run(v);
-	u32 code = v->end == END_DEBUG_EXIT ? v->exit_code : POWER_FAIL_CODE;
-	if (v->end == END_DEBUG_EXIT)
+	/* The ends the guest asked for keep its code (debug-exit V; 0 for poweroff and reset);
+	 * every other end is a failure. */
+	bool guest_ended = v->end == END_DEBUG_EXIT || v->end == END_POWEROFF || v->end == END_RESET;
+	u32 code = guest_ended ? v->exit_code : POWER_FAIL_CODE;
+	if (guest_ended)
 		pr_info("guest ended: %s", v->end_detail);
 	else
 		pr_err("guest ended: %s", v->end_detail);

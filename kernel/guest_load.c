@@ -48,6 +48,9 @@ static int check_range(u64 gpa, u64 memsz, u64 ram_size, char *err, size_t n)
 	if (gpa < GUEST_BOOT_AREA_END && gpa + memsz > GUEST_BOOT_AREA_START)
 		return fail(err, n, "segment at %#llx overlaps the boot area below %#llx",
 			    gpa, GUEST_BOOT_AREA_END);
+	if (gpa < GUEST_BIOS_AREA_END && gpa + memsz > GUEST_BIOS_AREA_START)
+		return fail(err, n, "segment at %#llx overlaps the BIOS area (ACPI tables) from "
+			    "%#llx to 1 MiB", gpa, GUEST_BIOS_AREA_START);
 	return 0;
 }
 
@@ -197,7 +200,7 @@ u32 guest_build_mbi(u8 *ram, u64 ram_size, const char *cmdline, const char *load
 	const struct mb1_mmap map[] = {
 		{ 20, 0, 0x9fc00, 1 },
 		{ 20, 0x9fc00, 0x400, 2 },
-		{ 20, 0xf0000, 0x10000, 2 },
+		{ 20, GUEST_BIOS_AREA_START, GUEST_BIOS_AREA_END - GUEST_BIOS_AREA_START, 2 },
 		{ 20, 0x100000, ram_size - 0x100000, 1 },
 	};
 	struct mb1_info mbi = {

@@ -19,6 +19,10 @@
 #define GUEST_LOADER_NAME_GPA 0x2800
 #define GUEST_BOOT_AREA_START 0x1000
 #define GUEST_BOOT_AREA_END 0x3000
+/* The BIOS area: reserved in the memory map, holds the hypervisor's ACPI tables (hv/hv.c); no
+ * segment may be loaded there (a multiboot loader on a PC cannot load into firmware either). */
+#define GUEST_BIOS_AREA_START 0xf0000
+#define GUEST_BIOS_AREA_END 0x100000
 #define GUEST_CODE_SEL 0x08
 #define GUEST_DATA_SEL 0x10
 

@@ -6,6 +6,7 @@
 int log_level = LOG_INFO;
 
 static void (*console_putc)(char c); /* NULL until registered: output is dropped */
+static bool mid_line;                /* the last character written was not a newline */
 
 void log_set_output(void (*putc)(char c))
 {
@@ -19,6 +20,12 @@ static void putc_crlf(char c)
 	if (c == '\n')
 		console_putc('\r');
 	console_putc(c);
+	mid_line = c != '\n';
+}
+
+bool console_mid_line(void)
+{
+	return mid_line;
 }
 
 static const char level_char[] = { 'E', 'W', 'I', 'D' };
@@ -42,6 +49,8 @@ void vklog(int level, const char *fmt, va_list ap)
 		return;
 	int n = fmt_snprintf(buf, sizeof(buf), "[hv %c] ", level_char[level & 3]);
 	fmt_vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	if (mid_line) /* a line left open (a guest's prompt) ends first */
+		console_puts("\n");
 	console_puts(buf);
 	console_puts("\n");
 }

@@ -21,6 +21,9 @@ void log_set_output(void (*putc)(char c));
 /* Writes text as is (newlines become CR LF); no prefix, no level. */
 void console_write(const char *s, size_t n);
 void console_puts(const char *s);
+/* True when the last character written was not a newline (a guest's prompt is on the line);
+ * klog then ends that line before its own. */
+bool console_mid_line(void);
 
 #define pr_err(...) klog(LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) klog(LOG_WARN, __VA_ARGS__)

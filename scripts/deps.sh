@@ -2,7 +2,7 @@
 # deps.sh - install (as root) or name the Debian packages the build and the tests need.
 PKGS="gcc make binutils grub-pc-bin grub-common grub-efi-amd64-bin xorriso mtools \
 bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3-pytest gdb \
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev acpica-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

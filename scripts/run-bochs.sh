@@ -7,30 +7,51 @@
 #   --com1 SPEC       Bochs com1 options instead of the serial.txt file, e.g. a socket for an
 #                     interactive console: "mode=socket-server, dev=localhost:1234"
 #   --com2 SPEC       Bochs com2 line options, e.g. "mode=socket-server, dev=localhost:1234"
-#   --interactive     show the serial console on this terminal while it runs
-# Exit status: 0 when Bochs ended (the run's result is on the serial line), 124 on timeout.
+#   --interactive     the serial console on this terminal. When stdin is a terminal, a two-way
+#                     console (scripts/console.py: raw mode, every key to the hypervisor, Ctrl-A
+#                     x quits; COM1 is a pty, mode=term; no time limit, a person ends the run);
+#                     otherwise COM1's output is shown as it is written, under --timeout
+# Exit status: 0 when Bochs ended (the run's result is on the serial line), 124 on timeout
+# (console.py's for a two-way console).
 set -e
 iso="" dir=build/run timeout=120 megs=256 interactive=0 com1="" com2=""
-while [ $# -gt 0 ]; do
-	case $1 in
-	--iso) iso=$2; shift 2 ;;
-	--dir) dir=$2; shift 2 ;;
-	--timeout) timeout=$2; shift 2 ;;
-	--megs) megs=$2; shift 2 ;;
-	--com1) com1=$2; shift 2 ;;
-	--com2) com2=$2; shift 2 ;;
-	--interactive) interactive=1; shift ;;
-	*) echo "run-bochs: unknown argument $1"; exit 2 ;;
-	esac
-done
+parse() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--iso) iso=$2; shift 2 ;;
+		--dir) dir=$2; shift 2 ;;
+		--timeout) timeout=$2; shift 2 ;;
+		--megs) megs=$2; shift 2 ;;
+		--com1) com1=$2; shift 2 ;;
+		--com2) com2=$2; shift 2 ;;
+		--interactive) interactive=1; shift ;;
+		*) echo "run-bochs: unknown argument $1"; exit 2 ;;
+		esac
+	done
+}
+parse "$@"  # in a function: "$@" stays whole for the two-way console below
 [ -n "$iso" ] && [ -f "$iso" ] || { echo "run-bochs: no ISO given or not found: '$iso'"; exit 2; }
 command -v bochs >/dev/null || { echo "run-bochs: bochs not installed (make deps)"; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 iso=$(cd "$(dirname "$iso")" && pwd)/$(basename "$iso")
-rm -f "$dir/serial.txt" "$dir/bochs.log"
-: > "$dir/serial.txt"
+# The two-way console: console.py runs this script again with CONSOLE_TTY set to its pty, which
+# becomes COM1 below; it writes serial.txt itself.
+console=0
+if [ $interactive = 1 ] && [ -z "$com1" ]; then
+	if [ -n "${CONSOLE_TTY:-}" ]; then
+		console=1 timeout=0 interactive=0
+	elif [ -t 0 ]; then
+		exec "${PYTHON:-/usr/bin/python3}" "$(dirname "$0")/console.py" --log "$dir/serial.txt" -- "$0" "$@"
+	fi
+fi
+rm -f "$dir/bochs.log"
+if [ $console = 0 ]; then
+	rm -f "$dir/serial.txt"
+	: > "$dir/serial.txt"
+fi
 com1line="com1: enabled=1, mode=file, dev=$dir/serial.txt"
+[ $console = 1 ] && com1line="com1: enabled=1, mode=term, dev=$CONSOLE_TTY"
 [ -n "$com1" ] && com1line="com1: enabled=1, $com1"
 com2line=""
 [ -n "$com2" ] && com2line="com2: enabled=1, $com2"

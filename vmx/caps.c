@@ -1,5 +1,6 @@
 /* caps.c - VMX control and fixed-bit arithmetic. */
 #include "vmx/caps.h"
+#include "vmx/vmcs.h"
 
 u32 vmx_adjust_controls(u64 cap_msr, u32 want, u32 *missing)
 {
@@ -8,6 +9,14 @@ u32 vmx_adjust_controls(u64 cap_msr, u32 want, u32 *missing)
 	if (missing)
 		*missing = want & ~may1;
 	return (want | must1) & may1;
+}
+
+u32 vmx_secondary_controls(u64 proc_cap, u64 proc2_cap)
+{
+	u32 may1 = (u32)(proc2_cap >> 32);
+	if (!((proc_cap >> 32) & CPU_ACTIVATE_SECONDARY))
+		return 0;
+	return may1 & CPU2_ENABLE_RDTSCP;
 }
 
 u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1)

@@ -12,6 +12,16 @@
  */
 u32 vmx_adjust_controls(u64 cap_msr, u32 want, u32 *missing);
 
+/*
+ * The secondary processor-based controls this hypervisor turns on, from the primary (proc_cap)
+ * and secondary (proc2_cap) capability MSRs: "enable RDTSCP" when the CPU can set it, so that
+ * RDTSCP and RDPID run natively (without it both #UD in VMX non-root operation, SDM Vol. 3C
+ * 25.3). 0 when none can be set: the caller then leaves "activate secondary controls" off.
+ * proc2_cap is ignored when the primary controls cannot activate secondary ones (vmx/vmx.c
+ * then does not even read that MSR).
+ */
+u32 vmx_secondary_controls(u64 proc_cap, u64 proc2_cap);
+
 /* Makes a CR0/CR4 value legal in VMX operation: sets fixed-1 bits, clears fixed-0 bits (A.7/A.8). */
 u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1);
 

@@ -7,6 +7,12 @@ static void no_before_entry(struct vcpu *v)
 	(void)v;
 }
 
+static bool no_idle_poll(struct vcpu *v)
+{
+	(void)v;
+	return false;
+}
+
 static bool no_debug_exit(struct vcpu *v, u32 reason, u32 vector)
 {
 	(void)v, (void)reason, (void)vector;
@@ -19,6 +25,7 @@ static void no_entry_failed(void)
 
 static const struct vmx_debug_hooks no_debugger = {
 	.before_entry = no_before_entry,
+	.idle_poll = no_idle_poll,
 	.debug_exit = no_debug_exit,
 	.entry_failed = no_entry_failed,
 };

@@ -5,7 +5,7 @@
  * vmx_set_debug_hooks before the guest runs, and until then vmx/ runs with hooks that do
  * nothing (no debugger). The hooks are called only where a debugger can matter, never on
  * every exit: before_entry at the run loop's console polls (every CONSOLE_POLL_TICKS, or
- * after an exit that set vcpu->poll_now), debug_exit on #DB/#BP, monitor-trap-flag and
+ * after an exit that set vcpu->poll_now), idle_poll while the guest halts, debug_exit on #DB/#BP, monitor-trap-flag and
  * preemption-timer exits, entry_failed after a failed VM entry.
  */
 #ifndef VMX_DEBUG_HOOKS_H
@@ -18,6 +18,10 @@ struct vmx_debug_hooks {
 	/* Before an entry, at a console poll: reads what was typed; may block while the guest
 	 * is stopped for a debugger, or end the run (vcpu_stop). */
 	void (*before_entry)(struct vcpu *v);
+	/* While the guest halts waiting for an interrupt (vmx/intr.c), every console-poll
+	 * interval: reads what was typed; true when a debugger wants the guest stopped now (the
+	 * guest is put back on its HLT and the next before_entry runs at once). */
+	bool (*idle_poll)(struct vcpu *v);
 	/* A #DB or #BP exception exit (reason EXIT_EXCEPTION_NMI, its vector), or a
 	 * monitor-trap-flag or preemption-timer exit (vector ~0u): true when a debugger took the
 	 * exit; false leaves it to vmx/ (a #DB/#BP goes back to the guest). */

@@ -14,6 +14,9 @@ void vmx_dump_guest_state(void);
 
 /* Handlers (vmx/exit_*.c); each returns after updating the VMCS and v. */
 void handle_cpuid(struct vcpu *v);
+/* Fixes the guest's CPU model (vmx/cpuid.h) from the host, vtime_hz() and v's controls; after
+ * tsc_calibrate and xsave_init, before the first entry (vcpu_setup). */
+void cpuid_setup(const struct vcpu *v);
 void handle_rdmsr(struct vcpu *v);
 void handle_wrmsr(struct vcpu *v);
 void handle_cr_access(struct vcpu *v);

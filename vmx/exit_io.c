@@ -3,7 +3,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "devices/pio.h"
-#include "devices/debug_exit.h"
+#include "devices/platform_stop.h"
 #include "vmx/insn.h"
 #include "kernel/lib.h"
 #include "kernel/log.h"
@@ -33,21 +33,29 @@ static void io_in(struct vcpu *v, u16 port, int size)
 	v->regs.gpr[GPR_RAX] = rax;
 }
 
-/* A write to isa-debug-exit asked to end the run (devices/debug_exit.h): V becomes the run's
- * code. The instruction still completes (handle_io skips it for END_DEBUG_EXIT). */
-static void take_debug_exit(struct vcpu *v)
-{
-	struct debug_exit_request r = debug_exit_take();
-	v->exit_code = r.code;
-	vcpu_stop(v, END_DEBUG_EXIT, "%s", r.reason);
-}
-
 static void io_out(struct vcpu *v, u16 port, int size)
 {
 	if (!pio_write(port, size, (u32)(v->regs.gpr[GPR_RAX] & size_mask(size))))
 		pr_debug("out to unclaimed port %#x ignored", port);
-	if (debug_exit_requested())
-		take_debug_exit(v);
+}
+
+/* A device asked to end the run (devices/platform_stop.h): isa-debug-exit (its V becomes the
+ * run's code), ACPI soft-off, a reset, an unsupported sleep state. Tested once after every
+ * access; true when the run ends here. The instruction still completes (handle_io). */
+static bool take_platform_stop(struct vcpu *v)
+{
+	static const enum vcpu_end ends[] = {
+		[PSTOP_DEBUG_EXIT] = END_DEBUG_EXIT, [PSTOP_POWEROFF] = END_POWEROFF,
+		[PSTOP_RESET] = END_RESET, [PSTOP_UNSUPPORTED] = END_GUEST_ERROR,
+	};
+	if (!platform_stop_requested())
+		return false;
+	struct platform_stop r = platform_stop_take();
+	v->exit_code = r.code;
+	/* a kind without its end here still ends the run, as an error */
+	bool known = (u32)r.kind < ARRAY_SIZE(ends) && ends[r.kind] != END_NONE;
+	vcpu_stop(v, known ? ends[r.kind] : END_GUEST_ERROR, "%s", r.reason);
+	return true;
 }
 
 void handle_io(struct vcpu *v)
@@ -57,15 +65,14 @@ void handle_io(struct vcpu *v)
 		/* INS/OUTS go through the instruction emulator: the guest's tables, segment
 		 * bases, address-size wrap, DF, REP (a batch per exit) and faults midway. */
 		emulate_instruction();
-		if (debug_exit_requested()) /* an OUTS to isa-debug-exit */
-			take_debug_exit(v);
+		take_platform_stop(v); /* e.g. an OUTS to isa-debug-exit */
 		return;
 	}
 	if (IOQ_IN(q))
 		io_in(v, IOQ_PORT(q), (int)IOQ_SIZE(q));
 	else
 		io_out(v, IOQ_PORT(q), (int)IOQ_SIZE(q));
-	if (v->end == END_NONE || v->end == END_DEBUG_EXIT) {
+	if (take_platform_stop(v) || v->end == END_NONE) {
 		vcpu_skip_instruction();
 		vcpu_raise_breakpoints(vcpu_breakpoint_hits(IOQ_PORT(q), (int)IOQ_SIZE(q),
 							    !IOQ_IN(q), true));

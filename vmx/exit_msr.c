@@ -42,6 +42,16 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_KERNEL_GS_BASE: case MSR_STAR: case MSR_LSTAR: case MSR_CSTAR: case MSR_FMASK:
 		*val = rdmsr(msr);
 		return true;
+	/* IA32_TSC_AUX is the guest's in the CPU too: the host never runs RDTSCP or RDPID, and
+	 * the guest's RDTSCP and RDPID read the CPU's MSR without an exit, so keeping the value
+	 * there is what lets them run natively (no switching: the one vCPU owns this CPU's
+	 * copy). It exists only with "enable RDTSCP"; without it the guest gets #GP, as on a CPU
+	 * without RDTSCP. */
+	case MSR_TSC_AUX:
+		if (!v->rdtscp)
+			return false;
+		*val = rdmsr(msr);
+		return true;
 	case MSR_IA32_PAT: *val = v->pat; return true;
 	case MSR_DEBUGCTL: *val = vmcs_read(GUEST_IA32_DEBUGCTL); return true;
 	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
@@ -85,6 +95,11 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 			wrmsr(msr, val); /* KERNEL_GS_BASE, LSTAR, CSTAR: the CPU's own (see above) */
 		return true;
 	case MSR_STAR: wrmsr(msr, val); return true;
+	case MSR_TSC_AUX: /* bits 63:32 are reserved (#GP) */
+		if (!v->rdtscp || (val >> 32))
+			return false;
+		wrmsr(msr, val);
+		return true;
 	case MSR_FMASK: wrmsr(msr, val & 0xffffffff); return true;
 	case MSR_IA32_PAT:
 		if (!pat_ok(val))

@@ -6,6 +6,7 @@
 #include "devices/irq.h"
 #include "devices/pio.h"
 #include "arch/asm.h"
+#include "vmx/debug_hooks.h"
 
 static bool can_inject(void)
 {
@@ -130,22 +131,38 @@ void handle_nmi_window(struct vcpu *v)
 	(void)v; /* v->nmi_pending keeps intr_before_entry() running: it injects the NMI */
 }
 
-/* Waits, with the guest's clock running, until some device timer is due. */
-static bool wait_for_timer(struct vcpu *v)
+enum hlt_wait { HLT_TICKED, HLT_NO_TIMER, HLT_DEBUGGER };
+
+/* Waits, with the guest's clock running, until some device timer is due. Every console-poll
+ * interval it lets the debugging tools read what was typed (vmx/debug_hooks.h idle_poll): a
+ * person who types Ctrl-A c at an idle guest (Linux halts for seconds at a time) gets the
+ * monitor at once, not at the guest's next timer. */
+static enum hlt_wait wait_for_timer(struct vcpu *v, u64 *next_poll)
 {
 	u64 deadline = intc_next_deadline();
 	if (deadline == IRQ_NONE)
-		return false;
-	while (vtime_now() < deadline)
+		return HLT_NO_TIMER;
+	for (;;) {
+		if (rdtsc() >= *next_poll) {
+			*next_poll = rdtsc() + CONSOLE_POLL_TICKS;
+			if (vmx_debug_hooks->idle_poll(v))
+				return HLT_DEBUGGER;
+		}
+		if (vtime_now() >= deadline)
+			break;
 		pause();
+	}
 	intc_tick(vtime_now());
 	v->hlt_waits++;
-	return true;
+	return HLT_TICKED;
 }
 
 void intr_handle_hlt(struct vcpu *v)
 {
 	bool intr_on = vmcs_read(GUEST_RFLAGS) & RFLAGS_IF;
+	/* What completing HLT changes, to undo it if a debugger stops the guest mid-wait. */
+	u64 rflags = vmcs_read(GUEST_RFLAGS), intr_state = vmcs_read(GUEST_INTERRUPTIBILITY);
+	u64 pending_dbg = vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS);
 	vcpu_skip_instruction();
 	if (lapic_take_nmi())
 		v->nmi_pending = true;
@@ -156,11 +173,24 @@ void intr_handle_hlt(struct vcpu *v)
 			  "never wake", v->last_rip);
 		return;
 	}
+	u64 next_poll = rdtsc() + CONSOLE_POLL_TICKS; /* the run loop has just polled */
 	while (intc_pending() < 0) {
-		if (!wait_for_timer(v)) {
+		switch (wait_for_timer(v, &next_poll)) {
+		case HLT_TICKED:
+			break;
+		case HLT_NO_TIMER:
 			vcpu_stop(v, END_HALTED, "guest halted at rip=%#llx waiting for an interrupt, "
 				  "but no armed device timer can reach it (masked or none): it can "
 				  "never wake", v->last_rip);
+			return;
+		case HLT_DEBUGGER:
+			/* The guest goes back to its HLT, as it was (an STI shadow included), and
+			 * halts again when the debugger lets it run. */
+			vmcs_write(GUEST_RIP, v->last_rip);
+			vmcs_write(GUEST_RFLAGS, rflags);
+			vmcs_write(GUEST_INTERRUPTIBILITY, intr_state);
+			vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, pending_dbg);
+			v->poll_now = true;
 			return;
 		}
 	}

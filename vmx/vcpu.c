@@ -25,8 +25,6 @@ struct vcpu vcpu0;
 /* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
 #define PREEMPTION_POLL 0x400000
 #define PREEMPTION_MIN_TICKS 2048 /* the guest runs at least this long between timer exits */
-/* Host TSC ticks between two polls of the consoles before an entry (~1 ms in Bochs). */
-#define CONSOLE_POLL_TICKS (1ULL << 17)
 
 extern char vmx_exit[];
 
@@ -40,7 +38,7 @@ static u32 control(const char *name, u64 cap, u32 want)
 	return v;
 }
 
-static void setup_controls(void)
+static void setup_controls(struct vcpu *v)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	/* The VMX-preemption timer, when the CPU has it, gives an exit now and then even to a
@@ -55,13 +53,20 @@ static void setup_controls(void)
 		pin |= PIN_PREEMPTION_TIMER;
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, control("pin-based", c->pin, pin));
 	/* No MSR or I/O bitmaps: every RDMSR/WRMSR and every I/O instruction exits. CR3 accesses
-	 * exit because the guest's CR3 is virtual (the real one points at hypervisor tables). */
+	 * exit because the guest's CR3 is virtual (the real one points at hypervisor tables).
+	 * Secondary controls only for "enable RDTSCP" (vmx/caps.h): no EPT, VPID or
+	 * unrestricted guest, so INVPCID and XSAVES keep #UD, as CPUID says. */
+	u32 proc2 = vmx_secondary_controls(c->proc, c->proc2);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
 		   control("processor-based", c->proc,
 			   CPU_USE_TSC_OFFSETTING | CPU_HLT_EXITING | CPU_INVLPG_EXITING | CPU_MWAIT_EXITING |
 			   CPU_RDPMC_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
 			   CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
-			   CPU_UNCOND_IO_EXITING | CPU_MONITOR_EXITING));
+			   CPU_UNCOND_IO_EXITING | CPU_MONITOR_EXITING |
+			   (proc2 ? CPU_ACTIVATE_SECONDARY : 0)));
+	if (proc2)
+		vmcs_write(SECONDARY_VM_EXEC_CONTROL, control("secondary", c->proc2, proc2));
+	v->rdtscp = proc2 & CPU2_ENABLE_RDTSCP;
 	vmcs_write(VM_EXIT_CONTROLS,
 		   control("VM-exit", c->exit,
 			   EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT | EXIT_SAVE_IA32_EFER |
@@ -136,6 +141,8 @@ static void setup_guest_state(struct vcpu *v, const struct guest_start *s)
 					    MSR_KERNEL_GS_BASE };
 	for (u32 i = 0; i < ARRAY_SIZE(syscall_msrs); i++)
 		wrmsr(syscall_msrs[i], 0);
+	if (v->rdtscp) /* IA32_TSC_AUX too: the guest's in the CPU, 0 at reset (exit_msr.c) */
+		wrmsr(MSR_TSC_AUX, 0);
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
@@ -240,9 +247,10 @@ int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 
 void vcpu_setup(struct vcpu *v, const struct guest_start *s)
 {
-	setup_controls();
+	setup_controls(v);
 	setup_host_state();
 	setup_guest_state(v, s);
+	cpuid_setup(v);
 }
 
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
@@ -322,7 +330,7 @@ const char *vcpu_end_name(enum vcpu_end e)
 		[END_NONE] = "none", [END_DEBUG_EXIT] = "debug_exit",
 		[END_TRIPLE_FAULT] = "triple_fault", [END_HALTED] = "halted",
 		[END_GUEST_ERROR] = "guest_error", [END_ENTRY_FAILURE] = "entry_failure",
-		[END_GDB_KILL] = "gdb_kill",
+		[END_GDB_KILL] = "gdb_kill", [END_POWEROFF] = "poweroff", [END_RESET] = "reset",
 	};
 	return e < ARRAY_SIZE(names) ? names[e] : "unknown";
 }

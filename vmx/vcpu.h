@@ -24,6 +24,10 @@ struct guest_regs {
 };
 _Static_assert(sizeof(struct guest_regs) == 17 * 8, "vmx/entry.S layout");
 
+/* Host TSC ticks between two polls of the consoles (~1 ms in Bochs): before an entry
+ * (vcpu_run), and while the guest halts (vmx/intr.c). */
+#define CONSOLE_POLL_TICKS (1ULL << 17)
+
 /* How a run ended; printed as end=NAME in the summary line (docs/debugging.md). */
 enum vcpu_end {
 	END_NONE = 0,
@@ -33,6 +37,8 @@ enum vcpu_end {
 	END_GUEST_ERROR,    /* the guest did something this hypervisor does not support */
 	END_ENTRY_FAILURE,  /* VMLAUNCH/VMRESUME failed or a VM entry failed */
 	END_GDB_KILL,       /* gdb sent 'k' */
+	END_POWEROFF,       /* the guest entered ACPI S5 (soft-off) */
+	END_RESET,          /* the guest asked for a reset (the FADT's reset register, 0xcf9) */
 };
 
 /*
@@ -57,6 +63,9 @@ struct vcpu {
 	 * device clocks' copy (drivers/tsc.h: vtime_set_offset, called wherever it changes). */
 	u64 tsc_offset;
 	u64 xcr0;       /* the guest's XCR0 (in the hardware while it runs) */
+	/* "enable RDTSCP" is set (vcpu_setup, fixed): RDTSCP and RDPID run natively and
+	 * IA32_TSC_AUX is the guest's (in the hardware all the time, vmx/exit_msr.c). */
+	bool rdtscp;
 	bool nmi_pending; /* an NMI waits for the guest to unblock NMIs */
 	/* Guest RAM: host-physical base and size; guest physical 0 maps to ram_hpa. */
 	hpa_t ram_hpa;
@@ -72,7 +81,8 @@ struct vcpu {
 	u64 exits[EXIT_REASON_MAX + 1]; /* last slot: reasons beyond the table */
 	/* End of run. */
 	enum vcpu_end end;
-	u32 exit_code;        /* debug-exit value V (the run's status is (V << 1) | 1) */
+	u32 exit_code;        /* debug-exit value V (the run's status is (V << 1) | 1); 0 for
+			       * poweroff and reset (devices/platform_stop.h) */
 	char end_detail[160]; /* one line: why the run ended */
 };
 

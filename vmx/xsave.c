@@ -1,4 +1,4 @@
-/* xsave.c - XSETBV emulation and the XSAVE CPUID leaf. XCR0 is not switched by VMX: the
+/* xsave.c - XSETBV emulation and what XCR0 may hold. XCR0 is not switched by VMX: the
  * hardware XCR0 is the guest's while it runs, and the host, which is built without SSE, never
  * touches the state XSAVE covers. */
 #include "vmx/xsave.h"
@@ -32,31 +32,9 @@ void xsave_init(void)
 		host_xcr0_mask & XSAVE_GUEST_FEATURES);
 }
 
-void xsave_filter_cpuid(u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
+u64 xsave_guest_mask(void)
 {
-	u64 allowed = host_xcr0_mask & XSAVE_GUEST_FEATURES;
-	if (!xsave_supported()) {
-		*a = *b = *c = *d = 0;
-		return;
-	}
-	if (sub == 0) {
-		*a &= (u32)allowed;
-		*d = 0;
-		/* EBX (size for the current XCR0) is the hardware's: XCR0 is the guest's. ECX: the
-		 * size for every allowed feature, i.e. up to the AVX area when AVX is allowed. */
-		if (allowed & BIT(2)) {
-			u32 a2, b2, c2, d2;
-			cpuid(0xd, 2, &a2, &b2, &c2, &d2);
-			*c = b2 + a2;
-		} else {
-			*c = 512 + 64;
-		}
-	} else if (sub == 1) {
-		*a &= (u32)(BIT(0) | BIT(1) | BIT(2)); /* XSAVEOPT, XSAVEC, XGETBV1; no XSAVES */
-		*b = *c = *d = 0;
-	} else if (sub != 2 || !(allowed & BIT(2))) {
-		*a = *b = *c = *d = 0;
-	}
+	return host_xcr0_mask & XSAVE_GUEST_FEATURES;
 }
 
 /* SDM Vol. 2, XSETBV: #GP(0) at CPL > 0, for ECX != 0, for reserved or unsupported bits, bit 0
@@ -66,12 +44,13 @@ void handle_xsetbv(struct vcpu *v)
 	u32 idx = (u32)v->regs.gpr[GPR_RCX];
 	u64 val = ((v->regs.gpr[GPR_RDX] & 0xffffffff) << 32) | (v->regs.gpr[GPR_RAX] & 0xffffffff);
 	u32 cpl = (u32)AR_DPL(vmcs_read(GUEST_SS_AR));
-	u64 allowed = host_xcr0_mask & XSAVE_GUEST_FEATURES;
+	u64 allowed = xsave_guest_mask();
 	if (!(v->cr4 & CR4_OSXSAVE)) {
 		vcpu_inject_exception(VEC_UD, false, 0);
 		return;
 	}
-	if (cpl || idx || (val & ~allowed) || !(val & 1) || ((val & BIT(2)) && !(val & BIT(1)))) {
+	if (cpl || idx || (val & ~allowed) || !(val & XCR0_X87) ||
+	    ((val & XCR0_AVX) && !(val & XCR0_SSE))) {
 		pr_warn("guest xsetbv XCR%u=%#llx refused (allowed %#llx): #GP", idx, val, allowed);
 		vcpu_inject_exception(VEC_GP, true, 0);
 		return;

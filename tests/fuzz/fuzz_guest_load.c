@@ -7,8 +7,9 @@
  * Invariants (abort on violation):
  *   - the return value is 0 or -1; on -1 err is a non-empty line (no '\n') ending inside
  *     errlen (the 160 bytes of hv/hv.c's buffer), nothing written past it;
- *   - the boot area [GUEST_BOOT_AREA_START, GUEST_BOOT_AREA_END) is never written, on success
- *     or failure;
+ *   - the boot area [GUEST_BOOT_AREA_START, GUEST_BOOT_AREA_END) and the BIOS area (the ACPI
+ *     tables, [GUEST_BIOS_AREA_START, GUEST_BIOS_AREA_END)) are never written, on success or
+ *     failure;
  *   - on 0: the format is one of the three names; load_lo <= load_hi <= RAM size and every
  *     byte outside [load_lo, load_hi) is still FILL (the range is the hull of the segments,
  *     so it may span the boot area, whose bytes are checked above); the entry point is inside
@@ -70,6 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(r == 0 || r == -1, "returned %d", r);
 	u64 bad = first_dirty(GUEST_BOOT_AREA_START, GUEST_BOOT_AREA_END);
 	CHECK(bad == GUEST_BOOT_AREA_END, "boot area written at %#llx (returned %d)", bad, r);
+	bad = first_dirty(GUEST_BIOS_AREA_START, GUEST_BIOS_AREA_END);
+	CHECK(bad == GUEST_BIOS_AREA_END, "BIOS area written at %#llx (returned %d)", bad, r);
 	if (r == -1) {
 		size_t len = strnlen(err, ERRLEN);
 		CHECK(len > 0 && len < ERRLEN, "err of length %zu", len);

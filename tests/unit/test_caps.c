@@ -1,8 +1,8 @@
 /* SOURCES: vmx/caps.c */
 /*
- * test_caps.c - vmx/caps.c: control values from allowed-0/allowed-1 capability MSRs, and
- * CR0/CR4 fixed bits, with values as real CPUs report them. Expected values are written out
- * by hand, not recomputed with the formula under test.
+ * test_caps.c - vmx/caps.c: control values from allowed-0/allowed-1 capability MSRs, the
+ * secondary controls chosen, and CR0/CR4 fixed bits, with values as real CPUs report them.
+ * Expected values are written out by hand, not recomputed with the formula under test.
  */
 #include "unit.h"
 
@@ -234,6 +234,32 @@ static void test_feature_control(void **state)
 	assert_int_equal(vmx_feature_control(0x3, &w), FC_LOCKED_OFF);
 }
 
+/* ---- vmx_secondary_controls ---- */
+
+/* Bochs 2.7's corei7_skylake_x: IA32_VMX_TRUE_PROCBASED_CTLS and IA32_VMX_PROCBASED_CTLS2 as
+ * the hypervisor reads them (loglevel=debug). "Enable RDTSCP" (bit 3) is allowed. */
+#define BOCHS_PROC 0xf7f9fffe04006172ULL
+#define BOCHS_PROC2 0x02177fff00000000ULL
+
+static void test_secondary_rdtscp_when_allowed(void **state)
+{
+	(void)state;
+	assert_int_equal(vmx_secondary_controls(BOCHS_PROC, BOCHS_PROC2), BIT(3));
+	/* only RDTSCP, whatever else may be set (EPT, VPID, unrestricted guest, INVPCID...) */
+	assert_int_equal(vmx_secondary_controls(BOCHS_PROC, 0xffffffff00000000ULL), BIT(3));
+}
+
+/* The hidden path: a CPU whose secondary controls lack RDTSCP, or that has no secondary
+ * controls at all (then the second MSR's value, whatever it is, does not count). */
+static void test_secondary_none_without_rdtscp(void **state)
+{
+	(void)state;
+	assert_int_equal(vmx_secondary_controls(BOCHS_PROC, BOCHS_PROC2 & ~BIT(35)), 0);
+	assert_int_equal(vmx_secondary_controls(BOCHS_PROC, 0), 0);
+	assert_int_equal(vmx_secondary_controls(BOCHS_PROC & ~BIT(63), BOCHS_PROC2), 0);
+	assert_int_equal(vmx_secondary_controls(0, 0xffffffff00000000ULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +283,8 @@ int main(void)
 		cmocka_unit_test(test_fix_then_ok_property),
 		cmocka_unit_test(test_vmx_basic_fields),
 		cmocka_unit_test(test_feature_control),
+		cmocka_unit_test(test_secondary_rdtscp_when_allowed),
+		cmocka_unit_test(test_secondary_none_without_rdtscp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -771,6 +771,19 @@ static void test_elf_segment_in_boot_area(void **state)
 	expect_refused(build_elf(0, 0x100000, s, 2), "boot area");
 }
 
+/* The BIOS area 0xf0000-0x100000 holds the ACPI tables (hv/hv.c): no segment goes there. */
+static void test_elf_segment_in_bios_area(void **state)
+{
+	(void)state;
+	expect_refused(one_seg_elf(0, 0xf0000, 0x10, 0x10), "BIOS area");
+	expect_refused(one_seg_elf(0, 0xfffff, 0x1, 0x1), "BIOS area");
+	expect_refused(one_seg_elf(0, 0xef000, 0x10, 0x1001), "BIOS area"); /* only its bss */
+	expect_refused(one_seg_elf(1, 0x80000, 0x100, 0x100000), "BIOS area");
+	/* right below and right above it load */
+	assert_int_equal(load(one_seg_elf(0, 0xef000, 0x10, 0x1000)), 0);
+	assert_int_equal(load(one_seg_elf(0, 0x100000, 0x10, 0x10)), 0);
+}
+
 static void test_elf_paddr_wraps(void **state)
 {
 	(void)state;
@@ -1122,6 +1135,7 @@ int main(void)
 		T(test_elf_filesz_above_memsz),
 		T(test_elf_segment_beyond_ram),
 		T(test_elf_segment_in_boot_area),
+		T(test_elf_segment_in_bios_area),
 		T(test_elf_paddr_wraps),
 		T(test_elf64_entry_above_4gib),
 		T(test_elf_no_load_segment),

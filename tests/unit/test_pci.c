@@ -169,6 +169,10 @@ static void test_glue(void **state)
 	assert_true(pio_read(0xcfc, 2, &v));
 	assert_int_equal(v, 0);
 	assert_false(pio_read(0xd00, 1, &v));
+	/* 0xcf9 is left to the reset control register (devices/acpi_pm.c); 0xcfa is ours */
+	assert_false(pio_read(0xcf9, 1, &v));
+	assert_true(pio_read(0xcfa, 2, &v));
+	assert_int_equal(v, 0xffff);
 }
 
 int main(void)
