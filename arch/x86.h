@@ -62,6 +62,7 @@
 
 /* MSRs used by the host and the VMX code (SDM Vol. 4). */
 #define MSR_TSC 0x10            /* IA32_TIME_STAMP_COUNTER */
+#define MSR_TSC_ADJUST 0x3b     /* IA32_TSC_ADJUST (CPUID.7.0:EBX[1]) */
 #define MSR_PLATFORM_ID 0x17    /* IA32_PLATFORM_ID */
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_BIOS_SIGN_ID 0x8b   /* IA32_BIOS_SIGN_ID: microcode revision */

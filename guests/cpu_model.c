@@ -219,6 +219,35 @@ static void check_rdtscp(void)
 		check(idt_caught(VEC_UD), "rdtscp.rdpid_hidden_ud", "RDPID ran, id=0x%x", id);
 }
 
+/* IA32_TSC_ADJUST (SDM 17.17.3): offered (Linux trusts a constant TSC with it); a write to
+ * IA32_TSC moves TSC_ADJUST by the same amount, and a write to TSC_ADJUST moves the TSC. */
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_TSC 0x10
+#define JUMP 1000000000ull
+
+static void check_tsc_adjust(void)
+{
+	uint32_t r[4];
+	cpuid(7, 0, r);
+	printf("tsc_adjust: offered=%u\n", (r[1] >> 1) & 1);
+	check(r[1] & 2, "tsc_adjust.offered", "CPUID.7.0:EBX[1] clear");
+	check(rdmsr(MSR_TSC_ADJUST) == 0, "tsc_adjust.zero_at_start", "0x%llx",
+	      rdmsr(MSR_TSC_ADJUST));
+	uint64_t before = rdtsc();
+	wrmsr(MSR_TSC, before + JUMP);
+	uint64_t adj = rdmsr(MSR_TSC_ADJUST);
+	/* the jump, less the ticks between the RDTSC and the write */
+	check(adj <= JUMP && adj > JUMP - 10000000, "tsc_adjust.follows_tsc_write",
+	      "TSC_ADJUST=%lld after a jump of %llu", (long long)adj, JUMP);
+	uint64_t t0 = rdtsc();
+	wrmsr(MSR_TSC_ADJUST, adj - JUMP);
+	uint64_t t1 = rdtsc();
+	check(t1 < t0 && t0 - t1 > JUMP - 10000000 && t0 - t1 <= JUMP, "tsc_adjust.write_moves_tsc",
+	      "TSC %llu -> %llu after TSC_ADJUST -= %llu", t0, t1, JUMP);
+	check(rdmsr(MSR_TSC_ADJUST) == adj - JUMP, "tsc_adjust.reads_back", "0x%llx",
+	      rdmsr(MSR_TSC_ADJUST));
+}
+
 /* ---- XSAVE ---- */
 
 static uint8_t area[2][4096] __attribute__((aligned(64)));
@@ -313,6 +342,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	check_tsc_leaves();
 	check_tsc_continuity();
 	check_rdtscp();
+	check_tsc_adjust();
 	check_xsave();
 	printf("RESULT failures=%d\n", guest_failures);
 	return guest_failures;

@@ -205,17 +205,19 @@ static void leaf1(const struct cpuid_model *m, const struct cpuid_guest *g, stru
 	r->d &= ~(u32)D1_HTT;
 }
 
-/* Leaf 7: subleaf 0 without TSC_ADJUST, SGX, TSX, INVPCID, the resource monitors, MPX,
- * AVX-512 and AMX (XCR0 cannot enable their state), PT, UMIP, PKU, WAITPKG, LA57 and the
- * speculation-control MSRs; AVX2 with AVX only; RDPID with "enable RDTSCP" only (it #UDs in
- * VMX non-root operation without it). Other subleaves zero. */
+/* Leaf 7: subleaf 0 with TSC_ADJUST (vmx/exit_msr.c emulates it; with it and a constant,
+ * non-stop TSC, Linux runs its TSC clocksource without the watchdog), without SGX, TSX,
+ * INVPCID, the resource monitors, MPX, AVX-512 and AMX (XCR0 cannot enable their state), PT,
+ * UMIP, PKU, WAITPKG, LA57 and the speculation-control MSRs; AVX2 with AVX only; RDPID with
+ * "enable RDTSCP" only (it #UDs in VMX non-root operation without it). Other subleaves zero. */
 static void leaf7(const struct cpuid_model *m, u32 sub, struct cpuid_regs *r)
 {
 	if (sub != 0) {
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		return;
 	}
-	r->b &= ~(u32)(C7B_TSC_ADJUST | C7B_SGX | C7B_HLE | C7B_INVPCID | C7B_RTM | C7B_PQM |
+	r->b |= (u32)C7B_TSC_ADJUST;
+	r->b &= ~(u32)(C7B_SGX | C7B_HLE | C7B_INVPCID | C7B_RTM | C7B_PQM |
 		       C7B_MPX | C7B_PQE | C7B_AVX512 | C7B_PT);
 	if (!(m->xcr0_mask & XCR0_AVX))
 		r->b &= ~(u32)C7B_AVX2;

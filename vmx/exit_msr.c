@@ -55,6 +55,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_IA32_PAT: *val = v->pat; return true;
 	case MSR_DEBUGCTL: *val = vmcs_read(GUEST_IA32_DEBUGCTL); return true;
 	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
+	case MSR_TSC_ADJUST: *val = v->tsc_adjust; return true;
 	case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCKED; return true; /* VMX off */
 	case MSR_MISC_ENABLE: *val = 1; return true; /* fast strings */
 	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP:
@@ -64,6 +65,16 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	default:
 		return false;
 	}
+}
+
+/* The guest's TSC moves by delta (a write to IA32_TSC or IA32_TSC_ADJUST), and so does
+ * IA32_TSC_ADJUST, which holds the sum of those moves. */
+static void move_tsc(struct vcpu *v, u64 delta)
+{
+	v->tsc_offset += delta;
+	v->tsc_adjust += delta;
+	vmcs_write(TSC_OFFSET, v->tsc_offset);
+	vtime_set_offset(v->tsc_offset); /* the device clocks move with it */
 }
 
 /* Returns false when the write must #GP (unknown MSR or a value the MSR refuses). */
@@ -111,10 +122,11 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 			return false;
 		vmcs_write(GUEST_IA32_DEBUGCTL, val);
 		return true;
-	case MSR_TSC:
-		v->tsc_offset = val - rdtsc();
-		vmcs_write(TSC_OFFSET, v->tsc_offset);
-		vtime_set_offset(v->tsc_offset); /* the device clocks move with it */
+	case MSR_TSC: /* the TSC jumps to val; TSC_ADJUST records the jump (SDM 17.17.3) */
+		move_tsc(v, val - (rdtsc() + v->tsc_offset));
+		return true;
+	case MSR_TSC_ADJUST: /* the TSC moves by what TSC_ADJUST moves */
+		move_tsc(v, val - v->tsc_adjust);
 		return true;
 	case MSR_BIOS_SIGN_ID: case MSR_MISC_ENABLE: return true; /* accepted, no effect */
 	case MSR_MCG_STATUS: return val == 0;

@@ -62,6 +62,9 @@ struct vcpu {
 	/* guest TSC = host TSC + tsc_offset. Invariant: equal to the VMCS TSC_OFFSET and to the
 	 * device clocks' copy (drivers/tsc.h: vtime_set_offset, called wherever it changes). */
 	u64 tsc_offset;
+	/* IA32_TSC_ADJUST: what the guest's writes to IA32_TSC and IA32_TSC_ADJUST have added to
+	 * its TSC (SDM 17.17.3; 0 at start). */
+	u64 tsc_adjust;
 	u64 xcr0;       /* the guest's XCR0 (in the hardware while it runs) */
 	/* "enable RDTSCP" is set (vcpu_setup, fixed): RDTSCP and RDPID run natively and
 	 * IA32_TSC_AUX is the guest's (in the hardware all the time, vmx/exit_msr.c). */

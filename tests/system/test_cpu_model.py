@@ -17,6 +17,9 @@ TSC_CHECKS = ["tsc.leaves_present", "tsc.leaf15_complete", "tsc.leaf16_agrees",
 RDTSCP_CHECKS = ["rdtscp.aux_reset", "rdtscp.aux_msr", "rdtscp.ecx_is_tsc_aux",
                  "rdtscp.tsc_between_rdtscs", "rdtscp.aux_reserved_gp",
                  "rdtscp.rdpid_hidden_ud"]
+TSC_ADJUST_CHECKS = ["tsc_adjust.offered", "tsc_adjust.zero_at_start",
+                     "tsc_adjust.follows_tsc_write", "tsc_adjust.write_moves_tsc",
+                     "tsc_adjust.reads_back"]
 XSAVE_CHECKS = ["xsave.size_x87_sse", "xsave.writes_within_size_x87_sse",
                 "xsave.size_follows_xcr0", "xsave.writes_within_size", "xsave.avx_at_offset",
                 "xsave.compacted_size", "xsavec.writes_within_size", "xsavec.compacted_header"]
@@ -61,6 +64,12 @@ def test_rdtscp_offered(hv):
               "RDTSCP not offered (Bochs's VMX allows 'enable RDTSCP'), or RDPID shown")
     assert_passed(r, RDTSCP_CHECKS)
     assert_ok(r.find(r"cpuid: .* RDTSCP offered") >= 0, r, "the hypervisor did not log RDTSCP")
+
+
+def test_tsc_adjust(hv):
+    """IA32_TSC_ADJUST is offered and behaves as the SDM says (Linux needs it, with a
+    constant and non-stop TSC, to run its TSC without the clocksource watchdog)."""
+    assert_passed(run(hv), TSC_ADJUST_CHECKS)
 
 
 def test_xsave_sizes_follow_xcr0(hv):

@@ -49,7 +49,6 @@ FORBIDDEN = [
     r"clocksource.*unstable", r"rcu.*(stall|self-detected)", r"lost interrupt",
     r"nobody cared", r"too much work for irq", r"ACPI BIOS Error", r"ACPI Error",
     r"Kernel panic", r"Oops", r"general protection fault", r"unable to handle",
-    r"Unknown kernel command line",
 ]
 # ... and these only where bare Bochs prints them too (its CPU model's own warnings).
 ONLY_AS_BARE = [r"WARNING:", r"BUG:", r"Call Trace", r"RETBleed", r"\bbug\b"]
