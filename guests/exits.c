@@ -129,7 +129,8 @@ static void check_cpuid(void)
 	for (int i = 0; i < 12; i++)
 		if (sig[i] && (sig[i] < 0x20 || sig[i] > 0x7e))
 			sig[i] = '?';
-	/* One logical processor, and no feature whose MSRs the hypervisor lacks. */
+	/* One logical processor, and no feature whose MSRs the hypervisor lacks (TSC_ADJUST's it
+	 * has). */
 	cpuid(1, 0, r);
 	check(((r[1] >> 16) & 0xff) == 1 && !(r[3] & (1u << 28)) && (r[1] >> 24) == 0,
 	      "cpuid.one_cpu", "CPUID.1:EBX=0x%x EDX=0x%x (want 1 logical CPU, no HTT, APIC ID 0)",
@@ -141,7 +142,8 @@ static void check_cpuid(void)
 	cpuid(0, 0, r);
 	max = r[0];
 	cpuid(7, 0, r);
-	check(max < 7 || !(r[1] & 2), "cpuid.no_tsc_adjust", "CPUID.7:EBX=0x%x has TSC_ADJUST", r[1]);
+	/* IA32_TSC_ADJUST is emulated, so offered (guests/cpu_model.c checks the MSR) */
+	check(max >= 7 && (r[1] & 2), "cpuid.tsc_adjust", "CPUID.7:EBX=0x%x lacks TSC_ADJUST", r[1]);
 	cpuid(6, 0, r);
 	check(max < 6 || !(r[2] & 1), "cpuid.no_aperf", "CPUID.6:ECX=0x%x has APERF/MPERF", r[2]);
 	cpuid(4, 0, r);

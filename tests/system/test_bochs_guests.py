@@ -9,7 +9,7 @@ EXITS_CHECKS = [
     "idt.ud2", "idt.int3",
     "boot.magic", "boot.mem_lower", "boot.mem_upper", "boot.mmap",
     "cpuid.vmx_hidden", "cpuid.hypervisor_bit", "cpuid.hv_leaf_max", "cpuid.one_cpu",
-    "cpuid.no_msr_features", "cpuid.no_tsc_adjust", "cpuid.no_aperf", "cpuid.leaf4_one_core",
+    "cpuid.no_msr_features", "cpuid.tsc_adjust", "cpuid.no_aperf", "cpuid.leaf4_one_core",
     "cpuid.leafb_topology", "cpuid.hv_signature",
     "msr.efer_initial", "msr.pat_initial", "msr.sysenter_cs", "msr.sysenter_esp",
     "msr.sysenter_eip", "msr.debugctl_btf", "msr.debugctl_reserved_gp",
