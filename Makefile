@@ -37,7 +37,7 @@ GUEST_NAMES := $(patsubst guests/%.c,%,$(wildcard guests/*.c))
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 
 .SECONDARY:
-.PHONY: all iso run test unit systest deps clean help guests fuzz bench check linux-assets
+.PHONY: all iso run test unit systest deps clean help guests fuzz bench check linux-assets test-linux-audit
 all: check $(BUILD)/hv.elf $(BUILD)/hv-narrow.elf $(BUILD)/hv.iso guests
 
 # Source rules the compiler cannot see: only mmu/ knows the MMIO generation width; each macro
@@ -55,6 +55,7 @@ help:
 	@echo "                with apt-get download into $(LINUX_DIR); 1-3 minutes to the shell in Bochs)"
 	@echo "make test       host unit tests and system tests (Bochs and QEMU)"
 	@echo "make unit       host unit tests only (cmocka)"
+	@echo "make test-linux-audit   the slow debug run: Linux with shadow-table audits (~N min)"
 	@echo "make bench      benchmark suite in Bochs (docs/bench.md): table, build/bench/results.json"
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_TIME=60 seconds each (tests/fuzz/README.md)"
 	@echo "make systest    system tests only (pytest)"
@@ -168,6 +169,10 @@ linux-assets: deps
 systest: deps all linux-assets
 	LINUX_REQUIRED=1 $(PYTHON) -m pytest -q tests/system
 
+# The slow debug run of issue 13: Linux with shadow-table audits (docs/mmu.md "Audit").
+test-linux-audit: deps all linux-assets
+	LINUX_REQUIRED=1 LINUX_AUDIT=1 $(PYTHON) -m pytest -q tests/system/test_linux.py -k mmu_audit
+
 test: deps all linux-assets
 	$(MAKE) -C tests/unit
 	$(MAKE) -C tests/fuzz smoke SMOKE_RUNS=3000
@@ -176,7 +181,13 @@ test: deps all linux-assets
 fuzz: deps
 	$(MAKE) -C tests/fuzz fuzz
 
-bench: deps all
+# The Linux benchmark program (guests/linux/lbench.c, docs/bench.md): Linux userland, not a
+# multiboot guest; a static x86-64 binary from the host's gcc and Debian's libc6-dev.
+$(BUILD)/linux/lbench: guests/linux/lbench.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench: deps all $(BUILD)/linux/lbench
 	BUILD=$(BUILD) $(PYTHON) scripts/bench.py $(BENCHFLAGS)
 
 clean:

@@ -196,10 +196,15 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	struct mmu_cpu mmu_cpu = { .maxphyaddr = cpu_maxphyaddr(), .nx = cpu_has_nx() };
 	if (!mmu_init(cfg->shadow_pages, 36, &mmu_cpu))
 		hv_fail_boot("mmu", "not enough memory for the shadow page pool (lower shadow_pages=)");
-	if (cfg->mmu_audit >= 0)
-		mmu_audit_enabled = cfg->mmu_audit;
-	if (mmu_audit_enabled)
+	if (cfg->mmu_audit >= 0) {
+		mmu_audit_enabled = cfg->mmu_audit > 0;
+		mmu_audit_every = cfg->mmu_audit > 1 ? (u64)cfg->mmu_audit : 1;
+	}
+	if (mmu_audit_enabled && mmu_audit_every == 1)
 		pr_info("mmu: audit at every named point (mmu_audit=1)");
+	else if (mmu_audit_enabled)
+		pr_info("mmu: audit at every %lluth named point (mmu_audit=%llu)", mmu_audit_every,
+			mmu_audit_every);
 	const char *why;
 	struct memslot ram = { .id = 0, .base_gfn = 0, .npages = v->ram_size / PAGE_SIZE,
 			       .hpa = v->ram_hpa };
@@ -242,6 +247,9 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	else
 		pr_err("guest ended: %s", v->end_detail);
 	trace_print_costs();
+	if (mmu_audit_enabled) /* a failed audit point panics: reaching here means all passed */
+		pr_info("mmu: %llu audits at named points, all clean; at the end of the run: %s",
+			mmu_audits_done, mmu_audit("end of run") ? "BAD SPTES" : "clean");
 	vcpu_print_summary(v, code);
 	power_off((u8)code);
 }

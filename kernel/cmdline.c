@@ -143,6 +143,17 @@ static int set_guest_mem(struct hv_config *c, const char *v, size_t n)
 	return 0;
 }
 
+/* mmu_audit=0 (off), 1 (every named point) or N (every Nth: a guest as big as Linux makes
+ * hundreds of thousands of faults, each audit walks every live spte). */
+static int set_mmu_audit(struct hv_config *c, const char *v, size_t vn)
+{
+	u64 n;
+	if (!parse_u64(v, vn, &n) || n > 1000000000)
+		return -1;
+	c->mmu_audit = (int)n;
+	return 0;
+}
+
 static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, size_t vn,
 		 char *err, size_t errlen)
 {
@@ -161,7 +172,7 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 	else if (eq(k, kn, "gdb"))
 		r = set_gdb(c, v, vn);
 	else if (eq(k, kn, "mmu_audit"))
-		r = (eq(v, vn, "0") || eq(v, vn, "1")) ? (c->mmu_audit = v[0] - '0', 0) : -1;
+		r = set_mmu_audit(c, v, vn);
 	else if (eq(k, kn, "selftest"))
 		r = set_selftest(c, v, vn);
 	else {

@@ -20,7 +20,7 @@ struct hv_config {
 	u32 serial_baud;  /* serial=...,BAUD or baud=BAUD */
 	u64 shadow_pages; /* shadow_pages=N: the shadow page pool (64..16384, default 4096) */
 	u16 gdb_port;     /* gdb=com1..com4|0xPORT: GDB stub on that UART (0: off) */
-	int mmu_audit;    /* mmu_audit=0|1: audit the shadow tables at every named point */
+	int mmu_audit;    /* mmu_audit=0|1|N: audit the shadow tables at every (Nth) named point */
 	int selftest;     /* selftest=panic|exception|entry_guest_state|entry_control|entry_rule:N */
 	int entry_rule;   /* selftest=entry_rule:N: break VM-entry rule N (hv/hv.c) */
 };

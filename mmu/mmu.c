@@ -118,6 +118,8 @@ static bool audit_pending;    /* audit at the next root load (a zap, a memslot c
 static gfn_t unprotected_gfn = ~0ULL;
 static u64 unprotected_la;
 bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
+u64 mmu_audit_every = 1, mmu_audits_done;
+static u64 audit_points_reached;
 
 /* existing_leaf's answers: see there. */
 #define LEAF_CACHE 2
@@ -1309,7 +1311,10 @@ u64 mmu_audit(const char *where)
  * there is a hypervisor bug, so it stops everything. */
 static void audit_point(const char *where)
 {
-	if (mmu_audit_enabled && mmu_audit(where))
+	if (!mmu_audit_enabled || ++audit_points_reached % mmu_audit_every)
+		return;
+	mmu_audits_done++;
+	if (mmu_audit(where))
 		panic("mmu: audit failed at %s", where);
 }
 

@@ -140,6 +140,9 @@ void mmu_reclaim(void);
  * root load that follows a CR3 switch, zap or memslot change; a failure there panics. */
 u64 mmu_audit(const char *where);
 extern bool mmu_audit_enabled;
+/* With mmu_audit_enabled, the named points audit every mmu_audit_every-th time they are
+ * reached (mmu_audit=N; 1 = every time); mmu_audits_done counts the audits they ran. */
+extern u64 mmu_audit_every, mmu_audits_done;
 
 /* Reads the spte chain for la in the current root, for the monitor and tests: fills up to 4
  * entries top first and returns how many. */

@@ -63,6 +63,20 @@ static void expect_refused(const char *line, const char *want)
 	assert_same_config(&c, &before);
 }
 
+/* ---- mmu_audit=0|1|N ---- */
+
+static void test_mmu_audit_values(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("mmu_audit=0").mmu_audit, 0);
+	assert_int_equal(parse_ok("mmu_audit=1").mmu_audit, 1);
+	assert_int_equal(parse_ok("mmu_audit=1000").mmu_audit, 1000);
+	expect_refused("mmu_audit=yes", "mmu_audit");
+	expect_refused("mmu_audit=-1", "mmu_audit");
+	expect_refused("mmu_audit=2000000000", "mmu_audit");
+	expect_refused("mmu_audit=", "mmu_audit");
+}
+
 /* ---- Defaults ---- */
 
 static void test_defaults(void **state)
@@ -481,6 +495,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_mmu_audit_values),
 		cmocka_unit_test(test_empty_line),
 		cmocka_unit_test(test_only_spaces),
 		cmocka_unit_test(test_success_keeps_unmentioned_fields),
