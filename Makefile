@@ -55,7 +55,7 @@ help:
 	@echo "                with apt-get download into $(LINUX_DIR); 1-3 minutes to the shell in Bochs)"
 	@echo "make test       host unit tests and system tests (Bochs and QEMU)"
 	@echo "make unit       host unit tests only (cmocka)"
-	@echo "make test-linux-audit   the slow debug run: Linux with shadow-table audits (~N min)"
+	@echo "make test-linux-audit   the slow debug run: Linux with shadow-table audits (~10 min)"
 	@echo "make bench      benchmark suite in Bochs (docs/bench.md): table, build/bench/results.json"
 	@echo "make fuzz       libFuzzer harnesses, FUZZ_TIME=60 seconds each (tests/fuzz/README.md)"
 	@echo "make systest    system tests only (pytest)"
