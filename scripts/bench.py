@@ -2,15 +2,21 @@
 """bench.py - the benchmark suite (`make bench`; docs/bench.md).
 
 Boots the benchmark guests (guests/bench_micro.c under the hypervisor; guests/bench_e2e.c under
-the hypervisor and on bare Bochs) in Bochs, where RDTSC counts instructions, so every figure is
-an instruction count and must come out the same in every run. The whole suite runs twice (or
---runs N times); figures that differ between runs are reported. Prints one table (operation,
-figure, target, met/missed), writes OUT/results.json and OUT/memslot_scaling.svg.
+the hypervisor and on bare Bochs; Debian's Linux kernel with guests/linux/lbench.c as its /init,
+under the hypervisor and on bare Bochs) in Bochs, where RDTSC counts instructions, so every
+figure is an instruction count and must come out the same in every run. The whole suite runs
+twice (or --runs N times); figures that differ between runs are reported. Prints one table
+(operation, figure, target, met/missed), writes OUT/results.json and OUT/memslot_scaling.svg.
 
     scripts/bench.py                 full run (about 8 minutes with 2 CPUs)
-    scripts/bench.py --quick         small N, nothing skipped (tests/system/test_bench.py)
+    scripts/bench.py --quick         small N, all but Linux (tests/system/test_bench.py)
     options: --out DIR (default build/bench)  --runs N (default 2)  --jobs N (parallel Bochs
-             runs, default: CPUs)  --only ID[,ID...] (benchmark ids, for debugging)
+             runs, default: CPUs)  --only ID[,ID...] (benchmark ids, for debugging; the
+             Linux workloads by figure: linux_fork,linux_exec,... or linux for all of them)
+    The Linux workloads (one boot per platform and pass) are left out of --quick: their two
+    boots take longer than the rest of the quick suite together. `--quick --only linux` runs
+    them with small N (tests/system/test_bench.py). build/linux/lbench is built here with
+    make; a missing kernel is fetched with scripts/linux-fetch.sh.
 
 Exit status: 0 when every benchmark ran and printed its figures (targets missed or runs that
 differ are reported, not failures), 1 when a benchmark failed (no figures, guest error,
@@ -35,6 +41,28 @@ BUILD = ROOT / os.environ.get("BUILD", "build")
 HV_ELF = BUILD / "hv.elf"
 GUESTS = BUILD / "guests"
 MKISO = ROOT / "scripts" / "mkiso.sh"
+LINUX_DIR = BUILD / "linux"
+LBENCH = LINUX_DIR / "lbench"
+LINUX_FETCH = ROOT / "scripts" / "linux-fetch.sh"
+MKINITRAMFS = ROOT / "scripts" / "mkinitramfs.sh"
+LINUX_ISO = ROOT / "scripts" / "linux-iso.sh"
+LINUX_BARE_ISO = ROOT / "scripts" / "linux-bare-iso.sh"
+# The same kernel command line on both platforms. `quiet`: the kernel's boot messages would
+# otherwise be a large part of what boot-to-/init measures (each character is an emulated
+# UART access under the hypervisor). `nokaslr norandmaps`: the same kernel and process layout
+# in every boot (Bochs's RDRAND differs from run to run), so fewer figures differ by chance.
+LINUX_KCMD = "console=ttyS0,115200 quiet panic=-1 nokaslr norandmaps"
+LINUX_HV_CMDLINE = "guest_mem=256M"
+# The Linux workloads of lbench.c: figure id, description, target of issue 14.
+LINUX_WORKLOADS = [
+    ("linux_boot", "Linux: kernel boot to /init (TSC at /init's first instruction)", 1.3),
+    ("linux_fork", "Linux: fork + exit + wait", 2.0),
+    ("linux_exec", "Linux: fork + exec of a static program + wait", 2.0),
+    ("linux_anon", "Linux: mmap 1 MiB, touch 256 fresh pages, munmap", 1.5),
+    ("linux_cow", "Linux: 64 copy-on-write faults in a child after fork", 2.0),
+    ("linux_pipe", "Linux: pipe ping-pong between two processes (round trip)", 1.5),
+    ("linux_compute", "Linux: compute loop (xorshift + table), no system calls", 1.01),
+]
 # Bochs's RTC starts at this time (2000-01-01 00:00:00 UTC) in every run. With the
 # `time0=local` of scripts/run-bochs.sh the firmware, GRUB and the hypervisor's RTC and timer
 # code take a few more or fewer instructions depending on the wall clock at boot, and long runs
@@ -66,10 +94,16 @@ BENCHMARKS = [
     dict(id="ctxsw", guest="bench_e2e", platforms=["hv", "bare"], op="ctxsw", n=(20000, 64)),
     dict(id="mmio", guest="bench_e2e", platforms=["hv", "bare"], op="mmio", n=(1000000, 1000),
          timeout=(2400, 300)),
+    # Linux (lbench.c as /init of Debian's kernel), hypervisor and bare Bochs; one boot runs
+    # every workload; full run only (quick=False)
+    dict(id="linux", guest="lbench", platforms=["hv", "bare"], op="linux", n=(0, 0),
+         timeout=(2400, 1200), linux=True, quick=False, end="poweroff",
+         hv_cmdline=LINUX_HV_CMDLINE),
 ]
 DEFAULT_TIMEOUT = (900, 240)
 MEMSLOT_SIZES = [10, 1000, 100000]
 
+BENCHEXITS_PREFIX = "BENCHEXITS name="
 BENCH_RE = re.compile(r"^BENCH name=(\S+) n=(\d+) total=(-?\d+) per_op=(-?[\d.]+)(.*)$")
 HV_LINE = re.compile(r"^\[hv ([EWID])\] ")
 SUMMARY_RE = re.compile(r"^\[hv [EI]\] summary (.*)$")
@@ -82,7 +116,29 @@ def log(msg):
 
 # ---- images ----
 
+def make_linux_iso(spec, platform, kcmd, out: Path):
+    """The kernel with an initramfs whose /init is lbench (built once, beside the images)."""
+    initrd = out.parent / "lbench-initrd.cpio.gz"
+    if not initrd.is_file():
+        env = dict(os.environ, BUSYBOX=str(LINUX_DIR / "busybox"))
+        p = subprocess.run([str(MKINITRAMFS), str(initrd), str(LBENCH)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0 or not initrd.is_file():
+            raise RuntimeError(f"mkinitramfs failed:\n{p.stdout}{p.stderr}")
+    if platform == "hv":
+        cmd = [str(LINUX_ISO), str(out), str(LINUX_DIR / "bzImage"), str(initrd),
+               spec.get("hv_cmdline", ""), kcmd]
+    else:
+        cmd = [str(LINUX_BARE_ISO), str(out), str(LINUX_DIR / "bzImage"), str(initrd), kcmd]
+    p = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, HV_ELF=str(HV_ELF)),
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0 or not out.is_file():
+        raise RuntimeError(f"{cmd[0]} failed:\n{p.stdout}{p.stderr}")
+
+
 def make_iso(spec, platform, guest_cmdline, out: Path):
+    if spec.get("linux"):
+        return make_linux_iso(spec, platform, guest_cmdline, out)
     elf = GUESTS / f"{spec['guest']}.elf"
     if platform == "hv":
         cmd = [str(MKISO), str(out), str(HV_ELF), str(elf), spec.get("hv_cmdline", ""),
@@ -130,7 +186,8 @@ def num(v):
 
 def parse_serial(text):
     """BENCH/BENCHINFO/RESULT lines of the guest, the exit-costs and summary lines."""
-    rec = {"bench": {}, "info": {}, "result": None, "exit_costs": {}, "summary": None}
+    rec = {"bench": {}, "info": {}, "result": None, "exit_costs": {}, "summary": None,
+           "exits": {}}
     for raw in text.replace("\r", "").split("\n"):
         line = raw.rstrip()
         m = SUMMARY_RE.match(line)
@@ -154,6 +211,10 @@ def parse_serial(text):
             rec["bench"][m.group(1)] = {"n": int(m.group(2)), "total": int(m.group(3)),
                                         "per_op": float(m.group(4)),
                                         **{k: num(v) for k, v in parse_kv(m.group(5)).items()}}
+        elif line.startswith(BENCHEXITS_PREFIX):  # lbench: counters, several lines a name
+            name, _, rest = line[len(BENCHEXITS_PREFIX):].partition(" ")
+            rec["exits"].setdefault(name, {}).update(
+                {k: num(v) for k, v in parse_kv(rest).items()})
         elif line.startswith("BENCHINFO "):
             rec["info"].update({k: num(v) for k, v in parse_kv(line[10:]).items()})
         elif line.startswith("RESULT "):
@@ -163,12 +224,12 @@ def parse_serial(text):
     return rec
 
 
-def bochs(iso: Path, d: Path, timeout):
+def bochs(iso: Path, d: Path, timeout, megs=256):
     """Boots iso in Bochs with VMX: the machine of scripts/run-bochs.sh (same CPU model, memory
     and devices), but with a fixed RTC start (BOCHS_TIME0), so that every boot executes exactly
     the same instructions. Returns Bochs's exit status, 124 on timeout, None if killed."""
     (d / "serial.txt").write_bytes(b"")
-    (d / "bochsrc").write_text(f"""megs: 256
+    (d / "bochsrc").write_text(f"""megs: {megs}
 cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
@@ -205,7 +266,9 @@ def run_one(spec, platform, run_no, iso, out: Path, timeout):
         shutil.rmtree(d)
     d.mkdir(parents=True)
     t0 = time.monotonic()
-    rc = bochs(iso.resolve(), d.resolve(), timeout)
+    # Linux under the hypervisor: guest_mem=256M plus the hypervisor and its pools
+    megs = 512 if spec.get("linux") and platform == "hv" else 256
+    rc = bochs(iso.resolve(), d.resolve(), timeout, megs)
     secs = time.monotonic() - t0
     serial = (d / "serial.txt").read_bytes().decode("utf-8", "replace") \
         if (d / "serial.txt").exists() else ""
@@ -223,7 +286,7 @@ def run_one(spec, platform, run_no, iso, out: Path, timeout):
         s = rec["summary"]
         if not s:
             err = "no summary line"
-        elif s.get("end") != "debug_exit" or s.get("code") != 0:
+        elif s.get("end") != spec.get("end", "debug_exit") or s.get("code") != 0:
             err = f"run ended with end={s.get('end')} code={s.get('code')}"
     rec["error"] = err
     return rec
@@ -298,6 +361,45 @@ def zap(key):
     return f
 
 
+def linux_figure(name):
+    """Hypervisor / bare Bochs for one lbench workload, with the hypervisor's exits per
+    operation by reason (lbench's BENCHEXITS lines: counter differences around the loop), and
+    the exit cost of the most frequent reason from the boot's exit-costs line (the whole boot's
+    average for that reason, not the workload's alone)."""
+    def f(R):
+        hv, bare = R[("linux", "hv")], R[("linux", "bare")]
+        h, b = hv["bench"][name], bare["bench"][name]
+        ex = hv.get("exits", {}).get(name, {})
+        n = h["n"]
+        reasons = {k: v for k, v in ex.items() if k in hv["exit_costs"] and k != "exits"}
+        top = max(reasons, key=reasons.get) if reasons else None
+        detail = dict(cost_of(hv, top) or {}) if top else {}
+        detail.update(n=n, hv_total=h["total"], bare_total=b["total"], hv_per_op=h["per_op"],
+                      bare_per_op=b["per_op"], hv_timer_irqs=h.get("timer_irqs"),
+                      bare_timer_irqs=b.get("timer_irqs"),
+                      exits_per_op={k: float(f"{v / n:.4g}") for k, v in ex.items()})
+        if name == "linux_boot" and ex:
+            detail["profile"] = boot_profile(hv, ex, h["total"])
+        return h["total"] / b["total"], detail
+    return f
+
+
+def boot_profile(hv, counts, boot_ticks):
+    """Exits to /init by reason (lbench reads the counters at its start) times the boot's
+    average cost of each reason (exit-costs covers the whole run: an estimate for the part
+    up to /init). Sorted by estimated ticks."""
+    rows = []
+    for reason, c in counts.items():
+        cost = hv["exit_costs"].get(reason)
+        if not cost or reason == "exits":
+            continue
+        ticks = c * cost["avg"]
+        rows.append({"reason": reason, "exits": c, "avg": cost["avg"], "ticks": ticks,
+                     "share_of_boot": round(ticks / boot_ticks, 4)})
+    rows.sort(key=lambda r: -r["ticks"])
+    return rows
+
+
 FIGURES = [
     # (operation, what it is, unit, target, getter)
     ("cpuid", "CPUID round trip", "ticks/op", ("<=", 150), micro("cpuid", "cpuid", "cpuid")),
@@ -334,7 +436,11 @@ FIGURES = [
     ("mmio_heavy", "1,000,000 LAPIC version reads, hypervisor/native", "ratio", None,
      ratio("mmio")),
     ("mmio_exits_per_access", "VM exits per MMIO access", "exits", ("==", 1.0), mmio_exits),
+] + [
+    (name, desc, "ratio", ("<=", target), linux_figure(name))
+    for name, desc, target in LINUX_WORKLOADS
 ]
+LINUX_IDS = {name for name, _, _ in LINUX_WORKLOADS}
 
 
 def met(target, v):
@@ -382,7 +488,11 @@ def fmt_target(target):
 def fmt_cost(extra):
     if not extra or "reason" not in extra or extra.get("avg") is None:
         return ""
-    return f"{extra['reason']} {extra['avg']:,}/{extra['min']:,}"
+    text = f"{extra['reason']} {extra['avg']:,}/{extra['min']:,}"
+    per_op = extra.get("exits_per_op")
+    if per_op and "exits" in per_op:  # Linux workloads: all exits per operation
+        text += f"; {per_op['exits']:,.1f} exits/op"
+    return text
 
 
 def print_table(rows):
@@ -453,6 +563,24 @@ def write_svg(path: Path, sizes, values, limit_ratio=1.1):
 
 # ---- main ----
 
+def linux_assets():
+    """The kernel and busybox (fetched with scripts/linux-fetch.sh when missing) and lbench.
+    None when all are there, else what is wrong and the command that fixes it."""
+    if not (LINUX_DIR / "bzImage").is_file() or not (LINUX_DIR / "busybox").is_file():
+        log(f"bench: no Linux kernel in {LINUX_DIR}: fetching it (scripts/linux-fetch.sh)")
+        p = subprocess.run([str(LINUX_FETCH), str(LINUX_DIR)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=1800)
+        if p.returncode != 0:
+            return (f"no Linux kernel: `scripts/linux-fetch.sh {LINUX_DIR}` failed:\n"
+                    f"{p.stdout}{p.stderr}")
+    # lbench is built from guests/linux/lbench.c by its Makefile rule (not part of `make all`)
+    p = subprocess.run(["make", "-s", f"BUILD={BUILD}", str(LBENCH)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0 or not LBENCH.is_file():
+        return f"`make {LBENCH}` failed (needs gcc and libc6-dev):\n{p.stdout}{p.stderr}"
+    return None
+
+
 def git_revision():
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
@@ -485,12 +613,23 @@ def main():
         if shutil.which(tool) is None:
             log(f"bench: {tool} is not installed (make deps)")
             return 2
-    specs = BENCHMARKS
+    # --quick leaves out the benchmarks marked quick=False (Linux) unless --only names them
+    specs = [s for s in BENCHMARKS if s.get("quick", True) or not a.quick]
+    lbench_only = None
     if a.only:
         ids = set(a.only.split(","))
-        specs = [s for s in BENCHMARKS if s["id"] in ids]
+        linux_ids = ids & (LINUX_IDS | {"linux"})
+        specs = [s for s in BENCHMARKS if s["id"] in ids or (s.get("linux") and linux_ids)]
         if not specs:
             log(f"bench: --only {a.only}: no such benchmark")
+            return 2
+        if linux_ids and "linux" not in linux_ids:
+            lbench_only = ",".join(sorted(i[len("linux_"):] for i in linux_ids
+                                          if i != "linux_boot")) or "none"
+    if any(s.get("linux") for s in specs):
+        err = linux_assets()
+        if err:
+            log(f"bench: {err}")
             return 2
     if a.runs < 1 or a.jobs < 1:
         log("bench: --runs and --jobs must be at least 1")
@@ -507,6 +646,9 @@ def main():
     (out / "iso").mkdir(exist_ok=True)
     for s in specs:
         gcmd = f"op={s['op']} n={s['n'][q]}" + (f" {s['args']}" if s.get("args") else "")
+        if s.get("linux"):
+            gcmd = LINUX_KCMD + (" lbench=quick" if a.quick else "") + \
+                (f" lbench_only={lbench_only}" if lbench_only else "")
         s["guest_cmdline"] = gcmd
         for p in s["platforms"]:
             iso = out / "iso" / f"{s['id']}-{p}.iso"
@@ -514,9 +656,11 @@ def main():
             isos[(s["id"], p)] = iso
     log(f"bench: {len(isos)} images built")
     # what was measured: the files copied into the images (the build may change afterwards)
+    files = [HV_ELF] + sorted({GUESTS / f"{s['guest']}.elf" for s in specs if not s.get("linux")})
+    if any(s.get("linux") for s in specs):
+        files += [LBENCH, LINUX_DIR / "bzImage", out / "iso" / "lbench-initrd.cpio.gz"]
     binaries = {str(f.relative_to(ROOT)) if f.is_relative_to(ROOT) else str(f):
-                hashlib.sha256(f.read_bytes()).hexdigest()
-                for f in [HV_ELF] + sorted({GUESTS / f"{s['guest']}.elf" for s in specs})}
+                hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
     # every (benchmark, platform), every pass; the longest first so the passes overlap well
     order = sorted(((s, p) for s in specs for p in s["platforms"]),
@@ -547,6 +691,8 @@ def main():
 
     rows, differences = [], []
     selected = FIGURES
+    if not any(s.get("linux") for s in specs):  # --quick, or --only without Linux
+        selected = [f for f in FIGURES if f[0] not in LINUX_IDS]
     if a.only:
         selected = [f for f in FIGURES if passes and passes[0][f[0]][0] is not None]
     for name, desc, unit, target, _ in selected:
@@ -604,7 +750,8 @@ def main():
         "figures": [{k: v for k, v in r.items() if k != "target_raw"} for r in rows],
         "memslot_scaling": mem,
         "benchmarks": [
-            {"id": s["id"], "guest": s["guest"], "op": s["op"], "n": s["n"][q],
+            {"id": s["id"], "guest": s["guest"], "op": s["op"],
+             "n": None if s.get("linux") else s["n"][q],
              "hv_cmdline": s.get("hv_cmdline", ""), "guest_cmdline": s["guest_cmdline"],
              "platforms": s["platforms"],
              "runs": [{k: v for k, v in results[(s["id"], p, r)].items()}

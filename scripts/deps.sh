@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh - install (as root) or name the Debian packages the build and the tests need.
-PKGS="gcc make binutils grub-pc-bin grub-common grub-efi-amd64-bin xorriso mtools \
+PKGS="gcc libc6-dev make binutils grub-pc-bin grub-common grub-efi-amd64-bin xorriso mtools \
 bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3-pytest gdb \
 clang libclang-rt-14-dev acpica-tools"
 missing=""

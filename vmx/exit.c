@@ -98,6 +98,7 @@ static void handle_exception(struct vcpu *v)
 			mmio_emulate_device(r.gpa, la);
 			break;
 		case MMU_EMULATE:
+			v->ram_emulations++;
 			mmio_emulate(r.gpa, la);
 			break;
 		case MMU_GUEST_FAULT:

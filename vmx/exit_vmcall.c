@@ -1,8 +1,9 @@
 /* exit_vmcall.c - the hypercall ABI (docs/hypercalls.md): VMCALL with the call number in
  * EAX/RAX, arguments in RBX, RCX, RDX, RSI; the result comes back in RAX (negative errno).
- * Only CPL 0 may call. */
+ * Only CPL 0 may call, but for the read-only statistics (hc_allowed, vmx/hypercall.h). */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
+#include "vmx/hypercall.h"
 #include "devices/mmio.h"
 #include "mmu/mmu.h"
 #include "kernel/lib.h"
@@ -11,23 +12,6 @@
 #include "arch/x86.h"
 
 #define HC_ABI_VERSION 1
-enum hypercall {
-	HC_GET_VERSION = 0,
-	HC_MEMSLOT_ADD = 1,    /* rbx id, rcx gpa, rdx size, rsi flags: fresh zeroed backing */
-	HC_MEMSLOT_DELETE = 2, /* rbx id */
-	HC_MEMSLOT_MOVE = 3,   /* rbx id, rcx new gpa */
-	HC_MEMSLOT_RESIZE = 4, /* rbx id, rcx new size */
-	HC_GET_STAT = 5,       /* rbx index (enum hc_stat) -> value */
-	HC_AUDIT = 6,          /* -> number of bad sptes (0 = pass) */
-	HC_ZAP_ALL = 7,        /* invalidate every shadow page (fast zap) */
-};
-
-enum hc_stat {
-	STAT_SHADOW_FAULTS, STAT_GUEST_FAULTS, STAT_MMIO_FAST, STAT_MMIO_SLOW, STAT_MMIO_SPTES,
-	STAT_MEMSLOT_CHANGES, STAT_GENERATION, STAT_GEN_WRAPS, STAT_ZAP_ALL, STAT_OBSOLETE_FREED,
-	STAT_SP_IN_USE, STAT_SP_CREATED, STAT_SP_REUSED, STAT_EXITS, STAT_MMIO_GEN_BITS,
-	STAT_SP_POOL, STAT_LINKS_IN_USE, STAT_FREE_PAGES, STAT_COUNT,
-};
 
 #define HV_EPERM 1
 #define HV_ENOENT 2
@@ -202,7 +186,13 @@ static s64 hc_stat(struct vcpu *v, u64 index)
 	case STAT_SP_POOL: return (s64)s->sp_pool;
 	case STAT_LINKS_IN_USE: return (s64)mmu_links_used();
 	case STAT_FREE_PAGES: return (s64)pmm_free_pages();
-	default: return -HV_EINVAL;
+	case STAT_INTR_INJECTED: return (s64)v->intr_injected;
+	case STAT_TRACKED_WRITES: return (s64)s->tracked_writes;
+	case STAT_RAM_EMULATIONS: return (s64)v->ram_emulations;
+	default:
+		if (index >= STAT_EXIT_REASON && index <= STAT_EXIT_REASON + EXIT_REASON_MAX)
+			return (s64)v->exits[index - STAT_EXIT_REASON];
+		return -HV_EINVAL;
 	}
 }
 
@@ -239,7 +229,7 @@ void handle_vmcall(struct vcpu *v)
 	u64 args[4] = { v->regs.gpr[GPR_RBX] & mask, v->regs.gpr[GPR_RCX] & mask,
 			v->regs.gpr[GPR_RDX] & mask, v->regs.gpr[GPR_RSI] & mask };
 	u32 cpl = (u32)AR_DPL(vmcs_read(GUEST_SS_AR));
-	s64 ret = cpl ? -HV_EPERM : dispatch(v, nr, args);
+	s64 ret = hc_allowed(cpl, nr) ? dispatch(v, nr, args) : -HV_EPERM;
 	vcpu_set_gpr(v, GPR_RAX, (u64)ret);
 	vcpu_skip_instruction();
 }

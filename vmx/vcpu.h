@@ -80,6 +80,7 @@ struct vcpu {
 	/* Counters. */
 	u64 intr_injected;  /* external interrupts injected */
 	u64 hlt_waits;      /* HLTs that waited for a device timer */
+	u64 ram_emulations; /* #PF exits with MMU_EMULATE: an access to RAM emulated */
 	u64 exits_total;
 	u64 exits[EXIT_REASON_MAX + 1]; /* last slot: reasons beyond the table */
 	/* End of run. */

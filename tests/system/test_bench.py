@@ -3,8 +3,15 @@ benchmark guest boots, under the hypervisor and, for the end-to-end workloads, o
 and prints its figures. Small N everywhere and nothing skipped, so a broken benchmark guest or
 a broken parser is caught here; the targets are not checked (they are for the full run,
 `make bench`, where misses are reported, not failures). About 1.5 minutes with 2 CPUs.
+
+The Linux workloads (guests/linux/lbench.c as /init of Debian's kernel) are not in the quick
+suite: their two boots, twice, would take longer than the rest of it. They get one quick pass of
+their own here (`--quick --only linux --runs 1 --jobs 1`: one Linux boot at a time, hypervisor
+then bare Bochs, about 2.5 minutes), which checks that every Linux figure is measured on both
+platforms and that the program reads the hypervisor's counters from CPL 3.
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -13,6 +20,9 @@ import pytest
 from conftest import BUILD, ROOT
 
 OUT = BUILD / "systest" / "bench"
+OUT_LINUX = BUILD / "systest" / "bench-linux"
+LINUX_OPERATIONS = ["linux_boot", "linux_fork", "linux_exec", "linux_anon", "linux_cow",
+                    "linux_pipe", "linux_compute"]
 TIMEOUT = 1800  # the quick suite takes ~80 s with two CPUs; generous for loaded machines
 
 OPERATIONS = [
@@ -88,3 +98,36 @@ def test_quick_bench_memslot_scaling_series(quick_run):
     assert m["sptes"] == [10, 1000, 100000] and len(m["ticks_per_change"]) == 3, m
     svg = OUT / m["svg"]
     assert svg.is_file() and svg.read_text().lstrip().startswith("<svg"), f"no SVG at {svg}"
+
+
+def test_quick_linux_workloads_on_both_platforms():
+    """The Linux workloads with small N: a ratio for each, the hypervisor's exits per operation
+    (lbench reads them with HC_GET_STAT at CPL 3) and the boot's exit profile."""
+    if not (BUILD / "linux" / "bzImage").is_file() and not os.environ.get("LINUX_REQUIRED"):
+        pytest.skip("no Linux kernel in build/linux: run scripts/linux-fetch.sh (make test does)")
+    results = OUT_LINUX / "results.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--only", "linux",
+           "--runs", "1", "--jobs", "1", "--out", str(OUT_LINUX)]
+    p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, f"bench.py --quick --only linux exited with {p.returncode}:\n{out}"
+    doc = json.loads(results.read_text())
+    figs = {f["operation"]: f for f in doc["figures"]}
+    assert sorted(figs) == sorted(LINUX_OPERATIONS), f"figures: {sorted(figs)}\n{out}"
+    runs = {r["platform"]: r for r in doc["benchmarks"][0]["runs"]}
+    assert runs["hv"]["info"].get("counters") == "yes", \
+        f"lbench could not read the counters under the hypervisor: {runs['hv']['info']}\n{out}"
+    assert runs["bare"]["info"].get("hypervisor") == "none", runs["bare"]["info"]
+    for op in LINUX_OPERATIONS:
+        f = figs[op]
+        assert isinstance(f["figure"], float) and f["figure"] > 0, f"{op}: {f}"
+        per_op = f["detail"]["exits_per_op"]
+        assert "exits" in per_op, f"{op}: no exits per operation: {f['detail']}"
+    # every fork makes exits (page faults, CR3 writes); the compute loop almost none
+    assert figs["linux_fork"]["detail"]["exits_per_op"]["exits"] >= 10, figs["linux_fork"]
+    assert figs["linux_compute"]["detail"]["exits_per_op"]["exits"] < 0.01, figs["linux_compute"]
+    profile = figs["linux_boot"]["detail"]["profile"]
+    assert profile and profile[0]["ticks"] > 0, f"no boot profile: {figs['linux_boot']['detail']}"
+    assert any(l.startswith("linux_fork ") for l in p.stdout.splitlines()), out
