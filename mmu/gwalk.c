@@ -81,6 +81,12 @@ static u64 rsvd_bits(const struct walk *w, int level, bool page)
 	}
 }
 
+u64 gwalk_pte_rsvd(const struct gwalk_ctx *ctx)
+{
+	struct walk w = { .ctx = ctx, .idx_bits = ctx->mode == GWALK_32 ? 10 : 9 };
+	return rsvd_bits(&w, 1, true);
+}
+
 /* Physical address of gva in the page that entry e (at level) maps (4.3, 4.4.2, 4.5.4). */
 static u64 page_gpa(const struct walk *w, int level, u64 e)
 {

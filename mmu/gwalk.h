@@ -71,6 +71,10 @@ struct gwalk_result {
 enum gwalk_status gwalk(const struct gwalk_ctx *ctx, const struct gwalk_ops *ops, u64 gva,
 			u32 acc, struct gwalk_result *res);
 
+/* The reserved bits of a present PTE (a level-1 entry) in ctx's paging mode: a PTE with one
+ * of them set faults with RSVD. For the MMU's prefetch, which reads PTEs without a walk. */
+u64 gwalk_pte_rsvd(const struct gwalk_ctx *ctx);
+
 /* Loads the four PAE PDPTEs from cr3 as MOV CR3 does; false (#GP in the guest) when one is
  * present with reserved bits set or is not readable. */
 bool gwalk_load_pdptes(const struct gwalk_ops *ops, u64 cr3, u32 maxphyaddr, u64 pdpte[4]);

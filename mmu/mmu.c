@@ -70,6 +70,8 @@ struct sp {
 	struct sp *gfn_next;     /* gfn-only chain of shadows of guest tables */
 	struct sp *prev, *next;  /* on the active, obsolete or free list */
 	u32 parents;             /* link chain: the sptes that point at this page */
+	u32 flood;               /* guest writes to its table since a fault last went through
+				  * it (write-flood detection: track_write) */
 };
 
 struct sp_list {
@@ -117,6 +119,17 @@ static bool audit_pending;    /* audit at the next root load (a zap, a memslot c
  * write faulting there again is emulated instead (map_ram). */
 static gfn_t unprotected_gfn = ~0ULL;
 static u64 unprotected_la;
+/* The last fault reflected to the guest (its tables said not present, or no permission):
+ * the guest's kernel is about to write the PTE that fixes it, and track_write then maps
+ * that page at once instead of waiting for the retried access to fault (prefetch_pending). */
+static struct {
+	bool valid;
+	u64 la;
+	u32 acc;  /* GWALK_ACC_* of the faulting access */
+	bool ac;  /* its RFLAGS.AC (SMAP) */
+	int tries; /* tracked writes that may still try it (each walks the guest's tables) */
+} pending;
+#define PENDING_TRIES 4
 bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
 u64 mmu_audit_every = 1, mmu_audits_done;
 static u64 audit_points_reached;
@@ -535,6 +548,9 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
  * shadow already withholds (a leaf is writable only once D is set), and it runs in the middle
  * of a fault, whose walk must not lose its pages.
  */
+static void track_write(u64 gpa, u64 len);
+static u32 walk_access(u32 ec);
+
 /* Inlined into each caller, so the constant write/track tests fold away. */
 static inline __attribute__((always_inline)) bool phys_access(u64 gpa, void *buf, u64 len,
 							   bool write, bool track)
@@ -551,10 +567,8 @@ static inline __attribute__((always_inline)) bool phys_access(u64 gpa, void *buf
 			memcpy(host, p, chunk);
 		else
 			memcpy(p, host, chunk);
-		if (track && gfn_is_shadowed(gpa >> PAGE_SHIFT)) {
-			mmu_stats.tracked_writes++;
-			zap_gfn_shadows(gpa >> PAGE_SHIFT);
-		}
+		if (track && gfn_is_shadowed(gpa >> PAGE_SHIFT))
+			track_write(gpa, chunk);
 		gpa += chunk;
 		p += chunk;
 		len -= chunk;
@@ -610,6 +624,115 @@ static bool walk_set_bits(void *opaque, u64 gpa, int size, u64 old, u64 bits)
 
 static const struct gwalk_ops walk_ops = { walk_read, walk_set_bits, NULL };
 
+/* ---- guest writes to shadowed tables ---- */
+
+/*
+ * A write into a guest table that has shadows (the guest's own write, emulated after its
+ * write-protection fault, or any other tracked write) keeps the shadows and fixes the entries
+ * it wrote in place (KVM's kvm_mmu_pte_write), so a kernel editing the page tables of a live
+ * process does not lose the rest of each table's shadow at every edit:
+ *  - a written entry's spte is cleared (rebuilt from the new guest entry on its next fault),
+ *    except the one leaf that answers the last fault reflected to the guest: that is mapped
+ *    at once from a walk of the faulting access (the guest's retry would make exactly this
+ *    walk and set the same A/D bits), which saves the retry's exit;
+ *  - write-flood detection: a shadow page written FLOOD_WRITES times with no fault going
+ *    through it in between is zapped (the guest is clearing or reusing the page, e.g. an
+ *    munmap clearing a whole table, or a freed table being reused as data); the next write
+ *    faults once and maps the page writable, and the rest go through without exits.
+ * Only for 8-byte entries (PAE and 4-level guests), where guest and shadow entries line up
+ * one to one; a 32-bit guest's table (1024 entries over two quadrants) has its shadows
+ * zapped, as every guest did before.
+ */
+#define FLOOD_WRITES 3
+
+/* The leaf for walk w in table shadow s: as map_ram makes it, never with more permission
+ * than s's role (its upper levels) grants. */
+static u64 prefetch_leaf(const struct sp *s, const struct gwalk_result *w,
+			 const struct memslot *m)
+{
+	u32 acc = (s->role >> ROLE_ACC_SHIFT) & ACC_ALL;
+	gfn_t gfn = w->gpa >> PAGE_SHIFT;
+	return make_leaf_spte(memslot_gfn_to_hpa(m, gfn), w->writable && w->dirty && (acc & ACC_W),
+			      w->user && (acc & ACC_U), (w->exec && (acc & ACC_X)) || !nx_enabled,
+			      !(m->flags & MEMSLOT_F_READONLY), !gfn_is_shadowed(gfn));
+}
+
+static void track_write(u64 gpa, u64 len)
+{
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	mmu_stats.tracked_writes++;
+	if (gctx.mode != GWALK_PAE && gctx.mode != GWALK_LONG4) {
+		zap_gfn_shadows(gfn);
+		return;
+	}
+	u32 first = (u32)(gpa & (PAGE_SIZE - 1)) / 8;
+	u32 last = (u32)((gpa & (PAGE_SIZE - 1)) + len - 1) / 8;
+	/* Does this write answer the last reflected fault? Then its walk succeeds now, and its
+	 * last entry is one of those written. */
+	struct gwalk_result w;
+	const struct memslot *m = NULL;
+	u32 fill = ~0u;
+	if (pending.valid && pending.tries-- > 0) {
+		gctx.ac = pending.ac;
+		if (gwalk(&gctx, &walk_ops, pending.la, pending.acc, &w) == GWALK_OK &&
+		    w.page_size == PAGE_SIZE && w.pte_gpa[w.levels - 1] >> PAGE_SHIFT == gfn &&
+		    (m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT)) != NULL) {
+			u32 i = (u32)(w.pte_gpa[w.levels - 1] & (PAGE_SIZE - 1)) / 8;
+			if (i >= first && i <= last && links_free() > WALK_LINKS)
+				fill = i;
+		}
+	}
+	bool filled = false;
+	for (struct sp *s = *gfn_bucket(gfn), *next; s; s = next) {
+		next = s->gfn_next;
+		if (s->gfn != gfn || is_obsolete(s))
+			continue;
+		if (++s->flood >= FLOOD_WRITES) {
+			mmu_stats.flood_zaps++;
+			list_del(&active_list, s);
+			sp_free(s);
+			continue;
+		}
+		mmu_stats.pte_updates++;
+		for (u32 i = first; i <= last; i++) {
+			if (i == fill && ROLE_LEVEL(s->role) == 1 && links_free() > WALK_LINKS) {
+				spte_set_leaf(ref_of(s, (int)i), prefetch_leaf(s, &w, m));
+				filled = true;
+			} else if (s->spt[i]) {
+				spte_clear(ref_of(s, (int)i));
+			}
+		}
+	}
+	if (filled) {
+		mmu_stats.prefetched++;
+		pending.valid = false;
+	}
+}
+
+/* A fault reflected to the guest: its path is in use (not a flood), and the write that
+ * answers it may map it (track_write). */
+static int root_level(void);
+static int shadow_index(u64 la, int level);
+
+static void note_guest_fault(u64 la, u32 ec)
+{
+	pending.valid = true;
+	pending.la = la;
+	pending.acc = walk_access(ec);
+	pending.ac = ec & PFEC_SW_AC;
+	pending.tries = PENDING_TRIES;
+	struct sp *s = root;
+	for (int level = root_level(); s; level--) {
+		s->flood = 0;
+		if (level == 1)
+			break;
+		u64 e = s->spt[shadow_index(la, level)];
+		if (!is_shadow_present(e))
+			break;
+		s = sp_of_hpa(spte_hpa(e));
+	}
+}
+
 /* ---- guest paging state ---- */
 
 int mmu_set_guest_paging(const struct mmu_paging *p)
@@ -630,6 +753,7 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 	bool reset = n.mode != gctx.mode || n.wp != gctx.wp || n.nxe != gctx.nxe ||
 		     n.pse != gctx.pse || n.smep != gctx.smep || n.smap != gctx.smap;
 	gctx = n;
+	pending.valid = false;
 	if (reset)
 		mmu_zap_all_fast(); /* permissions in sptes depend on these bits */
 	root = NULL; /* looked up again (cached) and, for PAE-format roots, refilled */
@@ -813,6 +937,7 @@ static u32 shadow_path(u64 la, const struct gwalk_result *w)
 	struct sp *s = root;
 	for (int level = root_level(); level > 1; level--) {
 		int i = shadow_index(la, level);
+		s->flood = 0; /* a fault goes through it: in use as a table */
 		bool pae_root = level == 3 && root_level() == 3;
 		if (pae_root && gctx.mode != GWALK_NONE && !is_shadow_present(s->spt[i])) {
 			/* The root's PDPTEs were zapped with the guest's page directory: refill. */
@@ -833,6 +958,7 @@ static u32 shadow_path(u64 la, const struct gwalk_result *w)
 		if (!s)
 			panic("mmu: shadow entry %#llx points outside the pool", e);
 	}
+	s->flood = 0;
 	return ref_of(s, shadow_index(la, 1));
 }
 
@@ -875,6 +1001,8 @@ static bool walk_uses_gfn(const struct gwalk_result *w, gfn_t gfn)
 	return false;
 }
 
+static void prefetch_around(u32 ref);
+
 /* RAM leaf for a successful walk w of access ec; or the write to emulate instead. */
 static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 				  const struct gwalk_result *w)
@@ -896,6 +1024,12 @@ static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 
 		/* The trick would make a user page supervisor-only, and the CPU would then miss
 		 * SMAP (supervisor reads with AC=0) and SMEP faults on it: emulate the write. */
 		return emulate_at(w->gpa, false);
+	if (write && gfn_is_shadowed(gfn) && gctx.mode != GWALK_32 && !walk_uses_gfn(w, gfn) &&
+	    !(gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la))
+		/* A guest table (8-byte entries): the write is emulated, and track_write keeps
+		 * the shadows, fixing the entries written, until the page floods; or the caller
+		 * unprotects it for a bulk write (mmu_unprotect). */
+		return (struct mmu_verdict){ MMU_EMULATE_PT_WRITE, 0, w->gpa };
 	if (write && gfn_is_shadowed(gfn)) {
 		zap_gfn_shadows(gfn); /* rebuilt on use, from what the guest writes now */
 		/* The guest edits a table this very access goes through: emulate the write
@@ -918,7 +1052,64 @@ static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 
 	bool mmu_w = !gfn_is_shadowed(gfn);
 	spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user,
 					  w->exec || !nx_enabled, host_w, mmu_w));
+	prefetch_around(ref);
 	return handled;
+}
+
+void mmu_unprotect(u64 gpa, u64 la)
+{
+	zap_gfn_shadows(gpa >> PAGE_SHIFT);
+	unprotected_gfn = gpa >> PAGE_SHIFT;
+	unprotected_la = la & ~(PAGE_SIZE - 1);
+}
+
+/*
+ * Prefetch (KVM's pte_prefetch): after a fault maps one leaf, the other entries of its aligned
+ * group of PREFETCH_PTES that have no spte yet are mapped too, where the guest's PTE is
+ * present, accessed and free of reserved bits (a direct page: every frame of its large page),
+ * so that a process touching neighbouring pages (a new program's text and data, a fork's
+ * child) takes one fault per group, not one per page. It sets no A or D bit: an entry not yet
+ * accessed is left to fault, and a leaf is writable only where D is set already; permissions
+ * are those of the PTE within the shadow page's role (its upper levels). PAE and 4-level
+ * guests (8-byte entries, one shadow entry each).
+ */
+#define PREFETCH_PTES 8
+
+static void prefetch_around(u32 ref)
+{
+	struct sp *s = ref_sp(ref);
+	if (ROLE_LEVEL(s->role) != 1 || (gctx.mode != GWALK_PAE && gctx.mode != GWALK_LONG4))
+		return;
+	u32 idx = ref & 511, base = idx & ~(u32)(PREFETCH_PTES - 1);
+	u32 acc = (s->role >> ROLE_ACC_SHIFT) & ACC_ALL;
+	bool direct = s->role & ROLE_DIRECT;
+	u64 g[PREFETCH_PTES];
+	if (!direct && !guest_phys_read((s->gfn << PAGE_SHIFT) + base * 8, g, sizeof(g)))
+		return;
+	u64 rsvd = gwalk_pte_rsvd(&gctx);
+	for (u32 j = 0; j < PREFETCH_PTES; j++) {
+		u32 i = base + j;
+		if (i == idx || s->spt[i] || links_free() <= WALK_LINKS)
+			continue;
+		gfn_t gfn = s->gfn + i;
+		u32 a = acc; /* a direct page's role already lacks W while its D is clear */
+		if (!direct) {
+			if (!(g[j] & PTE_P) || !(g[j] & PTE_A) || (g[j] & rsvd))
+				continue;
+			gfn = (g[j] & PTE_ADDR_64 & ~rsvd) >> PAGE_SHIFT;
+			a &= acc_of_entry(g[j]);
+			if (!(g[j] & PTE_D))
+				a &= ~ACC_W;
+		}
+		const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
+		if (!m)
+			continue; /* MMIO: its spte is made by its first access */
+		spte_set_leaf(ref_of(s, (int)i),
+			      make_leaf_spte(memslot_gfn_to_hpa(m, gfn), a & ACC_W, a & ACC_U,
+					     (a & ACC_X) || !nx_enabled,
+					     !(m->flags & MEMSLOT_F_READONLY), !gfn_is_shadowed(gfn)));
+		mmu_stats.prefetched++;
+	}
 }
 
 /* A current MMIO spte that allows the access: the device's gpa in *gpa. */
@@ -1025,6 +1216,7 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, walk_access(ec), &w);
 	if (st == GWALK_FAULT) {
 		mmu_stats.guest_faults++;
+		note_guest_fault(la, ec);
 		return (struct mmu_verdict){ MMU_GUEST_FAULT, w.error_code, 0 };
 	}
 	if (st == GWALK_BAD_TABLE) {

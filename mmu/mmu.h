@@ -22,7 +22,11 @@ struct mmu_stats {
 	u64 sp_reused;          /* shadow pages found in the cache instead of built */
 	u64 sp_in_use;          /* shadow pages allocated now */
 	u64 sp_pool;            /* shadow pages in the pool */
-	u64 tracked_writes;     /* hypervisor writes into a shadowed guest table (zapped it) */
+	u64 tracked_writes;     /* writes into a shadowed guest table (emulated guest writes, the
+				 * debuggers'): their shadows fixed in place, or zapped */
+	u64 pte_updates;        /* shadow pages whose entries such a write fixed in place */
+	u64 flood_zaps;         /* shadow pages zapped by write-flood detection */
+	u64 prefetched;         /* leaves mapped by the write that answered a reflected fault */
 };
 
 extern struct mmu_stats mmu_stats;
@@ -51,6 +55,10 @@ enum mmu_fault {
 	MMU_EMULATE,        /* emulate the instruction: its access at la hits gpa, which may be
 			     * RAM (a write to a guest table in use, to ROM) */
 	MMU_EMULATE_DEVICE, /* the same, and gpa is known not to be RAM (an MMIO access) */
+	MMU_EMULATE_PT_WRITE, /* a write to a guest page table (8-byte entries) that the access's
+			       * own walk does not use: emulate it (the shadows follow it), unless
+			       * it is a bulk write (a REP string instruction): then mmu_unprotect
+			       * and let the guest retry it natively */
 	MMU_BAD_TABLE,      /* a guest paging structure is not in RAM: gpa says where */
 };
 
@@ -59,6 +67,11 @@ struct mmu_verdict {
 	u32 error_code; /* MMU_GUEST_FAULT */
 	u64 gpa;        /* MMU_EMULATE, MMU_EMULATE_DEVICE, MMU_BAD_TABLE */
 };
+
+/* Drops the shadows of the guest table at gpa so that the write at la that faulted on it
+ * runs natively when the guest retries (after MMU_EMULATE_PT_WRITE). Should the same write
+ * fault there again, it is emulated (MMU_EMULATE): no loop. */
+void mmu_unprotect(u64 gpa, u64 la);
 
 /* Handles a #PF exit at linear address la with hardware error code ec (plus PFEC_SW_AC when
  * RFLAGS.AC was 1) and says what is left to do. */

@@ -101,6 +101,9 @@ static void handle_exception(struct vcpu *v)
 			v->ram_emulations++;
 			mmio_emulate(r.gpa, la);
 			break;
+		case MMU_EMULATE_PT_WRITE:
+			mmio_emulate_pt_write(r.gpa, la);
+			break;
 		case MMU_GUEST_FAULT:
 			vcpu_inject_page_fault(la, r.error_code);
 			break;

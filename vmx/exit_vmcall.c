@@ -189,6 +189,9 @@ static s64 hc_stat(struct vcpu *v, u64 index)
 	case STAT_INTR_INJECTED: return (s64)v->intr_injected;
 	case STAT_TRACKED_WRITES: return (s64)s->tracked_writes;
 	case STAT_RAM_EMULATIONS: return (s64)v->ram_emulations;
+	case STAT_PTE_UPDATES: return (s64)s->pte_updates;
+	case STAT_FLOOD_ZAPS: return (s64)s->flood_zaps;
+	case STAT_PREFETCHED: return (s64)s->prefetched;
 	default:
 		if (index >= STAT_EXIT_REASON && index <= STAT_EXIT_REASON + EXIT_REASON_MAX)
 			return (s64)v->exits[index - STAT_EXIT_REASON];

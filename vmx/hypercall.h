@@ -26,6 +26,9 @@ enum hc_stat {
 	STAT_TRACKED_WRITES, /* hypervisor writes into a shadowed guest table */
 	STAT_RAM_EMULATIONS, /* #PF exits whose access to RAM was emulated (writes to a guest
 			      * page table in use, to ROM) */
+	STAT_PTE_UPDATES,    /* shadow pages a write into their guest table fixed in place */
+	STAT_FLOOD_ZAPS,     /* shadow pages zapped by write-flood detection */
+	STAT_PREFETCHED,     /* leaves mapped by prefetch */
 	STAT_COUNT,
 	/* STAT_EXIT_REASON + r: the VM exits of basic reason r (0..EXIT_REASON_MAX, the last
 	 * being every reason beyond the name table), the summary line's exits.NAME */

@@ -157,39 +157,39 @@ static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
 /*
  * The MOV forms compilers use for device registers, done without the general emulator:
  * emul/ decodes them (emu_decode_mov: MOV to and from memory, MOV of an immediate, MOVZX, in
- * 32- or 64-bit code). The memory operand is the faulting access itself (gpa: the CPU already
+ * 32- or 64-bit code), for a device, and for a store to RAM (a kernel writing a guest page
+ * table, or ROM). The memory operand is the faulting access itself (gpa: the CPU already
  * applied segmentation and paging), so only the register, the size and the length are
  * decoded. Returns false, having changed nothing, for anything else: the caller then runs
  * the emulator.
  */
+static const u8 *code_bytes(struct vcpu *v, bool *m64);
+
 static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 {
-	u64 cs_ar = vmcs_read(GUEST_CS_AR);
-	bool m64 = x86_code64(v->efer, cs_ar);
-	if (!m64 && !(cs_ar & AR_DB))
-		return false; /* 16-bit code */
-	u64 rip = v->last_rip, code_la = rip;
-	if (!m64) {
-		if ((u32)rip > 0xffffffffu - EMU_MAX_INSN)
-			return false; /* EIP could wrap inside the instruction */
-		code_la = (u32)(vmcs_read(GUEST_CS_BASE) + (u32)rip);
-	}
-	/* The bytes, from the host page the shadow maps the code page to: the page the CPU
-	 * fetched them from. An instruction that may cross into the next page goes the slow way. */
-	hpa_t code_hpa;
-	if ((code_la & (PAGE_SIZE - 1)) > PAGE_SIZE - EMU_MAX_INSN ||
-	    !mmu_shadow_hpa(code_la & ~(PAGE_SIZE - 1), &code_hpa))
-		return false;
+	/* The bytes, from the page the CPU fetched them from; an instruction that may cross
+	 * into the next page (or wrap EIP), and 16-bit code, go the slow way. */
+	bool m64;
+	const u8 *code = code_bytes(v, &m64);
 	struct emu_mov m;
-	if (!emu_decode_mov((const u8 *)(uintptr_t)(code_hpa + (code_la & (PAGE_SIZE - 1))), m64,
-			    &m))
+	if (!code || !emu_decode_mov(code, m64, &m))
 		return false;
+	u64 rip = v->last_rip;
 	if ((gpa & (PAGE_SIZE - 1)) + m.size > PAGE_SIZE)
 		return false; /* the access crosses into the next page */
-	if (!device && memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT))
-		return false; /* RAM (a ROM write, a guest table): the emulator does those */
+	/* RAM: a write to a guest page table (the kernel editing a PTE) or to ROM. */
+	const struct memslot *ram = device ? NULL : memslot_lookup(&guest_memslots,
+								   gpa >> PAGE_SHIFT);
+	if (ram && m.load)
+		return false; /* a read of RAM that faulted: the emulator does it */
 	u64 val = 0;
-	if (m.load) {
+	if (ram) {
+		val = emu_mov_store_value(&m, m.has_imm ? 0 : vcpu_get_gpr(v, m.reg));
+		/* Tracked: the shadows of a guest table follow the write (mmu.c track_write). A
+		 * write to ROM is dropped. */
+		if (!(ram->flags & MEMSLOT_F_READONLY))
+			guest_phys_write(gpa, &val, (u64)m.size);
+	} else if (m.load) {
 		if (!mmio_read(gpa, m.size, &val))
 			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
 		vcpu_set_gpr(v, m.reg, emu_mov_load_result(&m, vcpu_get_gpr(v, m.reg), val));
@@ -220,6 +220,42 @@ bool mmio_emulate(u64 gpa, u64 la)
 bool mmio_emulate_device(u64 gpa, u64 la)
 {
 	return emulate(gpa, la, true);
+}
+
+/* The code bytes at the guest's RIP, from the host page the shadow maps them to (the page the
+ * CPU fetched them from); NULL when they may cross into the next page, or in 16-bit code. */
+static const u8 *code_bytes(struct vcpu *v, bool *m64)
+{
+	u64 cs_ar = vmcs_read(GUEST_CS_AR);
+	*m64 = x86_code64(v->efer, cs_ar);
+	if (!*m64 && !(cs_ar & AR_DB))
+		return NULL;
+	u64 rip = v->last_rip, code_la = rip;
+	if (!*m64) {
+		if ((u32)rip > 0xffffffffu - EMU_MAX_INSN)
+			return NULL;
+		code_la = (u32)(vmcs_read(GUEST_CS_BASE) + (u32)rip);
+	}
+	hpa_t code_hpa;
+	if ((code_la & (PAGE_SIZE - 1)) > PAGE_SIZE - EMU_MAX_INSN ||
+	    !mmu_shadow_hpa(code_la & ~(PAGE_SIZE - 1), &code_hpa))
+		return NULL;
+	return (const u8 *)(uintptr_t)(code_hpa + (code_la & (PAGE_SIZE - 1)));
+}
+
+bool mmio_emulate_pt_write(u64 gpa, u64 la)
+{
+	bool m64;
+	const u8 *b = code_bytes(&vcpu0, &m64);
+	if (b && emu_rep_string(b, m64)) {
+		/* A bulk write (clear_page, a copy into a recycled table page): emulating it
+		 * iteration by iteration would cost thousands of exits' worth; the page is no
+		 * table the guest is editing entry by entry. */
+		mmu_unprotect(gpa, la);
+		return false;
+	}
+	vcpu0.ram_emulations++;
+	return emulate(gpa, la, false);
 }
 
 static bool emulate(u64 gpa, u64 la, bool device)

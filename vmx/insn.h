@@ -16,6 +16,10 @@ bool mmio_emulate(u64 gpa, u64 la);
 /* The same when the caller knows gpa is not RAM (an MMIO spte, or a memslot lookup that just
  * missed): the common MOV forms then skip the memslot lookup. */
 bool mmio_emulate_device(u64 gpa, u64 la);
+/* MMU_EMULATE_PT_WRITE: the write to a guest page table at gpa, emulated (counted in
+ * ram_emulations); a REP string instruction is not emulated but retried natively after
+ * mmu_unprotect. */
+bool mmio_emulate_pt_write(u64 gpa, u64 la);
 
 /* Emulates the instruction at guest RIP with every operand translated through the guest's
  * tables (string I/O). Same reporting as mmio_emulate. */

@@ -27,6 +27,7 @@ enum mmu_fault fake_fault(u64 la, u32 ec, u64 *bad_gpa)
 	switch (r.what) {
 	case MMU_EMULATE:
 	case MMU_EMULATE_DEVICE:
+	case MMU_EMULATE_PT_WRITE:
 		if (fake_mmio_count < FAKE_MAX_CALLS)
 			fake_mmio_calls[fake_mmio_count] = (struct fake_mmio_call){ r.gpa, la };
 		fake_mmio_count++;

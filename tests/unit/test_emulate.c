@@ -2361,9 +2361,44 @@ static void test_flags_and_rf(void **state)
 	assert_int_equal(r.status, EMU_UNHANDLED);
 }
 
+/* ---- emu_rep_string: the MMU's bulk-write test (vmx/insn.c mmio_emulate_pt_write) ---- */
+
+static bool rep_string(const char *hex, bool m64)
+{
+	u8 b[EMU_MAX_INSN] = { 0 };
+	for (int i = 0; hex[2 * i] && i < EMU_MAX_INSN; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		b[i] = (u8)v;
+	}
+	return emu_rep_string(b, m64);
+}
+
+static void test_rep_string(void **state)
+{
+	(void)state;
+	/* REP / REPNE string instructions, with other prefixes and REX in 64-bit code */
+	assert_true(rep_string("f3aa", true));       /* rep stosb (clear_page_erms) */
+	assert_true(rep_string("f348ab", true));     /* rep stosq (clear_page_rep) */
+	assert_true(rep_string("f3a4", true));       /* rep movsb (memcpy) */
+	assert_true(rep_string("66f3ab", false));    /* rep stosw */
+	assert_true(rep_string("f2ae", true));       /* repne scasb */
+	assert_true(rep_string("3ef3a5", false));    /* ds rep movsd */
+	assert_true(rep_string("f36c", false));      /* rep insb */
+	/* not: no REP, not a string instruction, REX outside 64-bit code */
+	assert_false(rep_string("aa", true));        /* stosb */
+	assert_false(rep_string("48ab", true));      /* stosq */
+	assert_false(rep_string("f390", true));      /* pause */
+	assert_false(rep_string("f30fb8c0", true));  /* popcnt */
+	assert_false(rep_string("488907", true));    /* mov %rax,(%rdi) */
+	assert_false(rep_string("f0480fb33f", true)); /* lock btr */
+	assert_false(rep_string("f348ab", false));   /* 32-bit: 48 is DEC, not REX */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rep_string),
 		cmocka_unit_test(test_alu_oracle),
 		cmocka_unit_test(test_cmpxchg_oracle),
 		cmocka_unit_test(test_group1_imm_oracle),

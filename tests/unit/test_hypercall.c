@@ -48,6 +48,9 @@ static void test_exit_reason_indices_apart(void **state)
 	assert_int_equal(STAT_INTR_INJECTED, 18);
 	assert_int_equal(STAT_TRACKED_WRITES, 19);
 	assert_int_equal(STAT_RAM_EMULATIONS, 20);
+	assert_int_equal(STAT_PTE_UPDATES, 21);
+	assert_int_equal(STAT_FLOOD_ZAPS, 22);
+	assert_int_equal(STAT_PREFETCHED, 23);
 }
 
 int main(void)

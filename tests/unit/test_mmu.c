@@ -1461,6 +1461,193 @@ static void test_long4_1g_page(void **state)
 	expect_audit_clean("1g");
 }
 
+/* ---- 4-level: guest writes to its page tables (issue 14) ---- */
+
+/* The 1 GiB page PDPT[1] maps gpa 0 at L4_BASE + 1 GiB: a writable alias of every table. */
+#define ALIAS64(gpa) (L4_BASE + 0x40000000ULL + (gpa))
+
+static void write64(u64 gpa, u64 val)
+{
+	assert_true(guest_phys_write(gpa, &val, 8)); /* what the emulator does */
+}
+
+/* A write fault on a table in use is emulated, and the write fixes the one entry it wrote:
+ * the table's shadow and its other leaves stay (they used to be zapped at every write). */
+static void test_long4_pte_write_fixed_in_place(void **state)
+{
+	(void)state;
+	build_long4();
+	*g64(L4_PT + 8 * 6) = 0x1c6000 | G_P | G_RW;
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4000, 0);
+	fault_ok(L4_BASE + 0x6000, 0);
+	fault_ok(ALIAS64(L4_PT + 32), 0);
+	assert_false(expect_ram_leaf(ALIAS64(L4_PT + 32), L4_PT + 32) & SPTE_RW);
+	int calls = fake_mmio_count;
+	fault_ok(ALIAS64(L4_PT + 32), EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, calls + 1); /* emulated, not unprotected */
+	/* (the write set the 1 GiB page's D: its shadow under the alias was rebuilt dirty) */
+	u64 created = mmu_stats.sp_created, used = mmu_stats.sp_in_use;
+	expect_mmio_call(calls, L4_PT + 32, ALIAS64(L4_PT + 32));
+	write64(L4_PT + 32, 0x1c8000 | G_P | G_RW);
+	assert_false(leaf_present(L4_BASE + 0x4000)); /* the entry written */
+	expect_ram_leaf(L4_BASE + 0x6000, 0x1c6000);   /* the others stay */
+	assert_int_equal(mmu_stats.sp_in_use, used);
+	assert_int_equal(mmu_stats.pte_updates, 1);
+	expect_audit_clean("pte write in place");
+	fault_ok(L4_BASE + 0x4000, 0);
+	expect_ram_leaf(L4_BASE + 0x4000, 0x1c8000);
+	assert_int_equal(mmu_stats.sp_created, created);
+	expect_audit_clean("pte write, refault");
+	/* A write to a page directory entry drops the child link it wrote, and only that. */
+	write64(L4_PD + 8, 0xc00000 | G_P | G_RW | G_PS);
+	assert_false(leaf_present(L4_BASE + 0x200000));
+	expect_ram_leaf(L4_BASE + 0x4000, 0x1c8000);
+	fault_ok(L4_BASE + 0x200000, 0);
+	expect_ram_leaf(L4_BASE + 0x200000, 0xc00000);
+	expect_audit_clean("pde write in place");
+}
+
+/* Write-flood detection: FLOOD_WRITES (3) writes to a table with no fault through it in
+ * between zap its shadow; a fault through it in between keeps it. Once zapped, the page is
+ * no table of the shadow: a write maps it writable, and no write exits after that. */
+static void test_long4_write_flood_zaps(void **state)
+{
+	(void)state;
+	build_long4();
+	*g64(L4_PT + 8 * 6) = 0x1c6000 | G_P | G_RW;
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4000, 0);
+	write64(L4_PT + 8 * 20, 0);
+	write64(L4_PT + 8 * 21, 0);
+	fault_ok(L4_BASE + 0x6000, 0); /* in use: the count starts over */
+	write64(L4_PT + 8 * 22, 0);
+	write64(L4_PT + 8 * 23, 0);
+	assert_int_equal(mmu_stats.flood_zaps, 0);
+	expect_ram_leaf(L4_BASE + 0x4000, 0x1c4000);
+	write64(L4_PT + 8 * 24, 0);
+	assert_int_equal(mmu_stats.flood_zaps, 1);
+	assert_false(leaf_present(L4_BASE + 0x4000));
+	assert_false(leaf_present(L4_BASE + 0x6000));
+	expect_audit_clean("flood");
+	int calls = fake_mmio_count;
+	fault_ok(ALIAS64(L4_PT + 8 * 25), EC_W);
+	assert_int_equal(fake_mmio_count, calls); /* not emulated: mapped */
+	assert_true(expect_ram_leaf(ALIAS64(L4_PT), L4_PT) & SPTE_RW);
+	/* Used as a table again: shadowed and write-protected again. */
+	fault_ok(L4_BASE + 0x4000, 0);
+	assert_false(expect_ram_leaf(ALIAS64(L4_PT), L4_PT) & SPTE_RW);
+	expect_audit_clean("flood, reshadowed");
+}
+
+/* Prefetch: a fault maps the present, accessed neighbours in its aligned group of 8 PTEs,
+ * never setting A or D, and never with more permission than the guest gives. */
+static void test_long4_prefetch_around_fault(void **state)
+{
+	(void)state;
+	build_long4();
+	u64 ad = G_P | G_A | G_D;
+	*g64(L4_PT + 8 * 8) = 0x1d0000 | ad | G_RW;       /* the faulting one */
+	*g64(L4_PT + 8 * 9) = 0x1d1000 | ad | G_RW;       /* writable, dirty */
+	*g64(L4_PT + 8 * 10) = 0x1d2000 | G_P | G_A | G_RW; /* clean: read-only */
+	*g64(L4_PT + 8 * 11) = 0x1d3000 | G_P | G_RW;     /* never accessed: left to fault */
+	*g64(L4_PT + 8 * 12) = 0x1d4000 | ad | BIT(50);   /* reserved bit (MAXPHYADDR 36) */
+	*g64(L4_PT + 8 * 13) = MMIO_GPA | ad;             /* not RAM */
+	*g64(L4_PT + 8 * 14) = 0x1d6000 | ad | G_RW | G_US;
+	*g64(L4_PT + 8 * 16) = 0x1d8000 | ad;             /* the next group */
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x8000, 0);
+	assert_int_equal(mmu_stats.prefetched, 3);
+	assert_true(expect_ram_leaf(L4_BASE + 0x9000, 0x1d1000) & SPTE_RW);
+	assert_false(expect_ram_leaf(L4_BASE + 0xa000, 0x1d2000) & SPTE_RW);
+	assert_true(expect_ram_leaf(L4_BASE + 0xe000, 0x1d6000) & SPTE_US);
+	assert_false(leaf_present(L4_BASE + 0xb000));
+	assert_false(*g64(L4_PT + 8 * 11) & G_A);
+	assert_false(leaf_present(L4_BASE + 0xc000));
+	assert_false(leaf_present(L4_BASE + 0xd000));
+	assert_false(leaf_present(L4_BASE + 0x10000));
+	assert_false(*g64(L4_PT + 8 * 10) & G_D);
+	expect_audit_clean("prefetch around");
+	/* A 2 MiB page: its 8 frames in the group are mapped, read-only while its D is clear. */
+	fault_ok(L4_BASE + 0x200000 + 0x3000, 0);
+	assert_int_equal(mmu_stats.prefetched, 3 + 7);
+	assert_false(expect_ram_leaf(L4_BASE + 0x200000 + 0x7000, 0xa07000) & SPTE_RW);
+	expect_audit_clean("prefetch in a large page");
+}
+
+/* A write fault on a table that the access's own walk does not use asks the caller to
+ * emulate it (MMU_EMULATE_PT_WRITE); for a bulk write the caller unprotects the page
+ * instead, and the guest's retry runs natively. Should the same write fault there again (its
+ * page shadowed once more meanwhile), it is emulated: no loop. */
+static void test_long4_unprotect_for_bulk_write(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4000, 0);
+	fault_ok(ALIAS64(L4_PT), 0);
+	u64 la = ALIAS64(L4_PT + 64);
+	struct mmu_verdict r = mmu_page_fault(la, EC_P | EC_W);
+	assert_int_equal(r.what, MMU_EMULATE_PT_WRITE);
+	assert_int_equal(r.gpa, L4_PT + 64);
+	mmu_unprotect(r.gpa, la);
+	assert_false(leaf_present(L4_BASE + 0x4000));
+	int calls = fake_mmio_count;
+	fault_ok(la, EC_P | EC_W);
+	assert_int_equal(fake_mmio_count, calls);
+	assert_true(expect_ram_leaf(la, L4_PT + 64) & SPTE_RW);
+	expect_audit_clean("unprotected");
+	fault_ok(L4_BASE + 0x4000, 0); /* shadowed again: the alias is read-only again */
+	assert_false(expect_ram_leaf(la, L4_PT + 64) & SPTE_RW);
+	r = mmu_page_fault(la, EC_P | EC_W);
+	assert_int_equal(r.what, MMU_EMULATE);
+	expect_audit_clean("unprotect, then emulated");
+}
+
+/* The write that answers the last reflected fault maps its page at once, with the A/D bits
+ * the guest's retry would set, and no more permission than the guest's tables give. */
+static void test_long4_prefetch_answers_reflected_fault(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4000, 0);
+	/* A user write to a page whose PTE is not present: the guest's kernel answers with a
+	 * present, dirty, not yet accessed PTE (as Linux's anonymous-page fault writes it). */
+	expect_guest_fault(L4_BASE + 0x7000, EC_U | EC_W, EC_U | EC_W);
+	write64(L4_PT + 8 * 7, 0x1c7000 | G_P | G_RW | G_US | G_D);
+	assert_int_equal(mmu_stats.prefetched, 1);
+	u64 e = expect_ram_leaf(L4_BASE + 0x7000, 0x1c7000);
+	assert_true(e & SPTE_RW);
+	assert_true(e & SPTE_US);
+	assert_true(*g64(L4_PT + 8 * 7) & G_A);
+	expect_audit_clean("prefetch");
+	int pf = fake_pf_count;
+	fault_ok(L4_BASE + 0x7000, 0); /* nothing to do: already mapped */
+	assert_int_equal(fake_pf_count, pf);
+	/* A read fault answered by a clean PTE: read-only until the first write sets D. */
+	expect_guest_fault(L4_BASE + 0x8000, 0, 0);
+	write64(L4_PT + 8 * 8, 0x1c8000 | G_P | G_RW);
+	assert_int_equal(mmu_stats.prefetched, 2);
+	assert_false(expect_ram_leaf(L4_BASE + 0x8000, 0x1c8000) & SPTE_RW);
+	assert_false(*g64(L4_PT + 8 * 8) & G_D);
+	fault_ok(L4_BASE + 0x8000, EC_P | EC_W);
+	assert_true(*g64(L4_PT + 8 * 8) & G_D);
+	assert_true(expect_ram_leaf(L4_BASE + 0x8000, 0x1c8000) & SPTE_RW);
+	/* A write of another entry maps nothing: only the faulting page is prefetched. */
+	expect_guest_fault(L4_BASE + 0x9000, 0, 0);
+	write64(L4_PT + 8 * 10, 0x1ca000 | G_P | G_RW);
+	assert_false(leaf_present(L4_BASE + 0xa000));
+	/* A PTE that still does not allow the access maps nothing either. */
+	write64(L4_PT + 8 * 9, 0x1c9000 | G_P); /* supervisor-only; the fault was a read... */
+	assert_int_equal(mmu_stats.prefetched, 3); /* ...from supervisor mode: allowed */
+	expect_guest_fault(L4_BASE + 0xb000, EC_U, EC_U);
+	write64(L4_PT + 8 * 11, 0x1cb000 | G_P); /* supervisor-only: a user read still faults */
+	assert_int_equal(mmu_stats.prefetched, 3);
+	assert_false(leaf_present(L4_BASE + 0xb000));
+	expect_audit_clean("prefetch, others");
+}
+
 /* ======================================================================================== */
 /* Soundness (issue 11): each test failed before its fix                                   */
 /* ======================================================================================== */
@@ -1990,6 +2177,11 @@ int main(void)
 		T(test_pae_write_to_page_directory_then_access),
 		T(test_long4_map),
 		T(test_long4_1g_page),
+		T(test_long4_pte_write_fixed_in_place),
+		T(test_long4_write_flood_zaps),
+		T(test_long4_unprotect_for_bulk_write),
+		T(test_long4_prefetch_around_fault),
+		T(test_long4_prefetch_answers_reflected_fault),
 		T(test_snd_pae_root_not_reclaimed_mid_fill),
 		T(test_snd_tiny_pool_random_walks),
 		T(test_snd_slot_replaced_page_table),
