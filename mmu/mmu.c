@@ -106,6 +106,12 @@ static bool mmio_sptes_enabled;
 static bool nx_enabled;
 static u32 maxphyaddr;
 static hpa_t pool_base;    /* the shadow page pool: sp_of_hpa() */
+/* ram_slot's cache: guest RAM is mostly one big slot. Valid while the memslots generation is
+ * unchanged (every change bumps it, and a change may move slots within the array). */
+static struct {
+	const struct memslot *m;
+	u64 generation;
+} slot_cache;
 
 /* The guest paging state the shadow follows (mmu_set_guest_paging). */
 static struct gwalk_ctx gctx;
@@ -127,7 +133,8 @@ static struct {
 	u64 la;
 	u32 acc;  /* GWALK_ACC_* of the faulting access */
 	bool ac;  /* its RFLAGS.AC (SMAP) */
-	int tries; /* tracked writes that may still try it (each walks the guest's tables) */
+	u64 pte_gpa; /* the guest entry that faulted (the not-present PTE, say) */
+	int tries; /* writes of that entry that may still try it (each walks the guest's tables) */
 } pending;
 #define PENDING_TRIES 4
 bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
@@ -475,7 +482,8 @@ static void write_protect_gfn(gfn_t gfn)
 	for (u32 l = *rmap_head(hpa); l; l = links[l].next) {
 		u64 *p = ref_ptr(links[l].ref);
 		if (spte_hpa(*p) == hpa)
-			*p &= ~(SPTE_RW | SPTE_MMU_WRITABLE);
+			*p = (*p & ~(SPTE_RW | SPTE_MMU_WRITABLE)) |
+			     ((*p & SPTE_RW) ? SPTE_GUEST_WRITABLE : 0);
 	}
 }
 
@@ -524,6 +532,7 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 	}
 	mmu_stats.sp_pool = pool_pages;
 	memslot_init(&guest_memslots, guest_phys_bits);
+	slot_cache.m = NULL;
 	maxphyaddr = cpu->maxphyaddr;
 	nx_enabled = cpu->nx;
 	/* Bit 51 must be reserved for MMIO sptes to fault with RSVD (spte.h). */
@@ -551,6 +560,22 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 static void track_write(u64 gpa, u64 len);
 static u32 walk_access(u32 ec);
 
+/* The memslot of gfn, through a one-entry cache of the last slot found (ram_slot). */
+
+static inline const struct memslot *ram_slot(gfn_t gfn)
+{
+	const struct memslot *m = slot_cache.m;
+	if (m && slot_cache.generation == guest_memslots.generation &&
+	    gfn - m->base_gfn < m->npages)
+		return m;
+	m = memslot_lookup(&guest_memslots, gfn);
+	if (m) {
+		slot_cache.m = m;
+		slot_cache.generation = guest_memslots.generation;
+	}
+	return m;
+}
+
 /* Inlined into each caller, so the constant write/track tests fold away. */
 static inline __attribute__((always_inline)) bool phys_access(u64 gpa, void *buf, u64 len,
 							   bool write, bool track)
@@ -558,7 +583,7 @@ static inline __attribute__((always_inline)) bool phys_access(u64 gpa, void *buf
 	u8 *p = buf;
 	while (len) {
 		u64 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
-		const struct memslot *m = memslot_lookup(&guest_memslots, gpa >> PAGE_SHIFT);
+		const struct memslot *m = ram_slot(gpa >> PAGE_SHIFT);
 		if (!m || (write && (m->flags & MEMSLOT_F_READONLY)))
 			return false;
 		u8 *host = (u8 *)(uintptr_t)(memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT) +
@@ -602,10 +627,20 @@ u64 guest_virt_access(gva_t gva, void *buf, u64 len, bool write)
 	return done;
 }
 
+/* A guest paging-structure entry (4 or 8 bytes, naturally aligned: never across a page). */
 static bool walk_read(void *opaque, u64 gpa, void *buf, int size)
 {
 	(void)opaque;
-	return guest_phys_read(gpa, buf, (u64)size);
+	const struct memslot *m = ram_slot(gpa >> PAGE_SHIFT);
+	if (!m)
+		return false;
+	const void *host = (const void *)(uintptr_t)(memslot_gfn_to_hpa(m, gpa >> PAGE_SHIFT) +
+						    (gpa & (PAGE_SIZE - 1)));
+	if (size == 8)
+		*(u64 *)buf = *(const u64 *)host;
+	else
+		memcpy(buf, host, (size_t)size);
+	return true;
 }
 
 /* A/D updates: compare-and-set on the guest entry (one vCPU: no race, but keep the contract).
@@ -647,14 +682,14 @@ static const struct gwalk_ops walk_ops = { walk_read, walk_set_bits, NULL };
 
 /* The leaf for walk w in table shadow s: as map_ram makes it, never with more permission
  * than s's role (its upper levels) grants. */
+static u64 ram_leaf(const struct memslot *m, gfn_t gfn, u32 acc);
+
 static u64 prefetch_leaf(const struct sp *s, const struct gwalk_result *w,
 			 const struct memslot *m)
 {
 	u32 acc = (s->role >> ROLE_ACC_SHIFT) & ACC_ALL;
-	gfn_t gfn = w->gpa >> PAGE_SHIFT;
-	return make_leaf_spte(memslot_gfn_to_hpa(m, gfn), w->writable && w->dirty && (acc & ACC_W),
-			      w->user && (acc & ACC_U), (w->exec && (acc & ACC_X)) || !nx_enabled,
-			      !(m->flags & MEMSLOT_F_READONLY), !gfn_is_shadowed(gfn));
+	acc &= (w->writable && w->dirty ? ACC_W : 0) | (w->user ? ACC_U : 0) | (w->exec ? ACC_X : 0);
+	return ram_leaf(m, w->gpa >> PAGE_SHIFT, acc);
 }
 
 static void track_write(u64 gpa, u64 len)
@@ -672,7 +707,8 @@ static void track_write(u64 gpa, u64 len)
 	struct gwalk_result w;
 	const struct memslot *m = NULL;
 	u32 fill = ~0u;
-	if (pending.valid && pending.tries-- > 0) {
+	if (pending.valid && pending.pte_gpa >> 3 >= gpa >> 3 && pending.pte_gpa >> 3 <= (gpa + len - 1) >> 3 &&
+	    pending.tries-- > 0) {
 		gctx.ac = pending.ac;
 		if (gwalk(&gctx, &walk_ops, pending.la, pending.acc, &w) == GWALK_OK &&
 		    w.page_size == PAGE_SIZE && w.pte_gpa[w.levels - 1] >> PAGE_SHIFT == gfn &&
@@ -714,9 +750,10 @@ static void track_write(u64 gpa, u64 len)
 static int root_level(void);
 static int shadow_index(u64 la, int level);
 
-static void note_guest_fault(u64 la, u32 ec)
+static void note_guest_fault(u64 la, u32 ec, const struct gwalk_result *w)
 {
-	pending.valid = true;
+	pending.valid = w->levels > 0;
+	pending.pte_gpa = w->levels ? w->pte_gpa[w->levels - 1] : 0;
 	pending.la = la;
 	pending.acc = walk_access(ec);
 	pending.ac = ec & PFEC_SW_AC;
@@ -1003,6 +1040,20 @@ static bool walk_uses_gfn(const struct gwalk_result *w, gfn_t gfn)
 
 static void prefetch_around(u32 ref);
 
+/* A RAM leaf for gfn (in memslot m) with the guest's permissions acc (ACC_*, the write
+ * permission only where D is set): read-only where the memslot is, or where the frame holds
+ * a shadowed guest table (then marked SPTE_GUEST_WRITABLE: a write fault there needs no
+ * walk, see page_fault). */
+static u64 ram_leaf(const struct memslot *m, gfn_t gfn, u32 acc)
+{
+	bool host_w = !(m->flags & MEMSLOT_F_READONLY), mmu_w = !gfn_is_shadowed(gfn);
+	u64 spte = make_leaf_spte(memslot_gfn_to_hpa(m, gfn), acc & ACC_W, acc & ACC_U,
+				  (acc & ACC_X) || !nx_enabled, host_w, mmu_w);
+	if ((acc & ACC_W) && host_w && !mmu_w)
+		spte |= SPTE_GUEST_WRITABLE;
+	return spte;
+}
+
 /* RAM leaf for a successful walk w of access ec; or the write to emulate instead. */
 static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 ec,
 				  const struct gwalk_result *w)
@@ -1025,11 +1076,17 @@ static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 
 		 * SMAP (supervisor reads with AC=0) and SMEP faults on it: emulate the write. */
 		return emulate_at(w->gpa, false);
 	if (write && gfn_is_shadowed(gfn) && gctx.mode != GWALK_32 && !walk_uses_gfn(w, gfn) &&
-	    !(gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la))
+	    !(gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la)) {
 		/* A guest table (8-byte entries): the write is emulated, and track_write keeps
 		 * the shadows, fixing the entries written, until the page floods; or the caller
-		 * unprotects it for a bulk write (mmu_unprotect). */
+		 * unprotects it for a bulk write (mmu_unprotect). The leaf is made read-only and
+		 * guest-writable, so the next write to the table here needs no walk. */
+		if (!wp0_write)
+			spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), false, user,
+							  w->exec || !nx_enabled, host_w, false) |
+					   SPTE_GUEST_WRITABLE);
 		return (struct mmu_verdict){ MMU_EMULATE_PT_WRITE, 0, w->gpa };
+	}
 	if (write && gfn_is_shadowed(gfn)) {
 		zap_gfn_shadows(gfn); /* rebuilt on use, from what the guest writes now */
 		/* The guest edits a table this very access goes through: emulate the write
@@ -1050,8 +1107,11 @@ static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 
 			return handled;
 	}
 	bool mmu_w = !gfn_is_shadowed(gfn);
-	spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user,
-					  w->exec || !nx_enabled, host_w, mmu_w));
+	u64 spte = make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user, w->exec || !nx_enabled,
+				  host_w, mmu_w);
+	if (writable && host_w && !mmu_w && !wp0_write)
+		spte |= SPTE_GUEST_WRITABLE; /* a write faults only for the shadowed table */
+	spte_set_leaf(ref, spte);
 	prefetch_around(ref);
 	return handled;
 }
@@ -1104,10 +1164,7 @@ static void prefetch_around(u32 ref)
 		const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
 		if (!m)
 			continue; /* MMIO: its spte is made by its first access */
-		spte_set_leaf(ref_of(s, (int)i),
-			      make_leaf_spte(memslot_gfn_to_hpa(m, gfn), a & ACC_W, a & ACC_U,
-					     (a & ACC_X) || !nx_enabled,
-					     !(m->flags & MEMSLOT_F_READONLY), !gfn_is_shadowed(gfn)));
+		spte_set_leaf(ref_of(s, (int)i), ram_leaf(m, gfn, a));
 		mmu_stats.prefetched++;
 	}
 }
@@ -1191,6 +1248,35 @@ struct mmu_verdict mmu_page_fault(u64 la, u32 ec)
 	return r;
 }
 
+static const struct memslot *slot_of_hpa(hpa_t hpa, gfn_t *gfn);
+
+/*
+ * A write fault on a leaf marked SPTE_GUEST_WRITABLE: the guest's tables allow the write
+ * (the leaf mirrors them: every write to a shadowed table fixes its shadows), and the leaf
+ * is read-only only because its frame holds a shadowed guest table. So the verdict is known
+ * without a walk (KVM's fast page fault, for write-protected tables): emulate the write.
+ * False when anything else may be going on (a permission the leaf does not give, SMAP, the
+ * write that mmu_unprotect let retry): then the full path decides.
+ */
+static bool pt_write_fast(u64 la, u32 ec, struct mmu_verdict *v)
+{
+	u32 ref = existing_leaf(la);
+	if (ref == ~0u)
+		return false;
+	u64 spte = *ref_ptr(ref);
+	gfn_t gfn;
+	if (!is_shadow_present(spte) || is_mmio_spte(spte) || (spte & SPTE_RW) ||
+	    !(spte & SPTE_GUEST_WRITABLE) || ((ec & PFEC_U) && !(spte & SPTE_US)) ||
+	    (gctx.smap && (spte & SPTE_US) && !(ec & (PFEC_U | PFEC_SW_AC))) ||
+	    !slot_of_hpa(spte_hpa(spte), &gfn) || !gfn_is_shadowed(gfn) ||
+	    (gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la))
+		return false;
+	mmu_stats.shadow_faults++;
+	*v = (struct mmu_verdict){ MMU_EMULATE_PT_WRITE, 0,
+				   (gfn << PAGE_SHIFT) | (la & (PAGE_SIZE - 1)) };
+	return true;
+}
+
 static struct mmu_verdict page_fault(u64 la, u32 ec)
 {
 	struct gwalk_result w;
@@ -1209,6 +1295,10 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 			return emulate_at(gpa, true);
 		spte_clear(ref); /* stale: rebuild from the guest tables and memslots */
 	}
+	struct mmu_verdict fast;
+	if ((ec & (PFEC_P | PFEC_W | PFEC_RSVD | PFEC_I)) == (PFEC_P | PFEC_W) && root &&
+	    (gctx.mode == GWALK_PAE || gctx.mode == GWALK_LONG4) && pt_write_fast(la, ec, &fast))
+		return fast;
 	mmu_topup(); /* nothing held from here to the leaf: reserve the whole walk */
 	if (!root)
 		mmu_load_root();
@@ -1216,7 +1306,7 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	enum gwalk_status st = gwalk(&gctx, &walk_ops, la, walk_access(ec), &w);
 	if (st == GWALK_FAULT) {
 		mmu_stats.guest_faults++;
-		note_guest_fault(la, ec);
+		note_guest_fault(la, ec, &w);
 		return (struct mmu_verdict){ MMU_GUEST_FAULT, w.error_code, 0 };
 	}
 	if (st == GWALK_BAD_TABLE) {
@@ -1434,6 +1524,8 @@ static u64 audit_ram(u64 spte, u64 la, const struct gwalk_result *w)
 		why = "writable but it holds a shadowed guest table";
 	else if ((spte & SPTE_RW) && !((w->writable || wp_trick) && (w->dirty || gctx.mode == GWALK_NONE)))
 		why = "writable but the guest entry is read-only or not dirty";
+	else if ((spte & SPTE_GUEST_WRITABLE) && !((w->writable || wp_trick) && w->dirty))
+		why = "marked guest-writable but the guest entry is read-only or not dirty";
 	else if ((spte & SPTE_US) && !w->user)
 		why = "user-accessible but the guest page is supervisor-only";
 	else if (nx_enabled && !(spte & SPTE_XD) && !w->exec)

@@ -9,7 +9,9 @@
  * A present spte that maps guest RAM:
  *   bit 0 P, 1 R/W, 2 U/S, 3 PWT, 4 PCD, 5 A, 6 D, 7 PS (only in non-leaf levels: we map 4 KiB
  *   only), 8 G, 9 SPTE_HOST_WRITABLE (the memslot allows writes), 10 SPTE_MMU_WRITABLE (no
- *   shadow page shadows this frame, so it may be made writable), 11 unused,
+ *   shadow page shadows this frame, so it may be made writable), 11 SPTE_GUEST_WRITABLE (a
+ *   read-only leaf that the guest's tables let it write, D set: read-only only because the
+ *   frame holds a shadowed guest table; a write fault on it needs no walk),
  *   12..51 host-physical frame, 52..62 unused (zero), 63 XD.
  *
  * An MMIO spte (the frame is in no memslot; KVM's design for shadow paging), for an L1D
@@ -69,7 +71,8 @@
 /* Software bits, ignored by the CPU in PAE and 4-level entries (SDM Vol. 3A, 4.4, 4.5). */
 #define SPTE_HOST_WRITABLE BIT(9)
 #define SPTE_MMU_WRITABLE BIT(10)
-_Static_assert(!((SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE) &
+#define SPTE_GUEST_WRITABLE BIT(11)
+_Static_assert(!((SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE | SPTE_GUEST_WRITABLE) &
 		 (SPTE_P | SPTE_RW | SPTE_US | SPTE_PWT | SPTE_PCD | SPTE_A | SPTE_D | SPTE_PS |
 		  SPTE_G | SPTE_XD | SPTE_ADDR_MASK)),
 	       "software spte bits overlap hardware bits");

@@ -1495,6 +1495,17 @@ static void test_long4_pte_write_fixed_in_place(void **state)
 	assert_int_equal(mmu_stats.sp_in_use, used);
 	assert_int_equal(mmu_stats.pte_updates, 1);
 	expect_audit_clean("pte write in place");
+	/* The alias's leaf is now read-only and marked guest-writable: the next write to the
+	 * table needs no walk (a walk would set the A bit cleared here behind the MMU's back). */
+	assert_true(expect_ram_leaf(ALIAS64(L4_PT + 48), L4_PT + 48) & SPTE_GUEST_WRITABLE);
+	*g64(L4_PDPT + 8) &= ~G_A;
+	fault_ok(ALIAS64(L4_PT + 48), EC_P | EC_W);
+	expect_mmio_call(calls + 1, L4_PT + 48, ALIAS64(L4_PT + 48));
+	assert_false(*g64(L4_PDPT + 8) & G_A);
+	*g64(L4_PDPT + 8) |= G_A;
+	/* A user write there is no such case (the page is supervisor-only): walked, and the
+	 * guest's own fault. */
+	expect_guest_fault(ALIAS64(L4_PT + 48), EC_P | EC_W | EC_U, EC_P | EC_W | EC_U);
 	fault_ok(L4_BASE + 0x4000, 0);
 	expect_ram_leaf(L4_BASE + 0x4000, 0x1c8000);
 	assert_int_equal(mmu_stats.sp_created, created);
