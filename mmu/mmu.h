@@ -153,6 +153,9 @@ void mmu_reclaim(void);
  * root load that follows a CR3 switch, zap or memslot change; a failure there panics. */
 u64 mmu_audit(const char *where);
 extern bool mmu_audit_enabled;
+/* Prefetch around a fault under shadows of guest tables too, not only inside large guest
+ * pages (mmu.c prefetch_around; off: measured slower on Linux, docs/mmu.md). */
+extern bool mmu_prefetch_tables;
 /* With mmu_audit_enabled, the named points audit every mmu_audit_every-th time they are
  * reached (mmu_audit=N; 1 = every time); mmu_audits_done counts the audits they ran. */
 extern u64 mmu_audit_every, mmu_audits_done;
