@@ -209,8 +209,9 @@ static inline u64 emu_reg_merge(u64 old, u64 val, int size, bool high8)
 
 /* ---- The MOV fast path's decoder ---- */
 
-/* One decoded MOV between a register (or an immediate) and memory. The memory operand's
- * address is not decoded: the caller knows it (the faulting access). */
+/* One decoded MOV between a register (or an immediate) and memory, or an XCHG of a register
+ * with memory (the form a kernel clears a PTE with). The memory operand's address is not
+ * decoded: the caller knows it (the faulting access). */
 struct emu_mov {
 	u8 len;       /* instruction length, prefixes included */
 	u8 size;      /* bytes accessed in memory: 1, 2, 4 or 8 */
@@ -221,6 +222,8 @@ struct emu_mov {
 	bool load;    /* memory -> register (8A 8B 0F B6 0F B7), else a store */
 	bool zext;    /* MOVZX: the loaded size bytes are zero-extended to reg_size */
 	bool has_imm; /* C6/C7: the store writes imm, not a register */
+	bool xchg;    /* 86/87: the register is stored and the old memory value loaded (load is
+		       * false: the access the CPU faulted on is the store's) */
 	u64 imm;      /* Ib/Iw/Id, and Id sign-extended to 64 bits with REX.W, as the CPU does */
 };
 
@@ -256,8 +259,10 @@ static inline bool emu_decode_mov(const u8 *b, bool code64, struct emu_mov *out)
 		rex = b[i++];
 	osize = emu_opsize(code64 ? 64 : 32, p66, rex);
 	op = b[i] == 0x0f ? 0x100 | b[++i] : b[i];
-	out->load = out->zext = out->has_imm = false;
+	out->load = out->zext = out->has_imm = out->xchg = false;
 	switch (op) {
+	case 0x86: out->size = 1; out->xchg = true; break;
+	case 0x87: out->size = (u8)osize; out->xchg = true; break;
 	case 0x88: out->size = 1; break;
 	case 0x89: out->size = (u8)osize; break;
 	case 0x8a: out->size = 1; out->load = true; break;

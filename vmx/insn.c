@@ -180,15 +180,20 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 	/* RAM: a write to a guest page table (the kernel editing a PTE) or to ROM. */
 	const struct memslot *ram = device ? NULL : memslot_lookup(&guest_memslots,
 								   gpa >> PAGE_SHIFT);
-	if (ram && m.load)
-		return false; /* a read of RAM that faulted: the emulator does it */
+	if ((ram && m.load) || (!ram && m.xchg))
+		return false; /* a read of RAM that faulted, XCHG with a device: the emulator */
 	u64 val = 0;
 	if (ram) {
+		u64 old = 0;
+		if (m.xchg && !guest_phys_read(gpa, &old, (u64)m.size))
+			return false;
 		val = emu_mov_store_value(&m, m.has_imm ? 0 : vcpu_get_gpr(v, m.reg));
 		/* Tracked: the shadows of a guest table follow the write (mmu.c track_write). A
 		 * write to ROM is dropped. */
 		if (!(ram->flags & MEMSLOT_F_READONLY))
 			guest_phys_write(gpa, &val, (u64)m.size);
+		if (m.xchg) /* the old value into the register (one vCPU: nothing in between) */
+			vcpu_set_gpr(v, m.reg, emu_mov_load_result(&m, vcpu_get_gpr(v, m.reg), old));
 	} else if (m.load) {
 		if (!mmio_read(gpa, m.size, &val))
 			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);

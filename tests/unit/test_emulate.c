@@ -2110,7 +2110,8 @@ static const struct {
 } dm_ops[] = {
 	{ { 0x88 }, 1, false }, { { 0x89 }, 1, false }, { { 0x8a }, 1, false },
 	{ { 0x8b }, 1, false }, { { 0xc6 }, 1, true },  { { 0xc7 }, 1, true },
-	{ { 0x0f, 0xb6 }, 2, false }, { { 0x0f, 0xb7 }, 2, false },
+	{ { 0x0f, 0xb6 }, 2, false }, { { 0x0f, 0xb7 }, 2, false }, { { 0x86 }, 1, false },
+	{ { 0x87 }, 1, false },
 };
 
 /* Legacy prefix sets: none, 66, each segment override, and up to three mixed. */
@@ -2208,6 +2209,17 @@ static void dm_case(const struct emu_cpu *c0, const u8 *pfx, int npfx, u8 rex, i
 	r = run_code(&c, code, (size_t)n);
 	if (r.status != EMU_OK || c.rip != before.rip + m.len)
 		dm_fail(code, n, mode, "emu_step did not execute it with the same length");
+	if (m.xchg) { /* a read, then the write of the register; the old value lands in it */
+		if (h.nlog != 2 || h.ram_reads || h.ram_writes || h.log[0].dir != 'r' ||
+		    h.log[1].dir != 'w' || h.log[0].size != m.size || h.log[1].size != m.size)
+			dm_fail(code, n, mode, "XCHG: not one read and one write of the size");
+		if (h.log[1].val != emu_mov_store_value(&m, before.gpr[m.reg]))
+			dm_fail(code, n, mode, "XCHG: stored value");
+		before.gpr[m.reg] = emu_mov_load_result(&m, before.gpr[m.reg], h.log[0].val);
+		if (memcmp(before.gpr, c.gpr, sizeof(c.gpr)))
+			dm_fail(code, n, mode, "XCHG: registers after the instruction");
+		return;
+	}
 	if (h.nlog != 1 || h.ram_reads || h.ram_writes)
 		dm_fail(code, n, mode, "not exactly one MMIO access");
 	if (h.log[0].size != m.size || h.log[0].dir != (m.load ? 'r' : 'w'))
@@ -2314,7 +2326,7 @@ static void test_decode_mov_rejects(void **state)
 		{ true, { 0x8c, 0x01 } },
 		{ true, { 0x8e, 0x01 } },
 		{ true, { 0x63, 0x01 } },
-		{ true, { 0x87, 0x01 } },
+		{ true, { 0x87, 0xc1 } }, /* XCHG of two registers */
 		{ true, { 0x85, 0x01 } },
 		{ true, { 0x01, 0x01 } },
 		{ true, { 0xff, 0x01 } },
