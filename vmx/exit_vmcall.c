@@ -4,6 +4,7 @@
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
 #include "vmx/hypercall.h"
+#include "vmx/trace.h"
 #include "devices/mmio.h"
 #include "mmu/mmu.h"
 #include "kernel/lib.h"
@@ -192,6 +193,12 @@ static s64 hc_stat(struct vcpu *v, u64 index)
 	case STAT_PTE_UPDATES: return (s64)s->pte_updates;
 	case STAT_FLOOD_ZAPS: return (s64)s->flood_zaps;
 	case STAT_PREFETCHED: return (s64)s->prefetched;
+	case STAT_EXIT_TICKS: {
+		u64 t = 0;
+		for (u32 r = 0; r <= EXIT_REASON_MAX; r++)
+			t += trace_cost_of(r)->total;
+		return (s64)(t & ~BIT(63));
+	}
 	default:
 		if (index >= STAT_EXIT_REASON && index <= STAT_EXIT_REASON + EXIT_REASON_MAX)
 			return (s64)v->exits[index - STAT_EXIT_REASON];

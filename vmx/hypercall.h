@@ -29,6 +29,8 @@ enum hc_stat {
 	STAT_PTE_UPDATES,    /* shadow pages a write into their guest table fixed in place */
 	STAT_FLOOD_ZAPS,     /* shadow pages zapped by write-flood detection */
 	STAT_PREFETCHED,     /* leaves mapped by prefetch */
+	STAT_EXIT_TICKS,     /* host TSC ticks from VM exits to the next entries, summed (the
+			      * exit-costs totals): the hypervisor's own work */
 	STAT_COUNT,
 	/* STAT_EXIT_REASON + r: the VM exits of basic reason r (0..EXIT_REASON_MAX, the last
 	 * being every reason beyond the name table), the summary line's exits.NAME */

@@ -81,7 +81,7 @@ static void fail(const char *what)
 enum { STAT_SHADOW_FAULTS = 0, STAT_GUEST_FAULTS = 1, STAT_MMIO_FAST = 2, STAT_SP_CREATED = 11,
        STAT_EXITS = 13, STAT_INTR_INJECTED = 18, STAT_TRACKED_WRITES = 19,
        STAT_RAM_EMULATIONS = 20, STAT_PTE_UPDATES = 21, STAT_FLOOD_ZAPS = 22,
-       STAT_PREFETCHED = 23, STAT_EXIT_REASON = 0x100 };
+       STAT_PREFETCHED = 23, STAT_EXIT_TICKS = 24, STAT_EXIT_REASON = 0x100 };
 #define EXIT_REASONS 66 /* basic exit reasons 0..64 and the hypervisor's "other" slot (65) */
 #define EXIT_VMCALL 18
 
@@ -106,6 +106,7 @@ static const struct counter mmu_counters[] = {
 	{ "sp_created", STAT_SP_CREATED }, { "intr_injected", STAT_INTR_INJECTED },
 	{ "mmio_fast", STAT_MMIO_FAST }, { "pte_updates", STAT_PTE_UPDATES },
 	{ "flood_zaps", STAT_FLOOD_ZAPS }, { "prefetched", STAT_PREFETCHED },
+	{ "exit_ticks", STAT_EXIT_TICKS },
 };
 #define NMMU (sizeof(mmu_counters) / sizeof(mmu_counters[0]))
 #define NREADS (1 + EXIT_REASONS + NMMU) /* counters read per batch */

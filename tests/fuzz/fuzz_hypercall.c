@@ -1,4 +1,4 @@
-/* SOURCES: vmx/exit_vmcall.c devices/mmio.c mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
+/* SOURCES: vmx/exit_vmcall.c vmx/trace.c vmx/names.c devices/mmio.c mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
 /*
  * fuzz_hypercall.c - the hypercall handler (vmx/exit_vmcall.c, handle_vmcall) over the real
  * MMU (mmu/mmu.c, memslot.c, gwalk.c), with the host faked as in tests/unit (fake_host.c:
@@ -76,7 +76,7 @@ enum { HC_VERSION, HC_ADD, HC_DELETE, HC_MOVE, HC_RESIZE, HC_STAT, HC_AUDIT, HC_
 #define STAT_MMIO_GEN_BITS 14
 #define STAT_SP_POOL 15
 #define STAT_LINKS_IN_USE 16
-#define STAT_COUNT 18 /* 17 free_pages is the last */
+#define STAT_COUNT 25 /* 24 exit_ticks is the last named one (docs/hypercalls.md) */
 #define BUDGET_PAGES 4096
 #define MAX_BACKINGS 32
 

@@ -1,4 +1,4 @@
-/* SOURCES: vmx/exit_vmcall.c devices/mmio.c mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
+/* SOURCES: vmx/exit_vmcall.c vmx/trace.c vmx/names.c devices/mmio.c mmu/mmu.c mmu/memslot.c mmu/gwalk.c kernel/fmt.c tests/unit/fake_host.c tests/unit/fake_vmx.c */
 /* CFLAGS: -DMMIO_GEN_BITS=4 */
 /*
  * fuzz_hypercall_narrow.c - fuzz_hypercall.c on the narrow-generation build (MMIO sptes keep

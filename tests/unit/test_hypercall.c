@@ -51,6 +51,7 @@ static void test_exit_reason_indices_apart(void **state)
 	assert_int_equal(STAT_PTE_UPDATES, 21);
 	assert_int_equal(STAT_FLOOD_ZAPS, 22);
 	assert_int_equal(STAT_PREFETCHED, 23);
+	assert_int_equal(STAT_EXIT_TICKS, 24);
 }
 
 int main(void)
