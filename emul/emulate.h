@@ -121,6 +121,12 @@ static inline int emu_seg_prefix(u8 b)
 	}
 }
 
+/* 40-4F is REX in 64-bit mode, INC/DEC elsewhere (2.2.1). */
+static inline bool emu_rex_prefix(u8 b, bool m64)
+{
+	return m64 && (b & 0xf0) == 0x40;
+}
+
 /* True when the instruction at b (at least EMU_MAX_INSN bytes) is a string instruction
  * (INS, OUTS, MOVS, CMPS, STOS, LODS, SCAS) with a REP/REPNE prefix: a bulk write, which the
  * MMU lets run natively on an unprotected page rather than emulate iteration by iteration. */
@@ -134,17 +140,11 @@ static inline bool emu_rep_string(const u8 *b, bool code64)
 		else if (b[i] != 0x66 && b[i] != 0x67 && b[i] != 0xf0 && emu_seg_prefix(b[i]) < 0)
 			break;
 	}
-	if (code64 && (b[i] & 0xf0) == 0x40)
+	if (emu_rex_prefix(b[i], code64))
 		i++;
 	u8 op = b[i];
 	return rep && ((op >= 0x6c && op <= 0x6f) || (op >= 0xa4 && op <= 0xa7) ||
 		       (op >= 0xaa && op <= 0xaf));
-}
-
-/* 40-4F is REX in 64-bit mode, INC/DEC elsewhere (2.2.1). */
-static inline bool emu_rex_prefix(u8 b, bool m64)
-{
-	return m64 && (b & 0xf0) == 0x40;
 }
 
 /* The operand size of a non-byte instruction from the code size (16, 32, 64), 66 and REX.W

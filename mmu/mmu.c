@@ -137,6 +137,20 @@ static struct {
 	int tries; /* writes of that entry that may still try it (each walks the guest's tables) */
 } pending;
 #define PENDING_TRIES 4
+
+/* Guest tables with 8-byte entries (PAE, 4-level): guest and shadow entries line up one to
+ * one, so a written entry's spte can be fixed in place and neighbours prefetched. */
+static bool pte8_mode(void)
+{
+	return gctx.mode == GWALK_PAE || gctx.mode == GWALK_LONG4;
+}
+
+/* The write at la into table frame gfn is the one mmu_unprotect let the guest retry: if it
+ * faults there again it must be emulated, or it would loop (map_ram). */
+static bool is_unprotected_retry(gfn_t gfn, u64 la)
+{
+	return gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la;
+}
 bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
 u64 mmu_audit_every = 1, mmu_audits_done;
 static u64 audit_points_reached;
@@ -560,8 +574,7 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 static void track_write(u64 gpa, u64 len);
 static u32 walk_access(u32 ec);
 
-/* The memslot of gfn, through a one-entry cache of the last slot found (ram_slot). */
-
+/* The memslot of gfn, through a one-entry cache of the last slot found (slot_cache). */
 static inline const struct memslot *ram_slot(gfn_t gfn)
 {
 	const struct memslot *m = slot_cache.m;
@@ -680,10 +693,10 @@ static const struct gwalk_ops walk_ops = { walk_read, walk_set_bits, NULL };
  */
 #define FLOOD_WRITES 3
 
-/* The leaf for walk w in table shadow s: as map_ram makes it, never with more permission
- * than s's role (its upper levels) grants. */
 static u64 ram_leaf(const struct memslot *m, gfn_t gfn, u32 acc);
 
+/* The leaf for walk w in table shadow s: as map_ram makes it, never with more permission
+ * than s's role (its upper levels) grants. */
 static u64 prefetch_leaf(const struct sp *s, const struct gwalk_result *w,
 			 const struct memslot *m)
 {
@@ -696,7 +709,7 @@ static void track_write(u64 gpa, u64 len)
 {
 	gfn_t gfn = gpa >> PAGE_SHIFT;
 	mmu_stats.tracked_writes++;
-	if (gctx.mode != GWALK_PAE && gctx.mode != GWALK_LONG4) {
+	if (!pte8_mode()) {
 		zap_gfn_shadows(gfn);
 		return;
 	}
@@ -712,7 +725,7 @@ static void track_write(u64 gpa, u64 len)
 		gctx.ac = pending.ac;
 		if (gwalk(&gctx, &walk_ops, pending.la, pending.acc, &w) == GWALK_OK &&
 		    w.page_size == PAGE_SIZE && w.pte_gpa[w.levels - 1] >> PAGE_SHIFT == gfn &&
-		    (m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT)) != NULL) {
+		    (m = ram_slot(w.gpa >> PAGE_SHIFT)) != NULL) {
 			u32 i = (u32)(w.pte_gpa[w.levels - 1] & (PAGE_SIZE - 1)) / 8;
 			if (i >= first && i <= last && links_free() > WALK_LINKS)
 				fill = i;
@@ -1075,42 +1088,40 @@ static struct mmu_verdict map_ram(u32 ref, const struct memslot *m, u64 la, u32 
 		/* The trick would make a user page supervisor-only, and the CPU would then miss
 		 * SMAP (supervisor reads with AC=0) and SMEP faults on it: emulate the write. */
 		return emulate_at(w->gpa, false);
-	if (write && gfn_is_shadowed(gfn) && gctx.mode != GWALK_32 && !walk_uses_gfn(w, gfn) &&
-	    !(gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la)) {
+	u32 acc = (writable ? ACC_W : 0) | (user ? ACC_U : 0) | (w->exec ? ACC_X : 0);
+	bool retry = is_unprotected_retry(gfn, la);
+	if (write && gfn_is_shadowed(gfn) && pte8_mode() && !walk_uses_gfn(w, gfn) && !retry) {
 		/* A guest table (8-byte entries): the write is emulated, and track_write keeps
 		 * the shadows, fixing the entries written, until the page floods; or the caller
-		 * unprotects it for a bulk write (mmu_unprotect). The leaf is made read-only and
-		 * guest-writable, so the next write to the table here needs no walk. */
+		 * unprotects it for a bulk write (mmu_unprotect). The leaf is read-only (the
+		 * frame is shadowed) and guest-writable, so the next write to the table here
+		 * needs no walk. */
 		if (!wp0_write)
-			spte_set_leaf(ref, make_leaf_spte(memslot_gfn_to_hpa(m, gfn), false, user,
-							  w->exec || !nx_enabled, host_w, false) |
-					   SPTE_GUEST_WRITABLE);
+			spte_set_leaf(ref, ram_leaf(m, gfn, acc));
 		return (struct mmu_verdict){ MMU_EMULATE_PT_WRITE, 0, w->gpa };
 	}
 	if (write && gfn_is_shadowed(gfn)) {
-		zap_gfn_shadows(gfn); /* rebuilt on use, from what the guest writes now */
 		/* The guest edits a table this very access goes through: emulate the write
 		 * (tracked: guest_phys_write drops any shadow made meanwhile). So too when the
 		 * same write faults again on the table it unprotected last time (KVM's
 		 * retry_instruction rule): another walk the instruction needs (its own fetch,
 		 * say, through a large page that table maps) shadowed it again before the write
 		 * could retire, and unprotecting it once more would loop forever. */
-		u64 page = la & ~(PAGE_SIZE - 1);
-		if (walk_uses_gfn(w, gfn) || (gfn == unprotected_gfn && page == unprotected_la)) {
+		if (walk_uses_gfn(w, gfn) || retry) {
+			zap_gfn_shadows(gfn); /* rebuilt on use, from what the guest writes now */
 			unprotected_gfn = ~0ULL;
 			return emulate_at(w->gpa, false);
 		}
 		/* Otherwise it is no longer a table in use: unprotected, mapped writable. */
-		unprotected_gfn = gfn;
-		unprotected_la = page;
+		mmu_unprotect(w->gpa, la);
 		if (!root)
 			return handled;
 	}
-	bool mmu_w = !gfn_is_shadowed(gfn);
-	u64 spte = make_leaf_spte(memslot_gfn_to_hpa(m, gfn), writable, user, w->exec || !nx_enabled,
-				  host_w, mmu_w);
-	if (writable && host_w && !mmu_w && !wp0_write)
-		spte |= SPTE_GUEST_WRITABLE; /* a write faults only for the shadowed table */
+	/* The CR0.WP=0 trick's leaf is writable though the guest's entry is not: never marked
+	 * guest-writable. */
+	u64 spte = ram_leaf(m, gfn, acc);
+	if (wp0_write)
+		spte &= ~SPTE_GUEST_WRITABLE;
 	spte_set_leaf(ref, spte);
 	prefetch_around(ref);
 	return handled;
@@ -1142,7 +1153,7 @@ bool mmu_prefetch_tables;
 static void prefetch_around(u32 ref)
 {
 	struct sp *s = ref_sp(ref);
-	if (ROLE_LEVEL(s->role) != 1 || (gctx.mode != GWALK_PAE && gctx.mode != GWALK_LONG4) ||
+	if (ROLE_LEVEL(s->role) != 1 || !pte8_mode() ||
 	    (!(s->role & ROLE_DIRECT) && !mmu_prefetch_tables))
 		return;
 	u32 idx = ref & 511, base = idx & ~(u32)(PREFETCH_PTES - 1);
@@ -1166,7 +1177,7 @@ static void prefetch_around(u32 ref)
 			if (!(g[j] & PTE_D))
 				a &= ~ACC_W;
 		}
-		const struct memslot *m = memslot_lookup(&guest_memslots, gfn);
+		const struct memslot *m = ram_slot(gfn);
 		if (!m)
 			continue; /* MMIO: its spte is made by its first access */
 		spte_set_leaf(ref_of(s, (int)i), ram_leaf(m, gfn, a));
@@ -1274,7 +1285,7 @@ static bool pt_write_fast(u64 la, u32 ec, struct mmu_verdict *v)
 	    !(spte & SPTE_GUEST_WRITABLE) || ((ec & PFEC_U) && !(spte & SPTE_US)) ||
 	    (gctx.smap && (spte & SPTE_US) && !(ec & (PFEC_U | PFEC_SW_AC))) ||
 	    !slot_of_hpa(spte_hpa(spte), &gfn) || !gfn_is_shadowed(gfn) ||
-	    (gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la))
+	    is_unprotected_retry(gfn, la))
 		return false;
 	mmu_stats.shadow_faults++;
 	*v = (struct mmu_verdict){ MMU_EMULATE_PT_WRITE, 0,
@@ -1302,7 +1313,7 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	}
 	struct mmu_verdict fast;
 	if ((ec & (PFEC_P | PFEC_W | PFEC_RSVD | PFEC_I)) == (PFEC_P | PFEC_W) && root &&
-	    (gctx.mode == GWALK_PAE || gctx.mode == GWALK_LONG4) && pt_write_fast(la, ec, &fast))
+	    pte8_mode() && pt_write_fast(la, ec, &fast))
 		return fast;
 	mmu_topup(); /* nothing held from here to the leaf: reserve the whole walk */
 	if (!root)

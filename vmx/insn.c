@@ -182,12 +182,12 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 								   gpa >> PAGE_SHIFT);
 	if ((ram && m.load) || (!ram && m.xchg))
 		return false; /* a read of RAM that faulted, XCHG with a device: the emulator */
-	u64 val = 0;
-	if (ram) {
-		u64 old = 0;
-		if (m.xchg && !guest_phys_read(gpa, &old, (u64)m.size))
-			return false;
+	u64 old = 0, val = 0;
+	if (m.xchg && !guest_phys_read(gpa, &old, (u64)m.size))
+		return false;
+	if (!m.load)
 		val = emu_mov_store_value(&m, m.has_imm ? 0 : vcpu_get_gpr(v, m.reg));
+	if (ram) {
 		/* Tracked: the shadows of a guest table follow the write (mmu.c track_write). A
 		 * write to ROM is dropped. */
 		if (!(ram->flags & MEMSLOT_F_READONLY))
@@ -198,10 +198,8 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 		if (!mmio_read(gpa, m.size, &val))
 			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
 		vcpu_set_gpr(v, m.reg, emu_mov_load_result(&m, vcpu_get_gpr(v, m.reg), val));
-	} else {
-		val = emu_mov_store_value(&m, m.has_imm ? 0 : vcpu_get_gpr(v, m.reg));
-		if (!mmio_write(gpa, m.size, val))
-			pr_debug("mmio: write to unassigned %#llx ignored", gpa);
+	} else if (!mmio_write(gpa, m.size, val)) {
+		pr_debug("mmio: write to unassigned %#llx ignored", gpa);
 	}
 	rip += m.len;
 	vcpu_complete_instruction(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
