@@ -72,7 +72,15 @@
 #define MSR_IA32_SYSENTER_EIP 0x176
 #define MSR_MCG_CAP 0x179       /* IA32_MCG_CAP */
 #define MSR_MCG_STATUS 0x17a    /* IA32_MCG_STATUS */
-#define MSR_MISC_ENABLE 0x1a0   /* IA32_MISC_ENABLE */
+#define MSR_MISC_ENABLE 0x1a0   /* IA32_MISC_ENABLE (MISC_* below) */
+#define MISC_FAST_STRINGS BIT(0)      /* fast-string operation of REP MOVS/STOS */
+#define MISC_BTS_UNAVAIL BIT(11)      /* read-only: no branch trace store */
+#define MISC_PEBS_UNAVAIL BIT(12)     /* read-only: no precise event sampling */
+/* The bits that are not reserved on the CPU models this hypervisor presents (SDM Vol. 4,
+ * table 2-2 "IA-32 Architectural MSRs": 0, 3, 7, 11, 12, 16, 18, 22, 23, 34); a write of any
+ * other is #GP. */
+#define MISC_DEFINED (BIT(0) | BIT(3) | BIT(7) | BIT(11) | BIT(12) | BIT(16) | BIT(18) | \
+		      BIT(22) | BIT(23) | BIT(34))
 #define MSR_DEBUGCTL 0x1d9      /* IA32_DEBUGCTL (DEBUGCTL_* below) */
 #define MSR_IA32_PAT 0x277
 #define MSR_IA32_VMX_BASIC 0x480

@@ -248,6 +248,37 @@ static void check_tsc_adjust(void)
 	      rdmsr(MSR_TSC_ADJUST));
 }
 
+/* IA32_MISC_ENABLE (SDM Vol. 4 table 2-2): present; at reset no reserved bit, BTS and PEBS
+ * unavailable (no debug store), fast strings as the host CPU has them (printed: the test
+ * knows the host); every defined bit a kernel may write reads back (the value a public MSR
+ * test writes), and a reserved one is #GP. */
+#define MSR_MISC_ENABLE 0x1a0
+#define MISC_DEFINED 0x400c51889ull /* bits 0, 3, 7, 11, 12, 16, 18, 22, 23, 34 */
+
+static void check_misc_enable(void)
+{
+	idt_expect(VEC_GP, 2);
+	uint64_t reset = rdmsr(MSR_MISC_ENABLE);
+	check(!idt_caught(VEC_GP), "misc_enable.present", "RDMSR 0x1a0 raised #GP");
+	printf("misc_enable: reset=0x%llx fast_strings=%llu\n", reset, reset & 1);
+	check(!(reset & ~MISC_DEFINED) && (reset & 0x1800) == 0x1800, "misc_enable.reset",
+	      "0x%llx: reserved bits set or BTS/PEBS shown available", reset);
+	wrmsr(MSR_MISC_ENABLE, MISC_DEFINED);
+	uint64_t got = rdmsr(MSR_MISC_ENABLE);
+	check(got == MISC_DEFINED, "misc_enable.reads_back", "wrote 0x%llx, read 0x%llx",
+	      MISC_DEFINED, got);
+	static const uint64_t reserved[] = { 1ull << 1, 1ull << 17, 1ull << 38, 1ull << 63 };
+	for (unsigned i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		idt_expect(VEC_GP, 2);
+		wrmsr(MSR_MISC_ENABLE, reset | reserved[i]);
+		check(idt_caught(VEC_GP) && rdmsr(MSR_MISC_ENABLE) == MISC_DEFINED,
+		      "misc_enable.reserved_gp", "reserved bit 0x%llx accepted", reserved[i]);
+	}
+	wrmsr(MSR_MISC_ENABLE, reset);
+	check(rdmsr(MSR_MISC_ENABLE) == reset, "misc_enable.restored", "0x%llx",
+	      rdmsr(MSR_MISC_ENABLE));
+}
+
 /* ---- XSAVE ---- */
 
 static uint8_t area[2][4096] __attribute__((aligned(64)));
@@ -343,6 +374,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	check_tsc_continuity();
 	check_rdtscp();
 	check_tsc_adjust();
+	check_misc_enable();
 	check_xsave();
 	printf("RESULT failures=%d\n", guest_failures);
 	return guest_failures;

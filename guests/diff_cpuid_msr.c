@@ -1,8 +1,9 @@
 /* diff_cpuid_msr.c - the CPUID bits and MSRs on which QEMU's default CPU and the hypervisor
  * (which passes the host's CPUID, filtered) must agree, printed for a line-by-line comparison
  * with QEMU (tests/system/test_differential.py): the baseline feature bits of leaves 1 and
- * 0x80000001, IA32_APIC_BASE, PAT and EFER at reset, IA32_MISC_ENABLE, round trips through
- * SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE, PAT and EFER, and RDTSC.
+ * 0x80000001, IA32_APIC_BASE, PAT and EFER at reset, IA32_MISC_ENABLE's reserved bits, round
+ * trips through SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR, FMASK, KERNEL_GS_BASE, PAT,
+ * MISC_ENABLE and EFER, and RDTSC.
  *
  * Not printed, because they differ for reasons outside the hypervisor's contract: vendor,
  * family/model and every feature beyond the baseline (QEMU's qemu64 model vs the host); unknown
@@ -77,7 +78,8 @@ static void msrs(void)
 	printf("msr.apic_base=0x%llx\n", rdmsr(MSR_APIC_BASE));
 	printf("msr.pat=0x%llx\n", rdmsr(MSR_PAT));
 	printf("msr.efer=0x%llx\n", rdmsr(MSR_EFER));
-	printf("msr.misc_enable=0x%llx\n", rdmsr(MSR_MISC_ENABLE));
+	/* the reset value's fast-strings bit is the host CPU's (QEMU: 1; under Bochs: 0) */
+	printf("msr.misc_enable.reserved=0x%llx\n", rdmsr(MSR_MISC_ENABLE) & ~0x400c51889ull);
 	printf("msr.sysenter cs=0x%llx esp=0x%llx eip=0x%llx\n", rdmsr(MSR_SYSENTER_CS),
 	       rdmsr(MSR_SYSENTER_ESP), rdmsr(MSR_SYSENTER_EIP));
 	round_trip("sysenter_cs", MSR_SYSENTER_CS, 0x0008);
@@ -90,6 +92,7 @@ static void msrs(void)
 	round_trip("fmask", MSR_FMASK, 0x47700);
 	round_trip("kernel_gs_base", MSR_KERNEL_GS_BASE, 0xffff888000000000ull);
 	round_trip("pat", MSR_PAT, 0x0007010600070106ull);
+	round_trip("misc_enable", MSR_MISC_ENABLE, 0x400c51889ull);
 	round_trip("efer_sce", MSR_EFER, 0x1);
 	round_trip("efer_nxe", MSR_EFER, 0x800);
 	round_trip("efer_lme", MSR_EFER, 0x100);

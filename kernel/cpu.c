@@ -81,8 +81,29 @@ u64 cpu_tss_base(void)
 	return (u64)(uintptr_t)&tss;
 }
 
+/* The one RDMSR instruction allowed to fault (rdmsr_safe): its address and whether it did. */
+extern const u8 rdmsr_safe_insn[];
+static volatile bool rdmsr_faulted;
+
+__attribute__((noinline, noclone)) bool rdmsr_safe(u32 msr, u64 *val)
+{
+	u32 lo = 0, hi = 0;
+	rdmsr_faulted = false;
+	__asm__ volatile(".global rdmsr_safe_insn\nrdmsr_safe_insn:\n\trdmsr"
+			 : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	if (rdmsr_faulted)
+		return false;
+	*val = ((u64)hi << 32) | lo;
+	return true;
+}
+
 void trap_handler(struct trap_frame *f)
 {
+	if (f->vector == VEC_GP && f->rip == (u64)rdmsr_safe_insn) {
+		rdmsr_faulted = true;
+		f->rip += 2; /* RDMSR is 0f 32: resume after it (kernel/isr.S returns) */
+		return;
+	}
 	pr_err("host exception %llu (%s) error=%#llx rip=%#llx cr2=%#llx", f->vector,
 	       exc_names[f->vector & 31], f->error, f->rip, read_cr2());
 	panic_regs(f, "unexpected host exception %llu at rip=%#llx", f->vector, f->rip);

@@ -20,5 +20,8 @@ struct trap_frame {
 void cpu_init(void);
 u64 cpu_tss_base(void);
 void trap_handler(struct trap_frame *f);
+/* RDMSR of an MSR the host CPU may not have: false (and *val untouched) when it raises #GP,
+ * which trap_handler then resumes from instead of panicking. */
+bool rdmsr_safe(u32 msr, u64 *val);
 
 #endif

@@ -65,11 +65,28 @@ isr_common:
 	pushq %r14
 	pushq %r15
 	movq %rsp, %rdi
+	movq %rsp, %rbx /* callee-saved: the frame, for the return below */
 	andq $-16, %rsp
 	call trap_handler
-1:	cli
-	hlt
-	jmp 1b
+	/* trap_handler returns only for a fault it expected (rdmsr_safe): resume there. */
+	movq %rbx, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp /* vector, error code */
+	iretq
 
 	.section .rodata
 	.balign 8

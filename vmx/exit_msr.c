@@ -57,7 +57,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_TSC: *val = rdtsc() + v->tsc_offset; return true;
 	case MSR_TSC_ADJUST: *val = v->tsc_adjust; return true;
 	case MSR_IA32_FEATURE_CONTROL: *val = FEATURE_CONTROL_LOCKED; return true; /* VMX off */
-	case MSR_MISC_ENABLE: *val = 1; return true; /* fast strings */
+	case MSR_MISC_ENABLE: *val = v->misc_enable; return true;
 	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP:
 	case MSR_MCG_CAP: case MSR_MCG_STATUS:
 		*val = 0;
@@ -128,7 +128,12 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 	case MSR_TSC_ADJUST: /* the TSC moves by what TSC_ADJUST moves */
 		move_tsc(v, val - v->tsc_adjust);
 		return true;
-	case MSR_BIOS_SIGN_ID: case MSR_MISC_ENABLE: return true; /* accepted, no effect */
+	case MSR_MISC_ENABLE: /* stored, no effect on the CPU (as KVM); #GP for reserved bits */
+		if (val & ~MISC_DEFINED)
+			return false;
+		v->misc_enable = val;
+		return true;
+	case MSR_BIOS_SIGN_ID: return true; /* accepted, no effect */
 	case MSR_MCG_STATUS: return val == 0;
 	default:
 		return false;

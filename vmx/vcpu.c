@@ -127,6 +127,18 @@ static void set_segment(enum vmcs_field sel, u16 selector, u32 ar)
 	vmcs_write(GUEST_ES_AR + idx * 2, ar);
 }
 
+/* IA32_MISC_ENABLE at reset: fast strings as the host has them (the guest's REP MOVS and STOS
+ * run with the host's setting; a CPU without the MSR, as Bochs's models, has them off, and a
+ * kernel then picks the same string routines as on that CPU bare), no BTS and no PEBS (the
+ * guest has no debug store). */
+static u64 misc_enable_reset(void)
+{
+	u64 host = 0;
+	if (!rdmsr_safe(MSR_MISC_ENABLE, &host))
+		host = 0;
+	return (host & MISC_FAST_STRINGS) | MISC_BTS_UNAVAIL | MISC_PEBS_UNAVAIL;
+}
+
 /* The loader's start state (kernel/guest_start.h): flat 32-bit protected mode, paging off. */
 static void setup_guest_state(struct vcpu *v, const struct guest_start *s)
 {
@@ -136,6 +148,7 @@ static void setup_guest_state(struct vcpu *v, const struct guest_start *s)
 	v->cr3 = 0;
 	v->efer = 0;
 	v->pat = 0x0007040600070406ULL;
+	v->misc_enable = misc_enable_reset();
 	/* The SYSCALL/SWAPGS MSRs are the guest's in the CPU (vmx/exit_msr.c): start from 0. */
 	static const u32 syscall_msrs[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK,
 					    MSR_KERNEL_GS_BASE };

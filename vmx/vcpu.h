@@ -59,6 +59,9 @@ struct vcpu {
 	u64 efer;
 	/* MSRs kept here because nothing in the VMCS or the CPU holds them for the guest. */
 	u64 pat;
+	/* IA32_MISC_ENABLE: the guest's copy, stored and read back, never written to the CPU
+	 * (vmx/exit_msr.c; the fast-strings bit starts as the host's). */
+	u64 misc_enable;
 	/* guest TSC = host TSC + tsc_offset. Invariant: equal to the VMCS TSC_OFFSET and to the
 	 * device clocks' copy (drivers/tsc.h: vtime_set_offset, called wherever it changes). */
 	u64 tsc_offset;

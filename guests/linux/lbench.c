@@ -50,7 +50,7 @@ static inline uint64_t rdtsc(void)
 
 static void out(const char *fmt, ...)
 {
-	char buf[256];
+	char buf[2048]; /* CPUINFO flags= is the longest line */
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
@@ -219,6 +219,50 @@ static long long timer_irqs(void)
 	buf[n] = 0;
 	char *p = strstr(buf, "LOC:");
 	return p ? strtoll(p + 4, NULL, 10) : -1;
+}
+
+/* What the kernel made of the CPU: /proc/cpuinfo's "flags" and "bugs" lines of the first CPU
+ * and /sys/devices/system/cpu/vulnerabilities/, one CPUINFO line each. The platforms must
+ * show the same CPU for their figures to compare; scripts/bench.py reports the differences. */
+static void print_cpuinfo(void)
+{
+	static char buf[16384];
+	int fd = open("/proc/cpuinfo", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	static const char *const keys[] = { "flags", "bugs" };
+	for (unsigned k = 0; k < 2; k++) {
+		char *p = strstr(buf, keys[k]);
+		char *colon = p ? strchr(p, ':') : NULL;
+		if (!colon)
+			continue;
+		char *end = strchr(colon, '\n');
+		out("CPUINFO %s=%.*s", keys[k], end ? (int)(end - colon - 2) : 0, colon + 2);
+	}
+	if (mount("sysfs", "/sys", "sysfs", 0, NULL) && errno != EBUSY)
+		return;
+	static const char *const vulns[] = { "spectre_v1", "spectre_v2", "meltdown", "mds",
+		"retbleed", "mmio_stale_data", "srbds", "tsx_async_abort", "itlb_multihit",
+		"l1tf", "spec_store_bypass", "gather_data_sampling" };
+	for (unsigned i = 0; i < sizeof(vulns) / sizeof(vulns[0]); i++) {
+		char path[96], line[256];
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/vulnerabilities/%s", vulns[i]);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, line, sizeof(line) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		line[n] = 0;
+		line[strcspn(line, "\n")] = 0;
+		for (char *c = line; *c; c++)
+			if (*c == ' ')
+				*c = '_';
+		out("CPUINFO vuln.%s=%s", vulns[i], line);
+	}
 }
 
 /* ---- the workloads: each returns the ticks of its timed part ---- */
@@ -490,6 +534,7 @@ int main(int argc, char **argv)
 	const char *mode = param("lbench");
 	int quick = mode && !strncmp(mode, "quick", 5);
 	out("BENCHSTART guest=lbench mode=%s", quick ? "quick" : "full");
+	print_cpuinfo();
 	out("BENCH name=linux_boot n=1 total=%llu per_op=%llu", (unsigned long long)start,
 	    (unsigned long long)start);
 	detect_hypervisor();

@@ -3,7 +3,7 @@ guests/cpu_model.c under the hypervisor in Bochs against what the guest measures
 CPUID leaf 0x15 states against the PIT and the APIC timer, the TSC across exits and a HLT,
 RDTSCP and IA32_TSC_AUX (Bochs's VMX offers "enable RDTSCP"; the hidden path, for CPUs without
 it, is tests/unit/test_caps.c and test_cpuid.c), and leaf 0xD's XSAVE sizes against XCR0 and
-what XSAVE and XSAVEC write. One run, shared by the tests below (about 5 s)."""
+what XSAVE and XSAVEC write, and IA32_MISC_ENABLE. One run, shared by the tests below (about 5 s)."""
 import re
 from typing import Dict
 
@@ -79,3 +79,19 @@ def test_xsave_sizes_follow_xcr0(hv):
     assert_ok("cpuid.d.0: eax=0x7 ebx=576 ecx=832; d.1: eax=0x7 ebx=576" in r.guest_lines, r,
               "leaf 0xD subleaves 0/1 at XCR0=1 are not (7, 576, 832) / (XSAVEOPT|XSAVEC|"
               "XGETBV1, 576)")
+
+
+MISC_ENABLE_CHECKS = ["misc_enable.present", "misc_enable.reset", "misc_enable.reads_back",
+                      "misc_enable.reserved_gp", "misc_enable.restored"]
+
+
+def test_misc_enable(hv):
+    """IA32_MISC_ENABLE: the defined bits read back what the guest wrote, reserved ones #GP,
+    and fast strings start as the host CPU has them. Bochs's CPU models have no such MSR (bare
+    Bochs raises #GP for it), so under Bochs the guest starts with fast strings off, as Linux
+    on bare Bochs finds them: both then choose the same string routines (docs/bench.md)."""
+    r = run(hv)
+    assert_passed(r, MISC_ENABLE_CHECKS)
+    assert_ok("misc_enable: reset=0x1800 fast_strings=0" in r.guest_lines, r,
+              "reset value is not BTS|PEBS unavailable with the host's (Bochs: absent, so off) "
+              "fast strings")
