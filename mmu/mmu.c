@@ -694,6 +694,7 @@ static const struct gwalk_ops walk_ops = { walk_read, walk_set_bits, NULL };
 #define FLOOD_WRITES 3
 
 static u64 ram_leaf(const struct memslot *m, gfn_t gfn, u32 acc);
+static u32 acc_of_entry(u64 e);
 
 /* The leaf for walk w in table shadow s: as map_ram makes it, never with more permission
  * than s's role (its upper levels) grants. */
@@ -703,6 +704,25 @@ static u64 prefetch_leaf(const struct sp *s, const struct gwalk_result *w,
 	u32 acc = (s->role >> ROLE_ACC_SHIFT) & ACC_ALL;
 	acc &= (w->writable && w->dirty ? ACC_W : 0) | (w->user ? ACC_U : 0) | (w->exec ? ACC_X : 0);
 	return ram_leaf(m, w->gpa >> PAGE_SHIFT, acc);
+}
+
+/* The leaf for guest PTE g in s (a shadow of a guest table, level 1) read without a walk: only
+ * for a PTE present, accessed, without reserved bits (rsvd: gwalk_pte_rsvd), on RAM (an MMIO
+ * spte is made by its first access); writable only once dirty; never more permission than the
+ * PTE and s's role (its upper levels) grant. Sets no A or D bit. */
+static bool gpte_leaf(const struct sp *s, u64 g, u64 rsvd, u64 *spte)
+{
+	if (!(g & PTE_P) || !(g & PTE_A) || (g & rsvd))
+		return false;
+	gfn_t gfn = (g & PTE_ADDR_64 & ~rsvd) >> PAGE_SHIFT;
+	const struct memslot *m = ram_slot(gfn);
+	if (!m)
+		return false;
+	u32 a = ((s->role >> ROLE_ACC_SHIFT) & ACC_ALL) & acc_of_entry(g);
+	if (!(g & PTE_D))
+		a &= ~ACC_W;
+	*spte = ram_leaf(m, gfn, a);
+	return true;
 }
 
 static void track_write(u64 gpa, u64 len)
@@ -715,19 +735,30 @@ static void track_write(u64 gpa, u64 len)
 	}
 	u32 first = (u32)(gpa & (PAGE_SIZE - 1)) / 8;
 	u32 last = (u32)((gpa & (PAGE_SIZE - 1)) + len - 1) / 8;
-	/* Does this write answer the last reflected fault? Then its walk succeeds now, and its
-	 * last entry is one of those written. */
+	/* Does this write answer the last reflected fault (its last entry is one of those
+	 * written)? A PTE now present and accessed (a kernel's new PTE usually is: Linux's
+	 * page protections include A) is mapped from its value; otherwise the faulting access
+	 * is walked again (it sets A and D as the guest's retry would) and mapped if it
+	 * succeeds. */
 	struct gwalk_result w;
 	const struct memslot *m = NULL;
 	u32 fill = ~0u;
-	if (pending.valid && pending.pte_gpa >> 3 >= gpa >> 3 && pending.pte_gpa >> 3 <= (gpa + len - 1) >> 3 &&
-	    pending.tries-- > 0) {
-		gctx.ac = pending.ac;
-		if (gwalk(&gctx, &walk_ops, pending.la, pending.acc, &w) == GWALK_OK &&
-		    w.page_size == PAGE_SIZE && w.pte_gpa[w.levels - 1] >> PAGE_SHIFT == gfn &&
-		    (m = ram_slot(w.gpa >> PAGE_SHIFT)) != NULL) {
-			u32 i = (u32)(w.pte_gpa[w.levels - 1] & (PAGE_SIZE - 1)) / 8;
-			if (i >= first && i <= last && links_free() > WALK_LINKS)
+	u64 g = 0, rsvd = 0;
+	bool by_value = false;
+	if (pending.valid && pending.pte_gpa >> 3 >= gpa >> 3 &&
+	    pending.pte_gpa >> 3 <= (gpa + len - 1) >> 3 && links_free() > WALK_LINKS) {
+		u32 i = (u32)(pending.pte_gpa & (PAGE_SIZE - 1)) / 8;
+		rsvd = gwalk_pte_rsvd(&gctx);
+		if (walk_read(NULL, pending.pte_gpa & ~7ULL, &g, 8) && (g & PTE_P) && (g & PTE_A) &&
+		    !(g & rsvd)) {
+			by_value = true;
+			fill = i;
+		} else if (pending.tries-- > 0) {
+			gctx.ac = pending.ac;
+			if (gwalk(&gctx, &walk_ops, pending.la, pending.acc, &w) == GWALK_OK &&
+			    w.page_size == PAGE_SIZE && w.pte_gpa[w.levels - 1] >> PAGE_SHIFT == gfn &&
+			    w.pte_gpa[w.levels - 1] >> 3 == pending.pte_gpa >> 3 &&
+			    (m = ram_slot(w.gpa >> PAGE_SHIFT)) != NULL)
 				fill = i;
 		}
 	}
@@ -744,8 +775,11 @@ static void track_write(u64 gpa, u64 len)
 		}
 		mmu_stats.pte_updates++;
 		for (u32 i = first; i <= last; i++) {
-			if (i == fill && ROLE_LEVEL(s->role) == 1 && links_free() > WALK_LINKS) {
-				spte_set_leaf(ref_of(s, (int)i), prefetch_leaf(s, &w, m));
+			u64 leaf;
+			if (i == fill && ROLE_LEVEL(s->role) == 1 && links_free() > WALK_LINKS &&
+			    (by_value ? gpte_leaf(s, g, rsvd, &leaf)
+				      : (leaf = prefetch_leaf(s, &w, m), true))) {
+				spte_set_leaf(ref_of(s, (int)i), leaf);
 				filled = true;
 			} else if (s->spt[i]) {
 				spte_clear(ref_of(s, (int)i));
@@ -1167,20 +1201,16 @@ static void prefetch_around(u32 ref)
 		u32 i = base + j;
 		if (i == idx || s->spt[i] || links_free() <= WALK_LINKS)
 			continue;
-		gfn_t gfn = s->gfn + i;
-		u32 a = acc; /* a direct page's role already lacks W while its D is clear */
-		if (!direct) {
-			if (!(g[j] & PTE_P) || !(g[j] & PTE_A) || (g[j] & rsvd))
-				continue;
-			gfn = (g[j] & PTE_ADDR_64 & ~rsvd) >> PAGE_SHIFT;
-			a &= acc_of_entry(g[j]);
-			if (!(g[j] & PTE_D))
-				a &= ~ACC_W;
+		u64 leaf;
+		if (direct) { /* a direct page's role already lacks W while its D is clear */
+			const struct memslot *m = ram_slot(s->gfn + i);
+			if (!m)
+				continue; /* MMIO: its spte is made by its first access */
+			leaf = ram_leaf(m, s->gfn + i, acc);
+		} else if (!gpte_leaf(s, g[j], rsvd, &leaf)) {
+			continue;
 		}
-		const struct memslot *m = ram_slot(gfn);
-		if (!m)
-			continue; /* MMIO: its spte is made by its first access */
-		spte_set_leaf(ref_of(s, (int)i), ram_leaf(m, gfn, a));
+		spte_set_leaf(ref_of(s, (int)i), leaf);
 		mmu_stats.prefetched++;
 	}
 }

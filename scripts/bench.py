@@ -215,6 +215,13 @@ def parse_serial(text):
             name, _, rest = line[len(BENCHEXITS_PREFIX):].partition(" ")
             rec["exits"].setdefault(name, {}).update(
                 {k: num(v) for k, v in parse_kv(rest).items()})
+        elif line.startswith("CPUINFO "):  # lbench: the kernel's view of the CPU
+            key, _, val = line[8:].partition("=")
+            info = rec.setdefault("cpuinfo", {})
+            if key.endswith("+"):
+                info[key[:-1]] = (info.get(key[:-1], "") + " " + val).strip()
+            else:
+                info[key] = val
         elif line.startswith("BENCHINFO "):
             rec["info"].update({k: num(v) for k, v in parse_kv(line[10:]).items()})
         elif line.startswith("RESULT "):
@@ -380,8 +387,27 @@ def linux_figure(name):
                       exits_per_op={k: float(f"{v / n:.4g}") for k, v in ex.items()})
         if name == "linux_boot" and ex:
             detail["profile"] = boot_profile(hv, ex, h["total"])
+        if name == "linux_boot":
+            detail["cpu_differences"] = cpu_differences(bare.get("cpuinfo", {}),
+                                                        hv.get("cpuinfo", {}))
         return h["total"] / b["total"], detail
     return f
+
+
+def cpu_differences(bare, hv):
+    """What the kernel found different about the CPU on the two platforms (lbench's CPUINFO
+    lines: /proc/cpuinfo flags and bugs, /sys/devices/system/cpu/vulnerabilities). A feature
+    that changes the kernel's code paths (fast strings did: docs/bench.md) makes the two
+    figures compare different code."""
+    out = {}
+    for key in ("flags", "bugs"):
+        b, h = set(bare.get(key, "").split()), set(hv.get(key, "").split())
+        out[f"{key}_bare_only"] = sorted(b - h)
+        out[f"{key}_hv_only"] = sorted(h - b)
+    out["vulnerabilities"] = {k[5:]: {"bare": bare.get(k), "hv": hv.get(k)}
+                              for k in sorted(set(bare) | set(hv))
+                              if k.startswith("vuln.") and bare.get(k) != hv.get(k)}
+    return out
 
 
 def boot_profile(hv, counts, boot_ticks):

@@ -50,7 +50,7 @@ static inline uint64_t rdtsc(void)
 
 static void out(const char *fmt, ...)
 {
-	char buf[2048]; /* CPUINFO flags= is the longest line */
+	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
@@ -222,7 +222,7 @@ static long long timer_irqs(void)
 }
 
 /* What the kernel made of the CPU: /proc/cpuinfo's "flags" and "bugs" lines of the first CPU
- * and /sys/devices/system/cpu/vulnerabilities/, one CPUINFO line each. The platforms must
+ * and /sys/devices/system/cpu/vulnerabilities/, as CPUINFO lines. The platforms must
  * show the same CPU for their figures to compare; scripts/bench.py reports the differences. */
 static void print_cpuinfo(void)
 {
@@ -238,14 +238,32 @@ static void print_cpuinfo(void)
 		char *colon = p ? strchr(p, ':') : NULL;
 		if (!colon)
 			continue;
-		char *end = strchr(colon, '\n');
-		out("CPUINFO %s=%.*s", keys[k], end ? (int)(end - colon - 2) : 0, colon + 2);
+		static char copy[4096];
+		char *line = copy, *end = strchr(colon, '\n');
+		snprintf(copy, sizeof(copy), "%.*s", end ? (int)(end - colon - 2) : 0, colon + 2);
+		/* In lines of at most ~100 characters (the hypervisor's console cuts longer guest
+		 * lines): CPUINFO flags=a b c, then CPUINFO flags+=d e f. */
+		for (int first = 1; *line; first = 0) {
+			int len = (int)strlen(line);
+			if (len > 100) {
+				len = 100;
+				while (len > 0 && line[len] != ' ')
+					len--;
+				if (!len)
+					len = 100;
+			}
+			out("CPUINFO %s%s=%.*s", keys[k], first ? "" : "+", len, line);
+			line += len;
+			while (*line == ' ')
+				line++;
+		}
 	}
 	if (mount("sysfs", "/sys", "sysfs", 0, NULL) && errno != EBUSY)
 		return;
 	static const char *const vulns[] = { "spectre_v1", "spectre_v2", "meltdown", "mds",
 		"retbleed", "mmio_stale_data", "srbds", "tsx_async_abort", "itlb_multihit",
-		"l1tf", "spec_store_bypass", "gather_data_sampling" };
+		"l1tf", "spec_store_bypass", "gather_data_sampling", "indirect_target_selection",
+		"reg_file_data_sampling" };
 	for (unsigned i = 0; i < sizeof(vulns) / sizeof(vulns[0]); i++) {
 		char path[96], line[256];
 		snprintf(path, sizeof(path), "/sys/devices/system/cpu/vulnerabilities/%s", vulns[i]);

@@ -1672,6 +1672,45 @@ static void test_long4_prefetch_answers_reflected_fault(void **state)
 	expect_audit_clean("prefetch, others");
 }
 
+/* An answering PTE that is present and accessed (Linux's page protections include A) is
+ * mapped from its value, without walking the faulting access again: no A or D bit is set
+ * (a clean PTE stays clean and its leaf read-only, even for a write fault), and the leaf
+ * never has more permission than the PTE gives. One with reserved bits maps nothing. */
+static void test_long4_prefetch_by_pte_value(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4000, 0);
+	expect_guest_fault(L4_BASE + 0x7000, EC_U | EC_W, EC_U | EC_W);
+	write64(L4_PT + 8 * 7, 0x1c7000 | G_P | G_RW | G_US | G_A | G_D);
+	assert_int_equal(mmu_stats.prefetched, 1);
+	u64 e = expect_ram_leaf(L4_BASE + 0x7000, 0x1c7000);
+	assert_true((e & SPTE_RW) && (e & SPTE_US));
+	/* a write fault answered by an accessed, clean PTE: no walk sets D for it */
+	expect_guest_fault(L4_BASE + 0x8000, EC_U | EC_W, EC_U | EC_W);
+	write64(L4_PT + 8 * 8, 0x1c8000 | G_P | G_RW | G_US | G_A);
+	assert_int_equal(mmu_stats.prefetched, 2);
+	assert_false(expect_ram_leaf(L4_BASE + 0x8000, 0x1c8000) & SPTE_RW);
+	assert_false(*g64(L4_PT + 8 * 8) & G_D);
+	fault_ok(L4_BASE + 0x8000, EC_P | EC_W | EC_U); /* the retry: its walk sets D */
+	assert_true(*g64(L4_PT + 8 * 8) & G_D);
+	assert_true(expect_ram_leaf(L4_BASE + 0x8000, 0x1c8000) & SPTE_RW);
+	/* a supervisor-only PTE answering a user read: mapped for the supervisor only, and the
+	 * user's retry is the guest's fault again */
+	expect_guest_fault(L4_BASE + 0xb000, EC_U, EC_U);
+	write64(L4_PT + 8 * 11, 0x1cb000 | G_P | G_A);
+	assert_int_equal(mmu_stats.prefetched, 3);
+	assert_false(expect_ram_leaf(L4_BASE + 0xb000, 0x1cb000) & SPTE_US);
+	expect_guest_fault(L4_BASE + 0xb000, EC_P | EC_U, EC_P | EC_U);
+	/* reserved bits (above MAXPHYADDR): nothing mapped */
+	expect_guest_fault(L4_BASE + 0xc000, 0, 0);
+	write64(L4_PT + 8 * 12, (1ULL << 51) | 0x1cc000 | G_P | G_A);
+	assert_int_equal(mmu_stats.prefetched, 3);
+	assert_false(leaf_present(L4_BASE + 0xc000));
+	expect_audit_clean("prefetch by value");
+}
+
 /* ======================================================================================== */
 /* Soundness (issue 11): each test failed before its fix                                   */
 /* ======================================================================================== */
@@ -2206,6 +2245,7 @@ int main(void)
 		T(test_long4_unprotect_for_bulk_write),
 		T(test_long4_prefetch_around_fault),
 		T(test_long4_prefetch_answers_reflected_fault),
+		T(test_long4_prefetch_by_pte_value),
 		T(test_snd_pae_root_not_reclaimed_mid_fill),
 		T(test_snd_tiny_pool_random_walks),
 		T(test_snd_slot_replaced_page_table),
