@@ -125,6 +125,9 @@ def make_linux_iso(spec, platform, kcmd, out: Path):
                            capture_output=True, text=True, timeout=300)
         if p.returncode != 0 or not initrd.is_file():
             raise RuntimeError(f"mkinitramfs failed:\n{p.stdout}{p.stderr}")
+    extra = spec.get("kcmd_extra", {}).get(platform)  # --linux-kcmd-hv / --linux-kcmd-bare
+    if extra:
+        kcmd = f"{kcmd} {extra}"
     if platform == "hv":
         cmd = [str(LINUX_ISO), str(out), str(LINUX_DIR / "bzImage"), str(initrd),
                spec.get("hv_cmdline", ""), kcmd]
@@ -626,6 +629,12 @@ def main():
     ap.add_argument("--runs", type=int, default=2, help="passes over the whole suite")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--only", default="", help="comma-separated benchmark ids")
+    ap.add_argument("--linux-kcmd-hv", default="", metavar="PARAMS",
+                    help="experiments: appended to the Linux kernel command line under the "
+                         "hypervisor only (docs/bench.md)")
+    ap.add_argument("--linux-kcmd-bare", default="", metavar="PARAMS",
+                    help="experiments: appended to the Linux kernel command line on bare Bochs "
+                         "only")
     a = ap.parse_args()
     q = 1 if a.quick else 0
     out = Path(a.out)
@@ -676,6 +685,8 @@ def main():
             gcmd = LINUX_KCMD + (" lbench=quick" if a.quick else "") + \
                 (f" lbench_only={lbench_only}" if lbench_only else "")
         s["guest_cmdline"] = gcmd
+        if s.get("linux") and (a.linux_kcmd_hv or a.linux_kcmd_bare):
+            s["kcmd_extra"] = {"hv": a.linux_kcmd_hv, "bare": a.linux_kcmd_bare}
         for p in s["platforms"]:
             iso = out / "iso" / f"{s['id']}-{p}.iso"
             make_iso(s, p, gcmd, iso)
@@ -779,6 +790,7 @@ def main():
             {"id": s["id"], "guest": s["guest"], "op": s["op"],
              "n": None if s.get("linux") else s["n"][q],
              "hv_cmdline": s.get("hv_cmdline", ""), "guest_cmdline": s["guest_cmdline"],
+             **({"kcmd_extra": s["kcmd_extra"]} if s.get("kcmd_extra") else {}),
              "platforms": s["platforms"],
              "runs": [{k: v for k, v in results[(s["id"], p, r)].items()}
                       for r in range(1, a.runs + 1) for p in s["platforms"]]}
