@@ -200,11 +200,10 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		mmu_audit_enabled = cfg->mmu_audit > 0;
 		mmu_audit_every = cfg->mmu_audit > 1 ? (u64)cfg->mmu_audit : 1;
 	}
-	if (mmu_audit_enabled && mmu_audit_every == 1)
-		pr_info("mmu: audit at every named point (mmu_audit=1)");
-	else if (mmu_audit_enabled)
-		pr_info("mmu: audit at every %lluth named point (mmu_audit=%llu)", mmu_audit_every,
-			mmu_audit_every);
+	if (mmu_audit_enabled)
+		pr_info("mmu: audit at every named point (mmu_audit=%llu): the sptes changed since "
+			"the previous one; the whole tables at every %lluth and after memslot changes",
+			mmu_audit_every, mmu_audit_every > 1 ? mmu_audit_every : 1000ULL);
 	const char *why;
 	struct memslot ram = { .id = 0, .base_gfn = 0, .npages = v->ram_size / PAGE_SIZE,
 			       .hpa = v->ram_hpa };
@@ -248,8 +247,9 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		pr_err("guest ended: %s", v->end_detail);
 	trace_print_costs();
 	if (mmu_audit_enabled) /* a failed audit point panics: reaching here means all passed */
-		pr_info("mmu: %llu audits at named points, all clean; at the end of the run: %s",
-			mmu_audits_done, mmu_audit("end of run") ? "BAD SPTES" : "clean");
+		pr_info("mmu: %llu audits at named points (%llu of the whole tables), all clean; at "
+			"the end of the run: %s", mmu_audits_done, mmu_audits_whole,
+			mmu_audit("end of run") ? "BAD SPTES" : "clean");
 	vcpu_print_summary(v, code);
 	power_off((u8)code);
 }

@@ -72,6 +72,12 @@ struct sp {
 	u32 parents;             /* link chain: the sptes that point at this page */
 	u32 flood;               /* guest writes to its table since a fault last went through
 				  * it (write-flood detection: track_write) */
+	/* With the audit on: the entries changed since the last audit point, the entries that
+	 * lead to a page with such entries, and whether this page or one below it has any
+	 * (audit_note, audit_changed). */
+	u64 changed[SPTE_ENTRIES / 64];
+	u64 descend[SPTE_ENTRIES / 64];
+	bool below_changed;
 };
 
 struct sp_list {
@@ -120,7 +126,8 @@ static struct gwalk_ctx gctx;
  * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
 static u64 shadow_epoch;
 static int walk_pages_left;   /* what the current walk may still allocate (mmu_topup) */
-static bool audit_pending;    /* audit at the next root load (a zap, a memslot change) */
+static bool audit_pending;    /* audit at the next root load (a new root, a memslot change) */
+static bool audit_whole_pending; /* that audit covers the whole tables (a memslot change) */
 /* The guest table map_ram unprotected last, and the page of the write that did it: the same
  * write faulting there again is emulated instead (map_ram). */
 static gfn_t unprotected_gfn = ~0ULL;
@@ -152,8 +159,8 @@ static bool is_unprotected_retry(gfn_t gfn, u64 la)
 	return gfn == unprotected_gfn && (la & ~(PAGE_SIZE - 1)) == unprotected_la;
 }
 bool mmu_audit_enabled = MMU_AUDIT_DEFAULT;
-u64 mmu_audit_every = 1, mmu_audits_done;
-static u64 audit_points_reached;
+u64 mmu_audit_every = 1, mmu_audits_done, mmu_audits_whole;
+u64 mmu_audit_points; /* named points reached (audit_point) */
 
 /* existing_leaf's answers: see there. */
 #define LEAF_CACHE 2
@@ -258,6 +265,31 @@ static struct sp *sp_of_hpa(hpa_t hpa)
 
 static void walk_invariant_broken(const char *what);
 
+/* Records a change of spte ref for the next audit point (mmu_audit=1 audits the changed
+ * entries at every point): the entry's bit, and below_changed up every path to a root, so
+ * that the audit finds it from the root. */
+static void mark_below_changed(struct sp *s)
+{
+	if (s->below_changed)
+		return; /* and so are its parents, or they are marked when they link it */
+	s->below_changed = true;
+	for (u32 l = s->parents; l; l = links[l].next) {
+		u32 ref = links[l].ref;
+		struct sp *p = ref_sp(ref);
+		p->descend[(ref & 511) / 64] |= BIT(ref & 63);
+		mark_below_changed(p);
+	}
+}
+
+static inline void audit_note(u32 ref)
+{
+	if (!mmu_audit_enabled)
+		return;
+	struct sp *s = ref_sp(ref);
+	s->changed[(ref & 511) / 64] |= BIT(ref & 63);
+	mark_below_changed(s);
+}
+
 
 /* Clearing or replacing a present spte goes through here (or through sp_free, which unlinks
  * a freed page's parents itself), so the rmap (leaf sptes, keyed by the host frame they map)
@@ -272,8 +304,10 @@ static void walk_invariant_broken(const char *what);
 static void spte_clear(u32 ref)
 {
 	u64 *p = ref_ptr(ref), old = *p;
-	if (old)
+	if (old) {
 		shadow_epoch++;
+		audit_note(ref);
+	}
 	if (!is_shadow_present(old) || is_mmio_spte(old)) {
 		*p = 0;
 		return;
@@ -299,6 +333,7 @@ static void spte_set_leaf(u32 ref, u64 spte)
 		*h = l;
 	}
 	*ref_ptr(ref) = spte;
+	audit_note(ref);
 }
 
 static void spte_set_child(u32 ref, struct sp *child, bool pae_root)
@@ -310,6 +345,7 @@ static void spte_set_child(u32 ref, struct sp *child, bool pae_root)
 	child->parents = l;
 	hpa_t t = (hpa_t)(uintptr_t)child->spt;
 	*ref_ptr(ref) = pae_root ? make_pdpte(t) : make_nonleaf_spte(t);
+	audit_note(ref);
 }
 
 /* ---- the cache ---- */
@@ -365,6 +401,7 @@ static void sp_free(struct sp *s)
 		chain_remove(&s->parents, ref);
 		*ref_ptr(ref) = 0;
 		shadow_epoch++;
+		audit_note(ref);
 	}
 	int n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES;
 	for (int i = 0; i < n; i++)
@@ -458,6 +495,9 @@ static struct sp *sp_alloc(gfn_t gfn, u32 role)
 	struct sp *s = free_list.head.next;
 	list_del(&free_list, s);
 	memset(s->spt, 0, PAGE_SIZE);
+	memset(s->changed, 0, sizeof(s->changed));
+	memset(s->descend, 0, sizeof(s->descend));
+	s->below_changed = false;
 	*s = (struct sp){ .spt = s->spt, .gfn = gfn, .role = role, .in_use = 1,
 			  .valid_gen = mmu_valid_gen };
 	u32 h = hash_of(gfn, role);
@@ -495,9 +535,11 @@ static void write_protect_gfn(gfn_t gfn)
 	hpa_t hpa = memslot_gfn_to_hpa(m, gfn);
 	for (u32 l = *rmap_head(hpa); l; l = links[l].next) {
 		u64 *p = ref_ptr(links[l].ref);
-		if (spte_hpa(*p) == hpa)
+		if (spte_hpa(*p) == hpa) {
 			*p = (*p & ~(SPTE_RW | SPTE_MMU_WRITABLE)) |
 			     ((*p & SPTE_RW) ? SPTE_GUEST_WRITABLE : 0);
+			audit_note(links[l].ref);
+		}
 	}
 }
 
@@ -1429,6 +1471,7 @@ static void after_change(void)
 {
 	mmu_stats.memslot_changes++;
 	audit_pending = true;
+	audit_whole_pending = true; /* MMIO sptes' currency changed without an spte write */
 	if (mmio_gen_of(guest_memslots.generation) == 0) {
 		mmu_stats.gen_wraps++;
 		mmu_zap_all_fast();
@@ -1637,15 +1680,66 @@ u64 mmu_audit(const char *where)
 	return bad;
 }
 
-/* The named audit points (mmu_audit=1 on the command line, or a DEBUG=1 build): a failure
- * there is a hypervisor bug, so it stops everything. */
+/* The entries of s changed since the last audit point (audit_note), each checked as
+ * audit_table checks it, and the same below them; their marks are cleared on the way. A page
+ * reachable from two parents is checked under the first path the audit takes. */
+static u64 audit_changed(struct sp *s, u64 la_base)
+{
+	u64 bad = 0;
+	int level = (int)ROLE_LEVEL(s->role);
+	bool pae_root = s->role & ROLE_PAE_ROOT;
+	if (!s->below_changed)
+		return 0;
+	for (int w = 0; w < SPTE_ENTRIES / 64; w++)
+	for (u64 bits = s->changed[w] | s->descend[w]; bits; bits &= bits - 1) {
+		int i = w * 64 + __builtin_ctzll(bits);
+		u64 e = s->spt[i];
+		bool changed = s->changed[w] & BIT(i & 63);
+		if (!is_shadow_present(e))
+			continue;
+		u64 la = la_base + ((u64)i << (pae_root ? 30 : SPTE_LEVEL_SHIFT(level)));
+		if (level == 4 && (la & BIT(47)))
+			la |= GENMASK(63, 48); /* canonical upper half */
+		if (level == 1) {
+			bad += audit_leaf(e, la);
+			continue;
+		}
+		struct sp *child = sp_of_hpa(spte_hpa(e));
+		if (!child || !child->in_use || is_obsolete(child) ||
+		    (int)ROLE_LEVEL(child->role) != level - 1) {
+			pr_err("audit: level-%d spte %#llx points to no live shadow page", level, e);
+			bad++;
+			continue;
+		}
+		if (changed) /* a new link: the whole subtree is new to this path */
+			bad += audit_table(child, la);
+		else if (child->below_changed)
+			bad += audit_changed(child, la);
+	}
+	memset(s->changed, 0, sizeof(s->changed));
+	memset(s->descend, 0, sizeof(s->descend));
+	s->below_changed = false;
+	return bad;
+}
+
+/* The named audit points (mmu_audit=N on the command line, or a DEBUG=1 build): a failure
+ * there is a hypervisor bug, so it stops everything. Each point checks the sptes changed
+ * since the previous one (the whole subtree of a new link); every Nth point (N = 1: every
+ * 1000th; AUDIT_WHOLE_EVERY) and after a memslot change, the whole tables. */
+#define AUDIT_WHOLE_EVERY 1000
 static void audit_point(const char *where)
 {
-	if (!mmu_audit_enabled || ++audit_points_reached % mmu_audit_every)
+	if (!mmu_audit_enabled)
 		return;
+	u64 every = mmu_audit_every > 1 ? mmu_audit_every : AUDIT_WHOLE_EVERY;
+	bool whole = audit_whole_pending || ++mmu_audit_points % every == 0;
+	audit_whole_pending = false;
 	mmu_audits_done++;
-	if (mmu_audit(where))
-		panic("mmu: audit failed at %s", where);
+	u64 bad = whole ? mmu_audit(where) : audit_changed(root, 0);
+	if (whole)
+		mmu_audits_whole++;
+	if (bad)
+		panic("mmu: audit failed at %s (%s)", where, whole ? "whole tables" : "changed sptes");
 }
 
 bool mmu_walk_debug(u64 la, struct gwalk_result *w)

@@ -149,16 +149,19 @@ void mmu_reclaim(void);
 /* Audit: walks every live shadow table from the root and checks each spte against the
  * guest's tables (walked without touching them) and the memslots. Returns the number of bad
  * sptes (0 = pass), printing each. Runs on request (hypercall) and, with mmu_audit_enabled
- * (mmu_audit=1 or a DEBUG=1 build), at the named points: after every page fault and every
+ * (mmu_audit=N or a DEBUG=1 build), at the named points: after every page fault and every
  * root load that follows a CR3 switch, zap or memslot change; a failure there panics. */
 u64 mmu_audit(const char *where);
 extern bool mmu_audit_enabled;
 /* Prefetch around a fault under shadows of guest tables too, not only inside large guest
  * pages (mmu.c prefetch_around; off: measured slower on Linux, docs/mmu.md). */
 extern bool mmu_prefetch_tables;
-/* With mmu_audit_enabled, the named points audit every mmu_audit_every-th time they are
- * reached (mmu_audit=N; 1 = every time); mmu_audits_done counts the audits they ran. */
-extern u64 mmu_audit_every, mmu_audits_done;
+/* With mmu_audit_enabled, every named point audits the sptes changed since the previous one,
+ * and every mmu_audit_every-th (mmu_audit=N; N = 1: every 1000th) and the first after a
+ * memslot change the whole tables; mmu_audits_done counts the audits they ran,
+ * mmu_audits_whole those of the whole tables. */
+extern u64 mmu_audit_every, mmu_audits_done, mmu_audits_whole;
+extern u64 mmu_audit_points; /* named points reached so far */
 
 /* Reads the spte chain for la in the current root, for the monitor and tests: fills up to 4
  * entries top first and returns how many. */

@@ -386,7 +386,8 @@ def linux_figure(name):
         detail = dict(cost_of(hv, top) or {}) if top else {}
         detail.update(n=n, hv_total=h["total"], bare_total=b["total"], hv_per_op=h["per_op"],
                       bare_per_op=b["per_op"], hv_timer_irqs=h.get("timer_irqs"),
-                      bare_timer_irqs=b.get("timer_irqs"),
+                      bare_timer_irqs=b.get("timer_irqs"), hv_ctxt=h.get("ctxt"),
+                      bare_ctxt=b.get("ctxt"),
                       exits_per_op={k: float(f"{v / n:.4g}") for k, v in ex.items()})
         if name == "linux_boot" and ex:
             detail["profile"] = boot_profile(hv, ex, h["total"])

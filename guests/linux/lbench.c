@@ -204,21 +204,34 @@ static void print_exits(const char *name, const struct snapshot *a, const struct
 	out("%s", line);
 }
 
-/* The local APIC timer interrupts so far (/proc/interrupts, "LOC:"): the kernel's timer work
- * inside a loop differs between the platforms (docs/bench.md), so it is printed with each
- * figure. -1 when unreadable. */
-static long long timer_irqs(void)
+/* The number after key in a /proc file; -1 when unreadable. */
+static long long proc_counter(const char *path, const char *key)
 {
 	char buf[8192];
-	int fd = open("/proc/interrupts", O_RDONLY);
+	int fd = open(path, O_RDONLY);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	if (fd >= 0)
 		close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	char *p = strstr(buf, "LOC:");
-	return p ? strtoll(p + 4, NULL, 10) : -1;
+	char *p = strstr(buf, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* The local APIC timer interrupts so far (/proc/interrupts, "LOC:"): the kernel's timer work
+ * inside a loop differs between the platforms (docs/bench.md), so it is printed with each
+ * figure. */
+static long long timer_irqs(void)
+{
+	return proc_counter("/proc/interrupts", "LOC:");
+}
+
+/* Context switches so far (/proc/stat "ctxt"): the scheduler's choices depend on time, which
+ * the guest's TSC makes run at different rates on the two platforms. */
+static long long ctxt_switches(void)
+{
+	return proc_counter("/proc/stat", "\nctxt ");
 }
 
 /* What the kernel made of the CPU: /proc/cpuinfo's "flags" and "bugs" lines of the first CPU
@@ -510,15 +523,15 @@ static void run(const struct workload *w, int quick)
 	long n = quick ? w->n_quick : w->n_full;
 	struct snapshot a, b;
 	w->fn(quick ? 1 : 2, share); /* warm-up: the code, the libc paths, the caches of slabs */
-	long long irq0 = timer_irqs();
+	long long irq0 = timer_irqs(), ctxt0 = ctxt_switches();
 	if (hv_present)
 		snap(&a);
 	uint64_t t = w->fn(n, share);
 	if (hv_present)
 		snap(&b);
-	long long irqs = timer_irqs() - irq0;
-	out("BENCH name=%s n=%ld total=%llu per_op=%.2f timer_irqs=%lld", w->name, n,
-	    (unsigned long long)t, (double)t / (double)n, irqs);
+	long long irqs = timer_irqs() - irq0, ctxt = ctxt_switches() - ctxt0;
+	out("BENCH name=%s n=%ld total=%llu per_op=%.2f timer_irqs=%lld ctxt=%lld", w->name, n,
+	    (unsigned long long)t, (double)t / (double)n, irqs, ctxt);
 	if (!hv_present)
 		return;
 	if (w->fn == w_cow) { /* the children's write loops, summed; NREADS per round */

@@ -582,6 +582,38 @@ static void test_off_generation_wrap_zaps_all(void **state)
 	assert_int_equal(mmu_stats.mmio_slow, 2);
 }
 
+/* mmu_audit=N: each named point audits the sptes the MMU changed since the previous one, and
+ * every Nth point the whole tables. A leaf corrupted behind the MMU's back is not such a
+ * change: the points in between pass, the next whole-table audit panics. */
+static void test_off_audit_points_changed_then_whole(void **state)
+{
+	(void)state;
+	fault_ok(0x3000, 0);
+	u64 *p = leaf_ptr(0x3000), orig = *p;
+	u8 *outside = host_pages(1);
+	mmu_audit_every = 3;
+	mmu_audit_points = 0;
+	u64 whole = mmu_audits_whole;
+	*p = (orig & ~SPTE_ADDR_MASK) | (u64)(uintptr_t)outside;
+	fault_ok(0x10000, 0); /* point 1: 0x10000 and its prefetched neighbours */
+	fault_ok(0x20000, 0); /* point 2 */
+	assert_int_equal(mmu_audits_whole, whole);
+	jmp_buf j;
+	if (setjmp(j) == 0) {
+		fake_panic_jmp = &j;
+		fault_ok(0x30000, 0); /* point 3: the whole tables */
+		fake_panic_jmp = NULL;
+		*p = orig;
+		mmu_audit_every = 1;
+		fail_msg("the whole-table audit at the third point passed");
+	}
+	fake_panic_jmp = NULL;
+	*p = orig;
+	mmu_audit_every = 1;
+	assert_non_null(strstr(fake_panic_msg, "whole tables"));
+	expect_audit_clean("restored");
+}
+
 static void test_off_audit_catches_corruption(void **state)
 {
 	(void)state;
@@ -2213,6 +2245,7 @@ int main(void)
 		T(test_off_generation_no_early_wrap),
 		T(test_off_generation_wrap_zaps_all),
 		T(test_off_audit_catches_corruption),
+		T(test_off_audit_points_changed_then_whole),
 		T(test_off_rom_write_emulated),
 		T(test_off_pool_exhaustion_recovers),
 		T(test_off_rsvd_fault_on_ram_panics),
