@@ -25,7 +25,27 @@ if [ -n "$initrd" ]; then
 	modline="$modline
 	module2 /boot/initrd initrd"
 fi
+# GRUB's own console: the serial port and speed the hypervisor's console uses (serial=PORT[,BAUD],
+# baud=; docs/boot.md), and the screen, so that a GRUB error shows where the hypervisor's
+# messages would.
+port=0x3f8 speed=115200
+for w in $cmdline; do
+	case $w in
+	serial=*)
+		v=${w#serial=}
+		p=${v%%,*}
+		case $v in *,*) speed=${v#*,} ;; esac
+		case $p in
+		com1) port=0x3f8 ;; com2) port=0x2f8 ;; com3) port=0x3e8 ;; com4) port=0x2e8 ;;
+		*) port=$p ;;
+		esac ;;
+	baud=*) speed=${w#baud=} ;;
+	esac
+done
 cat > "$tmp/boot/grub/grub.cfg" <<CFG
+serial --port=$port --speed=$speed
+terminal_input serial console
+terminal_output serial console
 set timeout=0
 set default=0
 menuentry "hypervisor" {

@@ -35,3 +35,23 @@ def test_qemu_cpu_without_long_mode(hv):
     assert_ok(r.find(r"^\[hv E\] FATAL: CPU: no long mode") >= 0, r, "no 'no long mode' line")
     assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
     assert_ok(r.exit_status == 255, r, f"QEMU exit status {r.exit_status}, want 255")
+
+
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+def test_grub_writes_to_the_hypervisor_serial_port(hv, firmware):
+    """GRUB's own console is the serial port the hypervisor is told to use (serial=com2 here)
+    as well as the screen: a GRUB error would show on the same line the hypervisor's messages
+    do. Under BIOS, COM1 stays quiet; under UEFI, GRUB's screen is OVMF's console, which OVMF
+    itself copies to every serial port."""
+    com2 = hv.dir / f"com2-{firmware}.txt"
+    com2.unlink(missing_ok=True)
+    r = hv.qemu(hv.iso("hello", hv_cmdline="serial=com2,57600"), uefi=(firmware == "uefi"),
+                subdir=f"qemu-com2-{firmware}", extra_args=["-serial", f"file:{com2}"])
+    text = com2.read_text(errors="replace") if com2.is_file() else ""
+    grub = text.find("Booting `hypervisor'")
+    start = text.find("[hv I] boot loader")  # the console's first line after it moved to COM2
+    assert_ok(grub >= 0 and start > grub, r,
+              f"GRUB's 'Booting `hypervisor'' is not on COM2 before the hypervisor's first line:\n"
+              f"{text[:2000]}")
+    if firmware == "bios":
+        assert_ok("Booting `hypervisor'" not in r.serial, r, "GRUB wrote to COM1 as well")
