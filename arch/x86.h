@@ -134,6 +134,8 @@
 /* CPUID feature bits tested in more than one place (SDM Vol. 2A, CPUID). */
 #define CPUID_1_ECX_VMX BIT(5)        /* VMX (hidden from the guest) */
 #define CPUID_1_ECX_XSAVE BIT(26)     /* XSAVE/XRSTOR, XSETBV/XGETBV, XCR0 */
+#define CPUID_1_ECX_HYPERVISOR BIT(31) /* running under a hypervisor: CPUID_HV_BASE names it */
+#define CPUID_HV_BASE 0x40000000u     /* the hypervisor leaves: EBX ECX EDX = its vendor */
 #define CPUID_7_EBX_FSGSBASE BIT(0)   /* RDFSBASE and friends (CR4.FSGSBASE) */
 #define CPUID_7_EBX_SMEP BIT(7)       /* CR4.SMEP */
 #define CPUID_7_EBX_SMAP BIT(20)      /* CR4.SMAP */

@@ -57,8 +57,10 @@ _start:
 	cmpl $2048, %ecx
 	jb 2b
 
-	movl %cr4, %eax
-	orl $(1 << 5), %eax             /* PAE */
+	/* CR4 from scratch, nothing inherited from the loader (firmware with 5-level paging
+	 * leaves LA57 set, which would make these 4-level tables wrong): PAE, and MCE so that a
+	 * machine check is an exception the host reports, not a shutdown. */
+	movl $((1 << 5) | (1 << 6)), %eax
 	movl %eax, %cr4
 	movl $boot_pml4, %eax
 	movl %eax, %cr3

@@ -3,6 +3,7 @@
 #include "kernel/guest_load.h"
 #include "kernel/linux_boot.h"
 #include "kernel/lib.h"
+#include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
@@ -246,6 +247,8 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	else
 		pr_err("guest ended: %s", v->end_detail);
 	trace_print_costs();
+	if (host_nmis)
+		pr_warn("host NMIs: %llu, counted and ignored (docs/debugging.md)", host_nmis);
 	if (mmu_audit_enabled) /* a failed audit point panics: reaching here means all passed */
 		pr_info("mmu: %llu audits at named points (%llu of the whole tables), all clean; at "
 			"the end of the run: %s", mmu_audits_done, mmu_audits_whole,

@@ -6,6 +6,7 @@
 #include "kernel/mb2.h"
 #include "kernel/panic.h"
 #include "kernel/pmm.h"
+#include "arch/asm.h"
 #include "arch/x86.h"
 #include "drivers/power.h"
 #include "drivers/uart.h"
@@ -82,11 +83,14 @@ void kmain(u32 magic, u32 info_phys)
 	}
 	log_level = cfg.loglevel;
 	pr_info("boot loader: %s; command line: '%s'", boot_info.loader_name, boot_info.cmdline);
+	pr_info("cpu: CR4=%#llx (set at entry, nothing kept from the loader)", read_cr4());
 	log_memory_map(&boot_info);
 	memory_init(&boot_info);
 	if (cfg.selftest == SELFTEST_PANIC)
 		panic("selftest: panic requested on the command line");
 	if (cfg.selftest == SELFTEST_EXCEPTION)
 		__asm__ volatile("ud2");
+	if (cfg.selftest == SELFTEST_NMI)
+		cpu_selftest_nmi();
 	hv_start(&cfg, &boot_info);
 }

@@ -123,6 +123,8 @@ static int set_selftest(struct hv_config *c, const char *v, size_t n)
 		c->selftest = SELFTEST_ENTRY_CONTROL;
 	else if (eq(v, n, "vmx_locked_off"))
 		c->selftest = SELFTEST_VMX_LOCKED_OFF;
+	else if (eq(v, n, "nmi"))
+		c->selftest = SELFTEST_NMI;
 	else if (n > 11 && !memcmp(v, "entry_rule:", 11)) {
 		u64 k;
 		if (!parse_u64(v + 11, n - 11, &k) || k < 1 || k > 99)

@@ -11,7 +11,7 @@
 
 /* selftest=: deliberately break something to exercise a fatal path (docs/debugging.md). */
 enum { SELFTEST_NONE, SELFTEST_PANIC, SELFTEST_EXCEPTION, SELFTEST_ENTRY_GUEST_STATE,
-       SELFTEST_ENTRY_CONTROL, SELFTEST_VMX_LOCKED_OFF };
+       SELFTEST_ENTRY_CONTROL, SELFTEST_VMX_LOCKED_OFF, SELFTEST_NMI };
 
 struct hv_config {
 	u64 guest_mem;    /* guest_mem=64M: bytes of guest RAM (K, M, G suffixes) */

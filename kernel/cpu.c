@@ -4,6 +4,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "arch/asm.h"
+#include "arch/apic.h"
 
 struct __packed tss64 {
 	u32 reserved0;
@@ -33,6 +34,8 @@ extern const u64 isr_table[32];
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 static u8 df_stack[8192] __attribute__((aligned(16)));
+static u8 nmi_stack[4096] __attribute__((aligned(16)));
+u64 host_nmis;
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -49,6 +52,7 @@ static void install_tss(void)
 	u64 base = (u64)(uintptr_t)&tss;
 	u64 limit = sizeof(tss) - 1;
 	tss.ist[0] = (u64)(uintptr_t)(df_stack + sizeof(df_stack));
+	tss.ist[1] = (u64)(uintptr_t)(nmi_stack + sizeof(nmi_stack)); /* an NMI may hit anywhere */
 	tss.iomap_base = sizeof(tss);
 	/* 64-bit available TSS descriptor (type 9), SDM Vol. 3A 8.2.3. */
 	gdt64[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
@@ -62,7 +66,8 @@ static void install_idt(void)
 	for (int v = 0; v < 32; v++) {
 		u64 off = isr_table[v];
 		idt[v] = (struct idt_gate){
-			.off_lo = (u16)off, .sel = HOST_CS_SEL, .ist = (v == 8) ? 1 : 0,
+			.off_lo = (u16)off, .sel = HOST_CS_SEL,
+			.ist = v == VEC_DF ? 1 : v == VEC_NMI ? 2 : 0,
 			.type = 0x8e, .off_mid = (u16)(off >> 16), .off_hi = (u32)(off >> 32),
 		};
 	}
@@ -99,6 +104,10 @@ __attribute__((noinline, noclone)) bool rdmsr_safe(u32 msr, u64 *val)
 
 void trap_handler(struct trap_frame *f)
 {
+	if (f->vector == VEC_NMI) { /* a host NMI (a board's watchdog, a BMC): counted */
+		host_nmis++;
+		return; /* kernel/isr.S returns with IRETQ, which unblocks NMIs */
+	}
 	if (f->vector == VEC_GP && f->rip == (u64)rdmsr_safe_insn) {
 		rdmsr_faulted = true;
 		f->rip += 2; /* RDMSR is 0f 32: resume after it (kernel/isr.S returns) */
@@ -107,4 +116,33 @@ void trap_handler(struct trap_frame *f)
 	pr_err("host exception %llu (%s) error=%#llx rip=%#llx cr2=%#llx", f->vector,
 	       exc_names[f->vector & 31], f->error, f->rip, read_cr2());
 	panic_regs(f, "unexpected host exception %llu at rip=%#llx", f->vector, f->rip);
+}
+
+/* selftest=nmi: an NMI to this CPU through its own local APIC (xAPIC or x2APIC, as the firmware
+ * left it), then a bounded wait for the handler's count. */
+void cpu_selftest_nmi(void)
+{
+	u64 base = 0, before = host_nmis;
+	if (!rdmsr_safe(LAPIC_MSR_APIC_BASE, &base) || !(base & APIC_BASE_EN)) {
+		pr_warn("selftest: no enabled local APIC (IA32_APIC_BASE=%#llx): no NMI sent", base);
+		return;
+	}
+	u32 lo = (APIC_DM_NMI << APIC_DM_SHIFT) | APIC_ICR_ASSERT; /* physical destination: us */
+	if (base & APIC_BASE_EXTD) {
+		u64 id = rdmsr(LAPIC_MSR_X2APIC_FIRST + (LAPIC_REG_ID >> 4));
+		wrmsr(LAPIC_MSR_X2APIC_FIRST + (LAPIC_REG_ICR_LO >> 4), (id << 32) | lo);
+	} else {
+		volatile u32 *apic = (volatile u32 *)(uintptr_t)(base & ~0xfffULL);
+		apic[LAPIC_REG_ICR_HI / 4] = apic[LAPIC_REG_ID / 4] & 0xff000000u;
+		apic[LAPIC_REG_ICR_LO / 4] = lo;
+	}
+	for (u32 i = 0; i < 10000000 && *(volatile u64 *)&host_nmis == before; i++)
+		pause();
+	if (*(volatile u64 *)&host_nmis == before)
+		pr_err("selftest: an NMI sent to this CPU (%s) never arrived",
+		       (base & APIC_BASE_EXTD) ? "x2APIC" : "xAPIC");
+	else
+		pr_info("selftest: host NMI sent to this CPU (%s), handled on its own stack and "
+			"returned from (host NMIs: %llu)", (base & APIC_BASE_EXTD) ? "x2APIC" : "xAPIC",
+			host_nmis);
 }

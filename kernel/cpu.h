@@ -23,5 +23,10 @@ void trap_handler(struct trap_frame *f);
 /* RDMSR of an MSR the host CPU may not have: false (and *val untouched) when it raises #GP,
  * which trap_handler then resumes from instead of panicking. */
 bool rdmsr_safe(u32 msr, u64 *val);
+/* NMIs the host took (its own IST stack; counted and returned from) and NMIs that arrived
+ * while the guest ran (an NMI exit, vmx/exit.c). */
+extern u64 host_nmis;
+/* selftest=nmi: sends this CPU an NMI through its local APIC and reports the handler's count. */
+void cpu_selftest_nmi(void);
 
 #endif

@@ -5,7 +5,6 @@
 #include "vmx/cpuid.h"
 #include "arch/x86.h"
 
-#define HV_CPUID_BASE 0x40000000u
 #define HV_CPUID_MAX 0x40000001u
 /* "Slotvisor" in EBX, ECX, EDX, NUL-padded to 12 bytes. */
 #define HV_SIG_EBX 0x746f6c53u /* "Slot" */
@@ -34,7 +33,6 @@
 #define C1_OSXSAVE BIT(27)
 #define C1_AVX BIT(28)
 #define C1_F16C BIT(29)
-#define C1_HYPERVISOR BIT(31)
 /* CPUID.7.0:EBX / ECX */
 #define C7B_TSC_ADJUST BIT(1)
 #define C7B_SGX BIT(2)
@@ -80,7 +78,7 @@
 
 bool cpuid_from_host(const struct cpuid_model *m, u32 leaf)
 {
-	if ((leaf & 0xffffff00u) == HV_CPUID_BASE)
+	if ((leaf & 0xffffff00u) == CPUID_HV_BASE)
 		return false;
 	/* Above the host's highest basic leaf an Intel CPU answers with that leaf's data. */
 	return !(leaf > m->host_max_basic && leaf <= CPUID_FREQ_LEAF);
@@ -198,7 +196,7 @@ static void leaf1(const struct cpuid_model *m, const struct cpuid_guest *g, stru
 	if ((g->cr4 & CR4_OSXSAVE) && m->xcr0_mask)
 		r->c |= (u32)C1_OSXSAVE;
 	/* The emulated local APIC (devices/lapic.c): xAPIC, x2APIC and TSC-deadline. */
-	r->c |= (u32)(C1_HYPERVISOR | C1_X2APIC | C1_TSC_DEADLINE);
+	r->c |= (u32)(CPUID_1_ECX_HYPERVISOR | C1_X2APIC | C1_TSC_DEADLINE);
 	r->d |= (u32)D1_APIC;
 	/* One logical processor: initial APIC ID 0, one per package, no HTT. */
 	r->b = (r->b & 0x0000ffffu) | (1u << 16);
@@ -268,7 +266,7 @@ void cpuid_guest_view(const struct cpuid_model *m, const struct cpuid_guest *g, 
 	case 0x80000008: /* address sizes stay; one core */
 		r->c &= ~0xf0ffu;
 		break;
-	case HV_CPUID_BASE:
+	case CPUID_HV_BASE:
 		*r = (struct cpuid_regs){ HV_CPUID_MAX, HV_SIG_EBX, HV_SIG_ECX, HV_SIG_EDX };
 		break;
 	default:

@@ -1,6 +1,7 @@
 /* exit.c - exit dispatch by basic exit reason, and the handlers too small for a file. */
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
+#include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "mmu/gwalk.h"
 #include "mmu/mmu.h"
@@ -67,8 +68,18 @@ static void handle_exception(struct vcpu *v)
 	u32 info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
 	u32 vec = info & INTR_INFO_VECTOR_MASK;
 	u32 type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
-	if (type == INTR_TYPE_NMI) {
-		pr_warn("host NMI during guest run: ignored");
+	if (type == INTR_TYPE_NMI) { /* NMI exiting: the host's NMI, not the guest's */
+		if (!host_nmis++)
+			pr_warn("host NMI during guest run: counted and ignored (the run's end says "
+				"how many)");
+		return;
+	}
+	if (vec == VEC_MC) { /* intercepted: the hardware reports an error, not the guest */
+		u64 status = 0;
+		(void)rdmsr_safe(MSR_MCG_STATUS, &status);
+		vcpu_stop(v, END_GUEST_ERROR, "machine check during the guest's run (rip=%#llx, "
+			  "IA32_MCG_STATUS=%#llx): a hardware error; the banks' IA32_MCi_STATUS say "
+			  "which", v->last_rip, status);
 		return;
 	}
 	intr_recover_nmi_blocking(info);

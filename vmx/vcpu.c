@@ -76,7 +76,9 @@ static void setup_controls(struct vcpu *v)
 	vmcs_write(VM_ENTRY_CONTROLS, control("VM-entry", c->entry, ENTRY_LOAD_IA32_EFER |
 					      ENTRY_LOAD_DEBUG_CONTROLS));
 	/* #PF: with paging off the only page faults are accesses outside guest RAM. */
-	vmcs_write(EXCEPTION_BITMAP, BIT(VEC_PF));
+	/* #MC too: with CR4.MCE always on (vcpu_real_cr4), a machine check in the guest's run
+	 * comes here instead of to the guest or a shutdown (as KVM intercepts it). */
+	vmcs_write(EXCEPTION_BITMAP, BIT(VEC_PF) | BIT(VEC_MC));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -218,7 +220,9 @@ u64 vcpu_real_cr4(u64 guest_cr0, u64 guest_cr4)
 				       CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE | CR4_FSGSBASE);
 	if (guest_cr0 & CR0_PG)
 		passthrough |= guest_cr4 & (CR4_SMEP | CR4_SMAP);
-	return vmx_fix_cr(passthrough | CR4_PAE | CR4_VMXE, vmx_caps.cr4_fixed0,
+	/* MCE always (the guest reads its own value from the shadow): a machine check is then an
+	 * exception, intercepted (EXCEPTION_BITMAP), not a shutdown of the machine. */
+	return vmx_fix_cr(passthrough | CR4_PAE | CR4_MCE | CR4_VMXE, vmx_caps.cr4_fixed0,
 			  vmx_caps.cr4_fixed1);
 }
 

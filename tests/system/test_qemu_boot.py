@@ -55,3 +55,19 @@ def test_grub_writes_to_the_hypervisor_serial_port(hv, firmware):
               f"{text[:2000]}")
     if firmware == "bios":
         assert_ok("Booting `hypervisor'" not in r.serial, r, "GRUB wrote to COM1 as well")
+
+
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+def test_host_nmi_counted_and_returned(hv, firmware):
+    """selftest=nmi: the hypervisor sends its own CPU an NMI through the local APIC; the NMI
+    runs on its own stack, is counted and returned from (it used to panic), and the boot goes
+    on to the usual end under QEMU TCG. CR4 is the hypervisor's own value, PAE and MCE (under
+    UEFI the firmware's CR4 bits are not kept)."""
+    r = hv.qemu(hv.iso("hello", hv_cmdline="selftest=nmi"), uefi=(firmware == "uefi"))
+    assert_ok(r.find(r"^\[hv I\] cpu: CR4=0x60 ") >= 0, r, "CR4 is not exactly PAE|MCE at entry")
+    assert_ok(r.find(r"^\[hv I\] selftest: host NMI sent to this CPU \((xAPIC|x2APIC)\), "
+                     r"handled on its own stack and returned from \(host NMIs: 1\)") >= 0, r,
+              "the NMI was not counted and returned from")
+    assert_ok(r.find(r"^\[hv E\] FATAL: .*VMX.*not supported") >= 0, r,
+              "the boot did not go on to the VMX check")
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)

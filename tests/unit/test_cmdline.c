@@ -320,6 +320,7 @@ static void test_selftest_values(void **state)
 	assert_int_equal(parse_ok("selftest=exception").selftest, SELFTEST_EXCEPTION);
 	assert_int_equal(parse_ok("selftest=entry_control").selftest, SELFTEST_ENTRY_CONTROL);
 	assert_int_equal(parse_ok("selftest=vmx_locked_off").selftest, SELFTEST_VMX_LOCKED_OFF);
+	assert_int_equal(parse_ok("selftest=nmi").selftest, SELFTEST_NMI);
 	assert_int_equal(parse_ok("loglevel=debug").selftest, SELFTEST_NONE);
 }
 
