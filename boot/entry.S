@@ -107,7 +107,23 @@ no_long_mode:
 	inb %dx, %al
 	testb $0x40, %al
 	jz 5b
-	/* Power off as kernel/panic does: isa-debug-exit when fw_cfg says QEMU, then Bochs. */
+	/* Power off as drivers/power.c does on QEMU: isa-debug-exit when CPUID says a hypervisor
+	 * runs us and fw_cfg says QEMU. Elsewhere no emulator port is touched (0x500-0x53f are
+	 * GPIO on many boards; telling Bochs apart needs its ACPI tables): halt. */
+	pushfl                          /* CPUID at all? (EFLAGS.ID toggles, as above) */
+	popl %eax
+	movl %eax, %ecx
+	xorl $(1 << 21), %eax
+	pushl %eax
+	popfl
+	pushfl
+	popl %eax
+	cmpl %eax, %ecx
+	je 9f
+	movl $1, %eax
+	cpuid
+	btl $31, %ecx                   /* CPUID.1:ECX.hypervisor */
+	jnc 9f
 	movw $0x510, %dx
 	xorw %ax, %ax
 	outw %ax, %dx
@@ -124,13 +140,7 @@ no_long_mode:
 	movw $0xf4, %dx
 	movl $0x7f, %eax
 	outl %eax, %dx
-7:	movl $shutdown_str, %esi
-	movw $0x8900, %dx
-8:	lodsb
-	testb %al, %al
-	jz 9f
-	outb %al, %dx
-	jmp 8b
+7:
 9:	cli
 	hlt
 	jmp 9b
@@ -157,8 +167,6 @@ long_mode:
 no_lm_msg:
 	.ascii "[hv E] FATAL: CPU: no long mode (x86-64): this hypervisor needs a 64-bit CPU\r\n"
 	.asciz "[hv E] summary end=boot_failure code=127 exits=0\r\n"
-shutdown_str:
-	.asciz "Shutdown"
 
 	.section .data
 	.balign 16

@@ -90,10 +90,26 @@ static int find_s5_type(const struct sdt_header *dsdt, bool b)
 	return -1;
 }
 
-void acpi_enter_s5(u64 rsdp_phys)
+static const u8 *find_rsdp(u64 rsdp_phys)
 {
 	const u8 *rsdp = rsdp_phys ? (const u8 *)(uintptr_t)rsdp_phys : scan_rsdp(0xe0000, 0x100000);
-	if (!rsdp || memcmp(rsdp, "RSD PTR ", 8))
+	return rsdp && !memcmp(rsdp, "RSD PTR ", 8) ? rsdp : NULL;
+}
+
+bool acpi_oem_id(u64 rsdp_phys, char oem[7])
+{
+	const u8 *rsdp = find_rsdp(rsdp_phys);
+	if (!rsdp)
+		return false;
+	memcpy(oem, rsdp + 9, 6); /* RSDP: signature 8, checksum 1, OEM ID 6 */
+	oem[6] = 0;
+	return true;
+}
+
+void acpi_enter_s5(u64 rsdp_phys)
+{
+	const u8 *rsdp = find_rsdp(rsdp_phys);
+	if (!rsdp)
 		return;
 	const struct sdt_header *fadt = find_fadt(rsdp);
 	if (!fadt || fadt->length < 116)

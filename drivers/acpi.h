@@ -6,5 +6,8 @@
 
 /* Enters S5 using the RSDP at rsdp (0: scan the BIOS areas). Returns if it cannot. */
 void acpi_enter_s5(u64 rsdp);
+/* The RSDP's OEM ID (6 characters, NUL-terminated in oem); false without an RSDP. rsdp: the
+ * loader's copy, or 0 to scan the BIOS area. */
+bool acpi_oem_id(u64 rsdp, char oem[7]);
 
 #endif

@@ -7,10 +7,16 @@
 
 /* Records the ACPI RSDP (physical address) handed over by the boot loader, or 0. */
 void power_set_rsdp(u64 rsdp);
-/* Tries, in order: isa-debug-exit (only when fw_cfg says QEMU), Bochs's 0x8900 port, ACPI S5,
- * then halts forever with interrupts off. Drains the console first. */
+/* Tries, in order: QEMU's isa-debug-exit (on QEMU only), Bochs's 0x8900 port (on Bochs only),
+ * ACPI S5, then halts forever with interrupts off. Drains the console first. */
 void power_off(u8 code) __noreturn;
-/* True when QEMU's fw_cfg interface answers with its signature. */
+/* Which emulator's own ports exist here, decided once: QEMU when CPUID names TCG or KVM as
+ * the hypervisor and fw_cfg answers "QEMU"; Bochs when there is no hypervisor bit and the
+ * ACPI RSDP's OEM ID is "BOCHS "; otherwise none (real hardware, another hypervisor). No
+ * emulator port is touched before that is known (0x500-0x53f are GPIO on many boards). */
+enum power_machine { POWER_MACHINE_OTHER, POWER_MACHINE_QEMU, POWER_MACHINE_BOCHS };
+enum power_machine power_machine(void);
+const char *power_machine_name(enum power_machine m);
 bool power_is_qemu(void);
 
 #endif

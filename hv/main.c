@@ -84,6 +84,7 @@ void kmain(u32 magic, u32 info_phys)
 	log_level = cfg.loglevel;
 	pr_info("boot loader: %s; command line: '%s'", boot_info.loader_name, boot_info.cmdline);
 	pr_info("cpu: CR4=%#llx (set at entry, nothing kept from the loader)", read_cr4());
+	pr_info("power-off: %s", power_machine_name(power_machine()));
 	log_memory_map(&boot_info);
 	memory_init(&boot_info);
 	if (cfg.selftest == SELFTEST_PANIC)

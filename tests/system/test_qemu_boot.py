@@ -71,3 +71,22 @@ def test_host_nmi_counted_and_returned(hv, firmware):
     assert_ok(r.find(r"^\[hv E\] FATAL: .*VMX.*not supported") >= 0, r,
               "the boot did not go on to the VMX check")
     assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+
+
+def test_power_off_without_emulator_ports_on_other_machines(hv):
+    """On a machine that is neither QEMU nor Bochs (here QEMU made to look like one: no
+    hypervisor bit in CPUID and no ACPI tables, so nothing says "BOCHS "), no emulator port is
+    touched: no fw_cfg probe, no isa-debug-exit, no Bochs port (0x500-0x53f are GPIO on many
+    boards). With no ACPI S5 either, the hypervisor halts after its summary line (QEMU is then
+    stopped by the test's time limit, not by isa-debug-exit). On QEMU and Bochs the boot log
+    names the machine and its port (the other tests end through them)."""
+    r = hv.qemu(hv.iso("hello"), subdir="qemu-hw", timeout=15, fail_on_timeout=False,
+                extra_args=["-cpu", "qemu64,-hypervisor", "-machine", "pc,acpi=off"])
+    assert_ok(r.find(r"^\[hv I\] power-off: not an emulator: ACPI S5 only") >= 0, r,
+              "the machine was not taken for real hardware")
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+    assert_ok(r.timed_out, r, f"QEMU ended by itself (status {r.exit_status}): an emulator port "
+              "was used")
+    q = hv.qemu(hv.iso("hello"), subdir="qemu-default")
+    assert_ok(q.find(r"^\[hv I\] power-off: QEMU \(CPUID and fw_cfg\)") >= 0, q,
+              "QEMU was not recognised")
