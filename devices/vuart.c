@@ -48,13 +48,13 @@
 /* A partial line (a prompt, an echo) goes to the console once the guest has written nothing
  * for this long: 1/FLUSH_IDLE_DIV s of guest time (10 ms). */
 #define FLUSH_IDLE_DIV 100
-/* Guest TSC ticks between console polls made for a guest that can take an RX interrupt
- * (~1 ms in Bochs, as the vCPU's own console poll, CONSOLE_POLL_TICKS in vmx/vcpu.c). */
-#define INPUT_IRQ_POLL_TICKS (1ULL << 17)
+/* Console polls a second, in guest time, made for a guest that can take an RX interrupt (as
+ * the vCPU's own console poll, CONSOLE_POLLS_PER_SEC in vmx/vcpu.h). */
+#define INPUT_IRQ_POLLS_PER_SEC 1000
 /* A guest polling LSR or reading RBR with nothing received polls the console at most this
- * often (~0.16 ms in Bochs), so typed input arrives promptly without a host UART access on
- * every LSR read. */
-#define INPUT_POLL_TICKS (1ULL << 14)
+ * often a second (every ~0.17 ms), so typed input arrives promptly without a host UART access
+ * on every LSR read. */
+#define INPUT_POLLS_PER_SEC 6000
 
 /*
  * Invariants: rx_count <= rx_cap() except right after FCR turns the FIFOs off (then cleared);
@@ -359,7 +359,7 @@ void vuart_tick(u64 now)
 	if (vu.len && !vu.held && now >= vu.last_out + flush_idle())
 		write_pending();
 	if (!vu.rx_count && now >= vu.next_poll) {
-		vu.next_poll = now + INPUT_IRQ_POLL_TICKS;
+		vu.next_poll = now + vtime_hz() / INPUT_IRQ_POLLS_PER_SEC;
 		input_poll(); /* may call vuart_push_input */
 	}
 	catch_up(now);
@@ -383,7 +383,7 @@ static void poll_input(u64 now)
 	static u64 next;
 	if (vu.rx_count || now < next)
 		return;
-	next = now + INPUT_POLL_TICKS;
+	next = now + vtime_hz() / INPUT_POLLS_PER_SEC;
 	input_poll();
 }
 

@@ -4,7 +4,7 @@
  * vmx/ never calls debug/ by name: the start-up code (hv/hv.c) installs debug/'s table with
  * vmx_set_debug_hooks before the guest runs, and until then vmx/ runs with hooks that do
  * nothing (no debugger). The hooks are called only where a debugger can matter, never on
- * every exit: before_entry at the run loop's console polls (every CONSOLE_POLL_TICKS, or
+ * every exit: before_entry at the run loop's console polls (every vcpu_console_poll_ticks, or
  * after an exit that set vcpu->poll_now), idle_poll while the guest halts, debug_exit on #DB/#BP, monitor-trap-flag and
  * preemption-timer exits, entry_failed after a failed VM entry.
  */

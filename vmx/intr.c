@@ -144,7 +144,7 @@ static enum hlt_wait wait_for_timer(struct vcpu *v, u64 *next_poll)
 		return HLT_NO_TIMER;
 	for (;;) {
 		if (rdtsc() >= *next_poll) {
-			*next_poll = rdtsc() + CONSOLE_POLL_TICKS;
+			*next_poll = rdtsc() + vcpu_console_poll_ticks;
 			if (vmx_debug_hooks->idle_poll(v))
 				return HLT_DEBUGGER;
 		}
@@ -173,7 +173,7 @@ void intr_handle_hlt(struct vcpu *v)
 			  "never wake", v->last_rip);
 		return;
 	}
-	u64 next_poll = rdtsc() + CONSOLE_POLL_TICKS; /* the run loop has just polled */
+	u64 next_poll = rdtsc() + vcpu_console_poll_ticks; /* the run loop has just polled */
 	while (intc_pending() < 0) {
 		switch (wait_for_timer(v, &next_poll)) {
 		case HLT_TICKED:

@@ -19,6 +19,7 @@
 #include "devices/intc.h"
 #include "devices/irq.h"
 #include "drivers/power.h"
+#include "drivers/tsc.h"
 
 struct vcpu vcpu0;
 
@@ -262,8 +263,12 @@ int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 	return 0;
 }
 
+u64 vcpu_console_poll_ticks = 1ULL << 17; /* until vcpu_setup knows the TSC's rate */
+
 void vcpu_setup(struct vcpu *v, const struct guest_start *s)
 {
+	if (tsc_hz())
+		vcpu_console_poll_ticks = tsc_hz() / CONSOLE_POLLS_PER_SEC;
 	setup_controls(v);
 	setup_host_state();
 	setup_guest_state(v, s);
@@ -411,12 +416,12 @@ void vcpu_run(struct vcpu *v)
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);
 		}
-		/* The consoles (monitor escape, GDB) are polled every CONSOLE_POLL_TICKS, and at
+		/* The consoles (monitor escape, GDB) are polled every vcpu_console_poll_ticks, and at
 		 * once after an exit that may stop the guest for a debugger (v->poll_now). */
 		u64 now = rdtsc();
 		if (now >= next_poll || v->poll_now) {
 			v->poll_now = false;
-			next_poll = now + CONSOLE_POLL_TICKS;
+			next_poll = now + vcpu_console_poll_ticks;
 			vmx_debug_hooks->before_entry(v); /* the monitor, then the GDB stub */
 			if (v->end != END_NONE)
 				break;

@@ -24,9 +24,12 @@ struct guest_regs {
 };
 _Static_assert(sizeof(struct guest_regs) == 17 * 8, "vmx/entry.S layout");
 
-/* Host TSC ticks between two polls of the consoles (~1 ms in Bochs): before an entry
- * (vcpu_run), and while the guest halts (vmx/intr.c). */
-#define CONSOLE_POLL_TICKS (1ULL << 17)
+/* The consoles are polled CONSOLE_POLLS_PER_SEC times a second of host time: before an entry
+ * (vcpu_run), and while the guest halts (vmx/intr.c). In time, not TSC ticks: a poll is a
+ * UART access, a round trip to QEMU under KVM, whatever the TSC's rate. */
+#define CONSOLE_POLLS_PER_SEC 1000
+/* The host TSC ticks between two polls (tsc_hz() / CONSOLE_POLLS_PER_SEC, set by vcpu_setup). */
+extern u64 vcpu_console_poll_ticks;
 
 /* How a run ended; printed as end=NAME in the summary line (docs/debugging.md). */
 enum vcpu_end {
