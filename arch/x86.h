@@ -64,6 +64,7 @@
 #define MSR_TSC 0x10            /* IA32_TIME_STAMP_COUNTER */
 #define MSR_TSC_ADJUST 0x3b     /* IA32_TSC_ADJUST (CPUID.7.0:EBX[1]) */
 #define MSR_PLATFORM_ID 0x17    /* IA32_PLATFORM_ID */
+#define MSR_PLATFORM_INFO 0xce  /* MSR_PLATFORM_INFO (Intel, Sandy Bridge on): [15:8] max non-turbo ratio */
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_BIOS_SIGN_ID 0x8b   /* IA32_BIOS_SIGN_ID: microcode revision */
 #define MSR_MTRRCAP 0xfe        /* IA32_MTRRCAP */

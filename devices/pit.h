@@ -39,10 +39,8 @@
 #define DEVICES_PIT_H
 
 #include "arch/types.h"
+#include "arch/i8254.h"
 
-#define PIT_HZ 1193182ULL
-#define PIT_PORT 0x40 /* 0x40-0x42 counters, 0x43 control */
-#define PIT_SPEAKER_PORT 0x61
 #define PIT_NO_EDGE (~0ULL)
 
 /* One counter. Invariants: 1 <= cr, n <= 65536 (10000 when bcd); while counting the elapsed

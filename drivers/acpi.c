@@ -96,6 +96,20 @@ static const u8 *find_rsdp(u64 rsdp_phys)
 	return rsdp && !memcmp(rsdp, "RSD PTR ", 8) ? rsdp : NULL;
 }
 
+u16 acpi_pm_timer_port(u64 rsdp_phys, bool *wide)
+{
+	const u8 *rsdp = find_rsdp(rsdp_phys);
+	const struct sdt_header *fadt = rsdp ? find_fadt(rsdp) : NULL;
+	if (!fadt || fadt->length < 116)
+		return 0;
+	const u8 *f = (const u8 *)fadt;
+	u32 port, flags;
+	memcpy(&port, f + 76, 4);   /* PM_TMR_BLK */
+	memcpy(&flags, f + 112, 4); /* Flags: bit 8 TMR_VAL_EXT (32-bit counter) */
+	*wide = flags & BIT(8);
+	return port && port <= 0xfffc && f[91] == 4 ? (u16)port : 0; /* PM_TMR_LEN = 4 */
+}
+
 bool acpi_oem_id(u64 rsdp_phys, char oem[7])
 {
 	const u8 *rsdp = find_rsdp(rsdp_phys);

@@ -8,10 +8,13 @@
 #define DRIVERS_TSC_H
 
 #include "arch/types.h"
+#include "kernel/cmdline.h" /* enum tsc_source */
 
-/* Measures the host TSC rate against PIT channel 2 (10 ms); 1 GHz, with a warning, when that
- * fails. Call once at boot, before anything reads tsc_hz() or vtime_hz(). */
-void tsc_calibrate(void);
+/* Finds the host TSC's rate (tsc.c: the order and the cross-check) and prints it with its
+ * source; TSC_AUTO falls back to 1 GHz with a warning. A forced source that gives nothing
+ * returns false (the caller stops the boot). rsdp: the loader's ACPI RSDP or 0. Call once at
+ * boot, before anything reads tsc_hz() or vtime_hz(). */
+bool tsc_calibrate(enum tsc_source forced, u64 rsdp);
 /* The host TSC rate in Hz as measured (0 before tsc_calibrate). */
 u64 tsc_hz(void);
 

@@ -187,6 +187,10 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	struct guest_start start;
 	char err[200];
 
+	/* First: it needs no VMX, so every machine (QEMU TCG too) shows where its rate came from. */
+	if (!tsc_calibrate(cfg->tsc_source, mb->rsdp))
+		hv_fail_boot("tsc", "the source tsc= names gives no rate on this machine (tsc=auto "
+			     "tries each)");
 	load_guest(v, cfg, mb, &start);
 	if (cfg->selftest == SELFTEST_VMX_LOCKED_OFF)
 		vmx_simulate_fc = FEATURE_CONTROL_LOCKED; /* as firmware with VT-x disabled leaves it */
@@ -211,7 +215,6 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	if (mmu_memslot_add(&ram, &why))
 		hv_fail_boot("mmu", why);
 	mask_legacy_pic();
-	tsc_calibrate();
 	xsave_init();
 	vuart_init(0x3f8);
 	/* The debugging tools above VMX and the devices (docs/architecture.md): typed input

@@ -147,6 +147,24 @@ static int set_guest_mem(struct hv_config *c, const char *v, size_t n)
 
 /* mmu_audit=0 (off), 1 (every named point) or N (every Nth: a guest as big as Linux makes
  * hundreds of thousands of faults, each audit walks every live spte). */
+static const char *const tsc_sources[TSC_SOURCES] = {
+	[TSC_AUTO] = "auto", [TSC_CPUID15] = "cpuid15", [TSC_CPUID16] = "cpuid16",
+	[TSC_PLATFORM_INFO] = "platform_info", [TSC_PMTIMER] = "pmtimer", [TSC_PIT] = "pit",
+};
+
+const char *tsc_source_name(enum tsc_source s)
+{
+	return (unsigned)s < TSC_SOURCES ? tsc_sources[s] : "?";
+}
+
+static int set_tsc(struct hv_config *c, const char *v, size_t n)
+{
+	for (int i = 0; i < TSC_SOURCES; i++)
+		if (eq(v, n, tsc_sources[i]))
+			return c->tsc_source = (enum tsc_source)i, 0;
+	return -1;
+}
+
 static int set_mmu_audit(struct hv_config *c, const char *v, size_t vn)
 {
 	u64 n;
@@ -177,9 +195,11 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 		r = set_mmu_audit(c, v, vn);
 	else if (eq(k, kn, "selftest"))
 		r = set_selftest(c, v, vn);
+	else if (eq(k, kn, "tsc"))
+		r = set_tsc(c, v, vn);
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest=)", (int)kn, k);
+			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

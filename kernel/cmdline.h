@@ -13,6 +13,12 @@
 enum { SELFTEST_NONE, SELFTEST_PANIC, SELFTEST_EXCEPTION, SELFTEST_ENTRY_GUEST_STATE,
        SELFTEST_ENTRY_CONTROL, SELFTEST_VMX_LOCKED_OFF, SELFTEST_NMI };
 
+/* tsc=: where the host TSC's rate comes from (drivers/tsc.c; docs/boot.md). */
+enum tsc_source { TSC_AUTO, TSC_CPUID15, TSC_CPUID16, TSC_PLATFORM_INFO, TSC_PMTIMER, TSC_PIT,
+		  TSC_SOURCES };
+/* The name tsc= takes for s ("auto", "cpuid15", ...). */
+const char *tsc_source_name(enum tsc_source s);
+
 struct hv_config {
 	u64 guest_mem;    /* guest_mem=64M: bytes of guest RAM (K, M, G suffixes) */
 	int loglevel;     /* loglevel=error|warn|info|debug or 0..3 */
@@ -23,6 +29,7 @@ struct hv_config {
 	int mmu_audit;    /* mmu_audit=0|1|N: audit the shadow tables at every (Nth) named point */
 	int selftest;     /* selftest=panic|exception|entry_guest_state|entry_control|entry_rule:N */
 	int entry_rule;   /* selftest=entry_rule:N: break VM-entry rule N (hv/hv.c) */
+	enum tsc_source tsc_source; /* tsc=auto|cpuid15|cpuid16|platform_info|pmtimer|pit */
 };
 
 /* Fills cfg with the defaults. */

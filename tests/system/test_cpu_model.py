@@ -95,3 +95,15 @@ def test_misc_enable(hv):
     assert_ok("misc_enable: reset=0x1800 fast_strings=0" in r.guest_lines, r,
               "reset value is not BTS|PEBS unavailable with the host's (Bochs: absent, so off) "
               "fast strings")
+
+
+def test_tsc_rate_stated_by_bochs_is_checked(hv):
+    """Bochs's CPU states a base frequency in CPUID 0x16 (3.5 GHz) that its TSC, which counts
+    instructions, does not run at: the calibration measures with the ACPI PM timer, sees the
+    difference and uses the measurement (drivers/tsc.c), so the guest's clocks agree with
+    Bochs's PIT and APIC timer (the checks above)."""
+    r = run(hv)
+    assert_ok(r.find(r"^\[hv W\] tsc: cpuid16 states \d+ kHz but pmtimer measures \d+ kHz: "
+                     r"using the measurement") >= 0, r, "no cross-check warning")
+    assert_ok(r.find(r"^\[hv I\] tsc: \d+ kHz from pmtimer; the guest's TSC is given as") >= 0, r,
+              "the rate did not come from the PM timer")

@@ -90,3 +90,35 @@ def test_power_off_without_emulator_ports_on_other_machines(hv):
     q = hv.qemu(hv.iso("hello"), subdir="qemu-default")
     assert_ok(q.find(r"^\[hv I\] power-off: QEMU \(CPUID and fw_cfg\)") >= 0, q,
               "QEMU was not recognised")
+
+
+# tsc=: what QEMU TCG's pc machine offers each calibration source (its CPU models state no
+# rate in CPUID 0x15/0x16 and have no MSR_PLATFORM_INFO); Bochs's case, where CPUID 0x16 states
+# a rate its TSC does not run at, is test_cpu_model.py's.
+TSC_CASES = [
+    ("", "pc", r"tsc: \d+ kHz from pmtimer; "),
+    ("tsc=pit", "pc", r"tsc: \d+ kHz from pit \(tsc= on the command line\); "),
+    ("tsc=pmtimer", "pc", r"tsc: \d+ kHz from pmtimer \(tsc= on the command line\); "),
+    ("", "pc,pit=off", r"tsc: \d+ kHz from pmtimer; "),
+    ("", "pc,pit=off,acpi=off", r"tsc: no source gives the TSC's rate .*assuming 1 GHz"),
+    ("tsc=cpuid16", "pc", r"FATAL: tsc: "),
+    ("tsc=pit", "pc,pit=off", r"FATAL: tsc: "),
+]
+
+
+@pytest.mark.parametrize("cmdline,machine,want", TSC_CASES)
+def test_tsc_calibration_sources(hv, cmdline, machine, want):
+    """The TSC's rate comes from the first source that gives one (a stated one checked against
+    a measured one), each loop bounded: a machine without a PIT (pit=off: no OUT2 at all) or
+    without ACPI still boots on, and a source forced with tsc= that this machine lacks stops
+    the boot with a FATAL line naming it."""
+    r = hv.qemu(hv.iso("hello", hv_cmdline=cmdline), subdir=f"qemu-{machine}-{cmdline or 'auto'}",
+                extra_args=["-M", machine])
+    assert_ok(r.find(want) >= 0, r, f"no line matching {want!r}")
+    if "FATAL" in want:
+        assert_ok(r.find(r"tsc=\w+: this machine gives no rate that way") >= 0, r,
+                  "the forced source is not named")
+    else:
+        assert_ok(r.find(r"^\[hv E\] FATAL: .*VMX.*not supported") >= 0, r,
+                  "the boot did not go on to the VMX check")
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)

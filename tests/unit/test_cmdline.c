@@ -311,6 +311,23 @@ static void test_baud_bad(void **state)
 	expect_refused("baud=4295082496", "baud"); /* 2^32 + 115200: no truncation to u32 */
 }
 
+/* ---- tsc= ---- */
+
+static void test_tsc_source_values(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("").tsc_source, TSC_AUTO);
+	assert_int_equal(parse_ok("tsc=auto").tsc_source, TSC_AUTO);
+	assert_int_equal(parse_ok("tsc=cpuid15").tsc_source, TSC_CPUID15);
+	assert_int_equal(parse_ok("tsc=cpuid16").tsc_source, TSC_CPUID16);
+	assert_int_equal(parse_ok("tsc=platform_info").tsc_source, TSC_PLATFORM_INFO);
+	assert_int_equal(parse_ok("tsc=pmtimer").tsc_source, TSC_PMTIMER);
+	assert_int_equal(parse_ok("tsc=pit").tsc_source, TSC_PIT);
+	expect_refused("tsc=hpet", "tsc");
+	expect_refused("tsc=", "tsc");
+	assert_string_equal(tsc_source_name(TSC_PLATFORM_INFO), "platform_info");
+}
+
 /* ---- selftest ---- */
 
 static void test_selftest_values(void **state)
@@ -497,6 +514,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_mmu_audit_values),
+		cmocka_unit_test(test_tsc_source_values),
 		cmocka_unit_test(test_empty_line),
 		cmocka_unit_test(test_only_spaces),
 		cmocka_unit_test(test_success_keeps_unmentioned_fields),
