@@ -51,6 +51,7 @@
 #define C7C_WAITPKG BIT(5)
 #define C7C_LA57 BIT(16)
 #define C7C_RDPID BIT(22)
+#define C7C_VEX256 (BIT(9) | BIT(10)) /* VAES, VPCLMULQDQ: their VEX forms need AVX state */
 /* AVX-512 instructions in ECX and EDX, and AMX in EDX: state XCR0 cannot enable here */
 #define C7C_AVX512 (BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14))
 #define C7D_AVX512 (BIT(2) | BIT(3) | BIT(8) | BIT(23))
@@ -75,6 +76,60 @@
 #define CDCN_ALIGN64 BIT(1)
 /* CPUID.80000001:EDX */
 #define C81D_RDTSCP BIT(27)
+
+/*
+ * The feature bits a guest may see at all, as an allowlist (everything else is hidden, so a
+ * host CPU newer than this table shows the guest nothing this hypervisor has not been checked
+ * to honour: PCONFIG, CET, UINTR, ... stay hidden on any host). A bit is here when the CPU
+ * runs the instruction the same in VMX non-root operation with this hypervisor's controls, or
+ * the hypervisor emulates what it needs (MSRs, the local APIC). The per-leaf code below then
+ * adds what the model depends on (XSAVE with XCR0, RDPID with "enable RDTSCP") and the bits the
+ * emulation provides whatever the host has (x2APIC, TSC-deadline, TSC_ADJUST).
+ */
+enum { REG_A, REG_B, REG_C, REG_D };
+struct cpuid_allow {
+	u32 leaf, sub;
+	u8 reg;
+	u32 mask;
+};
+static const struct cpuid_allow cpuid_allowed[] = {
+	/* SSE3, PCLMULQDQ, SSSE3, FMA, CX16, SSE4.1, SSE4.2, x2APIC, MOVBE, POPCNT, TSC-deadline,
+	 * AES, XSAVE, OSXSAVE, AVX, F16C, RDRAND, hypervisor. Not: DTES64, MONITOR, DS-CPL, VMX,
+	 * SMX, EST, TM2, CNXT-ID, SDBG, xTPR, PDCM, PCID, DCA. */
+	{ 1, 0, REG_C, BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(21) |
+		       BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(26) | BIT(27) | BIT(28) | BIT(29) |
+		       BIT(30) | BIT(31) },
+	/* FPU, VME, DE, PSE, TSC, MSR, PAE, MCE, CX8, APIC, SEP, PGE, MCA (no banks), CMOV, PAT,
+	 * PSE-36, CLFSH, MMX, FXSR, SSE, SSE2, SS. Not: MTRR, PSN, DS, ACPI, HTT, TM, PBE. */
+	{ 1, 0, REG_D, GENMASK(9, 0) | BIT(11) | GENMASK(17, 13) | BIT(19) | GENMASK(27, 23) },
+	/* FSGSBASE, TSC_ADJUST, BMI1, AVX2, FDP_EXCPTN_ONLY, SMEP, BMI2, ERMS, FPU CS/DS
+	 * deprecated, RDSEED, ADX, SMAP, CLFLUSHOPT, CLWB, SHA. Not: SGX, HLE, INVPCID, RTM, the
+	 * resource monitors, MPX, AVX-512, PT. */
+	{ 7, 0, REG_B, BIT(0) | BIT(1) | BIT(3) | GENMASK(9, 5) | BIT(13) | GENMASK(20, 18) |
+		       BIT(23) | BIT(24) | BIT(29) },
+	/* PREFETCHWT1, GFNI, VAES, VPCLMULQDQ, RDPID, CLDEMOTE, MOVDIRI, MOVDIR64B. Not: AVX-512,
+	 * UMIP, PKU, OSPKE, WAITPKG, CET shadow stacks, TME, LA57, MAWAU, Key Locker, bus-lock
+	 * detection, ENQCMD, SGX launch control, PKS. */
+	{ 7, 0, REG_C, BIT(0) | BIT(8) | BIT(9) | BIT(10) | BIT(22) | BIT(25) | BIT(27) | BIT(28) },
+	/* FSRM, MD_CLEAR, SERIALIZE. Not: AVX-512, UINTR, hybrid, TSXLDTRK, PCONFIG, arch LBRs,
+	 * CET IBT, AMX, the speculation-control and core-capabilities MSRs. */
+	{ 7, 0, REG_D, BIT(4) | BIT(10) | BIT(14) },
+	/* LAHF/SAHF in 64-bit mode, LZCNT, SSE4A, PREFETCHW. Not: SVM and the rest. */
+	{ 0x80000001, 0, REG_C, BIT(0) | BIT(5) | BIT(6) | BIT(8) },
+	/* SYSCALL, NX, 1 GiB pages, RDTSCP, long mode. */
+	{ 0x80000001, 0, REG_D, BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29) },
+};
+
+static void apply_allowlist(u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+	for (u32 i = 0; i < ARRAY_SIZE(cpuid_allowed); i++) {
+		const struct cpuid_allow *a = &cpuid_allowed[i];
+		if (a->leaf != leaf || a->sub != sub)
+			continue;
+		u32 *reg = a->reg == REG_A ? &r->a : a->reg == REG_B ? &r->b : a->reg == REG_C ? &r->c : &r->d;
+		*reg &= a->mask;
+	}
+}
 
 bool cpuid_from_host(const struct cpuid_model *m, u32 leaf)
 {
@@ -218,7 +273,7 @@ static void leaf7(const struct cpuid_model *m, u32 sub, struct cpuid_regs *r)
 	r->b &= ~(u32)(C7B_SGX | C7B_HLE | C7B_INVPCID | C7B_RTM | C7B_PQM |
 		       C7B_MPX | C7B_PQE | C7B_AVX512 | C7B_PT);
 	if (!(m->xcr0_mask & XCR0_AVX))
-		r->b &= ~(u32)C7B_AVX2;
+		r->b &= ~(u32)C7B_AVX2, r->c &= ~(u32)C7C_VEX256;
 	r->c &= ~(u32)(C7C_UMIP | C7C_PKU | C7C_OSPKE | C7C_WAITPKG | C7C_LA57 | C7C_AVX512);
 	if (!m->rdtscp)
 		r->c &= ~(u32)C7C_RDPID;
@@ -228,6 +283,7 @@ static void leaf7(const struct cpuid_model *m, u32 sub, struct cpuid_regs *r)
 void cpuid_guest_view(const struct cpuid_model *m, const struct cpuid_guest *g, u32 leaf, u32 sub,
 		      struct cpuid_regs *r)
 {
+	apply_allowlist(leaf, sub, r);
 	switch (leaf) {
 	case 0:
 		r->a = r->a > CPUID_FREQ_LEAF ? r->a : CPUID_FREQ_LEAF;
