@@ -24,9 +24,16 @@ static bool check_read_phys(void *o, u64 pa, void *buf, int len)
 	return true;
 }
 
+struct report {
+	int n;
+	const char *header; /* printed before the first broken rule (strict mode: only then) */
+};
+
 static void check_report(void *o, const struct vmcheck_violation *x)
 {
-	int *n = o;
+	struct report *r = o;
+	if (!r->n && r->header)
+		pr_err("%s", r->header);
 	char fields[160] = "";
 	int len = 0;
 	for (int i = 0; i < x->nfields; i++) {
@@ -35,10 +42,10 @@ static void check_report(void *o, const struct vmcheck_violation *x)
 				    name ? name : "field", x->f[i].value);
 	}
 	pr_err("  check %s (SDM %s): %s;%s", x->rule, x->sdm, x->text, fields);
-	(*n)++;
+	r->n++;
 }
 
-void entry_check(void)
+static int run_checker(const char *header)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	u32 a, b, cc, d;
@@ -51,8 +58,30 @@ void entry_check(void)
 		.cr4_fixed0 = c->cr4_fixed0, .cr4_fixed1 = c->cr4_fixed1,
 		.maxphyaddr = (u8)(a & 0xff), .cpu_lma = true,
 	};
-	int n = 0;
+	struct report r = { 0, header };
+	vmcheck_run(&in, check_report, &r);
+	return r.n;
+}
+
+void entry_check(void)
+{
 	pr_err("entry checker (SDM \"VM Entries\"):");
-	vmcheck_run(&in, check_report, &n);
+	int n = run_checker(NULL);
 	pr_err("entry checker: %d rule%s broken", n, n == 1 ? "" : "s");
+	if (!n)
+		pr_err("entry checker: no rule of the SDM's list is broken, so the cause is outside "
+		       "it: the CPU's or an outer hypervisor's own checks (KVM's nested ones), MSR "
+		       "values loaded on entry, or a rule this checker lacks");
+}
+
+u64 entry_checks_done;
+
+bool entry_check_strict(void)
+{
+	entry_checks_done++;
+	int n = run_checker("strict entry check (SDM \"VM Entries\") before a VM entry:");
+	if (n)
+		pr_err("strict entry check: %d rule%s broken: the entry is not made (entry_check=1)",
+		       n, n == 1 ? "" : "s");
+	return n == 0;
 }

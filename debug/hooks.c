@@ -36,4 +36,5 @@ const struct vmx_debug_hooks debug_hooks = {
 	.idle_poll = idle_poll,
 	.debug_exit = debug_exit,
 	.entry_failed = entry_check,
+	.check_entry = entry_check_strict,
 };

@@ -16,6 +16,7 @@
 #include "vmx/vmx.h"
 #include "vmx/trace.h"
 #include "debug/gdb.h"
+#include "debug/entry_check.h"
 #include "debug/hooks.h"
 #include "debug/monitor.h"
 #include "vmx/intr.h"
@@ -226,6 +227,9 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	intc_init(v->ram_size);
 	build_acpi_tables(v);
 	vcpu_setup(v, &start);
+	v->strict_entry = cfg->entry_check;
+	if (cfg->entry_check)
+		pr_info("entry_check=1: the entry checker runs before every VM entry");
 	cfg_entry_rule = cfg->entry_rule;
 	if (cfg->gdb_port) {
 		if (cfg->gdb_port == uart_port())
@@ -250,6 +254,8 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	else
 		pr_err("guest ended: %s", v->end_detail);
 	trace_print_costs();
+	if (v->strict_entry)
+		pr_info("entry check: %llu VM entries checked before they were made", entry_checks_done);
 	if (host_nmis)
 		pr_warn("host NMIs: %llu, counted and ignored (docs/debugging.md)", host_nmis);
 	if (mmu_audit_enabled) /* a failed audit point panics: reaching here means all passed */

@@ -197,9 +197,11 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 		r = set_selftest(c, v, vn);
 	else if (eq(k, kn, "tsc"))
 		r = set_tsc(c, v, vn);
+	else if (eq(k, kn, "entry_check"))
+		r = eq(v, vn, "1") ? (c->entry_check = true, 0) : eq(v, vn, "0") ? (c->entry_check = false, 0) : -1;
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc=)", (int)kn, k);
+			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

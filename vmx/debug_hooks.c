@@ -23,11 +23,17 @@ static void no_entry_failed(void)
 {
 }
 
+static bool no_check_entry(void)
+{
+	return true;
+}
+
 static const struct vmx_debug_hooks no_debugger = {
 	.before_entry = no_before_entry,
 	.idle_poll = no_idle_poll,
 	.debug_exit = no_debug_exit,
 	.entry_failed = no_entry_failed,
+	.check_entry = no_check_entry,
 };
 
 const struct vmx_debug_hooks *vmx_debug_hooks = &no_debugger;

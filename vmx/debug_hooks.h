@@ -29,6 +29,9 @@ struct vmx_debug_hooks {
 	/* After a failed VM entry has been reported and the guest state dumped: explains it
 	 * (prints every VM-entry rule the current VMCS breaks). */
 	void (*entry_failed)(void);
+	/* entry_check=1 (vcpu->strict_entry), before every VM entry: true when the VMCS breaks
+	 * no VM-entry rule; false (the rules printed) stops the run before the entry. */
+	bool (*check_entry)(void);
 };
 
 /* The hooks in force (vmx/vcpu.c); never NULL. */

@@ -432,6 +432,12 @@ void vcpu_run(struct vcpu *v)
 			intr_before_entry(v, vnow);
 		if (preempt)
 			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks(vnow, shift));
+		if (v->strict_entry && !vmx_debug_hooks->check_entry()) {
+			vcpu_stop(v, END_ENTRY_FAILURE, "strict entry check: the VMCS breaks a VM-entry "
+				  "rule before the entry at rip=%#llx (entry_check=1)",
+				  vmcs_read(GUEST_RIP));
+			break;
+		}
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();

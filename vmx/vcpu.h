@@ -75,6 +75,9 @@ struct vcpu {
 	/* "enable RDTSCP" is set (vcpu_setup, fixed): RDTSCP and RDPID run natively and
 	 * IA32_TSC_AUX is the guest's (in the hardware all the time, vmx/exit_msr.c). */
 	bool rdtscp;
+	/* entry_check=1: the entry checker runs before every VM entry (vmx_debug_hooks
+	 * check_entry); a broken rule stops the run instead of entering. */
+	bool strict_entry;
 	bool nmi_pending; /* an NMI waits for the guest to unblock NMIs */
 	/* Guest RAM: host-physical base and size; guest physical 0 maps to ram_hpa. */
 	hpa_t ram_hpa;

@@ -326,6 +326,10 @@ static void test_tsc_source_values(void **state)
 	expect_refused("tsc=hpet", "tsc");
 	expect_refused("tsc=", "tsc");
 	assert_string_equal(tsc_source_name(TSC_PLATFORM_INFO), "platform_info");
+	assert_true(parse_ok("entry_check=1").entry_check);
+	assert_false(parse_ok("entry_check=0").entry_check);
+	assert_false(parse_ok("").entry_check);
+	expect_refused("entry_check=yes", "entry_check");
 }
 
 /* ---- selftest ---- */
