@@ -86,6 +86,12 @@ void kmain(u32 magic, u32 info_phys)
 	pr_info("cpu: CR4=%#llx (set at entry, nothing kept from the loader)", read_cr4());
 	pr_info("power-off: %s", power_machine_name(power_machine()));
 	log_memory_map(&boot_info);
+	/* Before anything is allocated: under UEFI the other CPUs run a firmware loop in memory
+	 * the map may report as available. */
+	if (cpu_park_aps())
+		pr_info("cpu: the other CPUs (if any) sent INIT: they wait for a SIPI, not in firmware");
+	else
+		pr_warn("cpu: no enabled local APIC: other CPUs, if any, are left as the firmware left them");
 	memory_init(&boot_info);
 	if (cfg.selftest == SELFTEST_PANIC)
 		panic("selftest: panic requested on the command line");

@@ -146,3 +146,26 @@ void cpu_selftest_nmi(void)
 			"returned from (host NMIs: %llu)", (base & APIC_BASE_EXTD) ? "x2APIC" : "xAPIC",
 			host_nmis);
 }
+
+/* The other CPUs, as the firmware left them (under UEFI: running a loop in memory the map may
+ * call available), are put in wait-for-SIPI with one INIT IPI to all but this CPU, before the
+ * allocator or the guest's RAM can overwrite their loop. Returns false when there is no
+ * enabled local APIC to send it with. */
+bool cpu_park_aps(void)
+{
+	u64 base = 0;
+	if (!rdmsr_safe(LAPIC_MSR_APIC_BASE, &base) || !(base & APIC_BASE_EN))
+		return false;
+	u32 lo = (APIC_DM_INIT << APIC_DM_SHIFT) | APIC_ICR_ASSERT |
+		 (APIC_SHORTHAND_OTHERS << APIC_ICR_SHORTHAND_SHIFT);
+	if (base & APIC_BASE_EXTD) {
+		wrmsr(LAPIC_MSR_X2APIC_FIRST + (LAPIC_REG_ICR_LO >> 4), lo);
+		return true;
+	}
+	volatile u32 *apic = (volatile u32 *)(uintptr_t)(base & ~0xfffULL);
+	apic[LAPIC_REG_ICR_HI / 4] = 0;
+	apic[LAPIC_REG_ICR_LO / 4] = lo;
+	for (u32 i = 0; i < 1000000 && (apic[LAPIC_REG_ICR_LO / 4] & APIC_DELIVERY_PENDING); i++)
+		pause();
+	return true;
+}

@@ -26,6 +26,9 @@ bool rdmsr_safe(u32 msr, u64 *val);
 /* NMIs the host took (its own IST stack; counted and returned from) and NMIs that arrived
  * while the guest ran (an NMI exit, vmx/exit.c). */
 extern u64 host_nmis;
+/* INIT to every other CPU (all-excluding-self, xAPIC or x2APIC): they wait for a SIPI that
+ * never comes instead of running firmware code; false without an enabled local APIC. */
+bool cpu_park_aps(void);
 /* selftest=nmi: sends this CPU an NMI through its local APIC and reports the handler's count. */
 void cpu_selftest_nmi(void);
 

@@ -122,3 +122,18 @@ def test_tsc_calibration_sources(hv, cmdline, machine, want):
         assert_ok(r.find(r"^\[hv E\] FATAL: .*VMX.*not supported") >= 0, r,
                   "the boot did not go on to the VMX check")
     assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+
+
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+def test_other_cpus_parked_with_init(hv, firmware):
+    """With two CPUs (QEMU TCG -smp 2; under UEFI the second runs OVMF's loop), the hypervisor
+    sends INIT to all but itself before it allocates anything, says so, and boots on to the VMX
+    check as with one CPU."""
+    r = hv.qemu(hv.iso("hello"), uefi=(firmware == "uefi"), subdir=f"qemu-smp2-{firmware}",
+                extra_args=["-smp", "2"])
+    park = r.find(r"^\[hv I\] cpu: the other CPUs \(if any\) sent INIT")
+    alloc = r.find(r"^\[hv I\] page allocator:")
+    assert_ok(park >= 0 and alloc > park, r, "no INIT line before the page allocator's")
+    assert_ok(r.find(r"^\[hv E\] FATAL: .*VMX.*not supported") >= 0, r,
+              "the boot did not go on to the VMX check")
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
