@@ -72,9 +72,13 @@ struct sp {
 	u32 parents;             /* link chain: the sptes that point at this page */
 	u32 flood;               /* guest writes to its table since a fault last went through
 				  * it (write-flood detection: track_write) */
-	/* With the audit on: the entries changed since the last audit point, the entries that
-	 * lead to a page with such entries, and whether this page or one below it has any
-	 * (audit_note, audit_changed). */
+};
+
+/* With the audit on, per shadow page: the entries changed since the last audit point, the
+ * entries that lead to a page with such entries, and whether this page or one below it has
+ * any (audit_note, audit_changed). Beside struct sp, from the page allocator (mmu_init), not
+ * in it: the pool's own table stays as small as without the audit. */
+struct audit_marks {
 	u64 changed[SPTE_ENTRIES / 64];
 	u64 descend[SPTE_ENTRIES / 64];
 	bool below_changed;
@@ -97,6 +101,8 @@ struct memslot_set guest_memslots;
 struct spte_mmio_layout spte_mmio_layout = SPTE_MMIO_LAYOUT(SPTE_L1TF_CACHE_BITS_MIN);
 
 static struct sp sps[SP_MAX];
+static struct audit_marks *marks; /* marks[i] belongs to sps[i] */
+#define MARKS(s) (&marks[(s) - sps])
 static struct sp *hash[SP_HASH_SIZE];
 static struct sp *gfn_hash[GFN_HASH_SIZE];
 static u32 rmap[RMAP_HASH_SIZE];
@@ -270,13 +276,13 @@ static void walk_invariant_broken(const char *what);
  * that the audit finds it from the root. */
 static void mark_below_changed(struct sp *s)
 {
-	if (s->below_changed)
+	if (MARKS(s)->below_changed)
 		return; /* and so are its parents, or they are marked when they link it */
-	s->below_changed = true;
+	MARKS(s)->below_changed = true;
 	for (u32 l = s->parents; l; l = links[l].next) {
 		u32 ref = links[l].ref;
 		struct sp *p = ref_sp(ref);
-		p->descend[(ref & 511) / 64] |= BIT(ref & 63);
+		MARKS(p)->descend[(ref & 511) / 64] |= BIT(ref & 63);
 		mark_below_changed(p);
 	}
 }
@@ -286,7 +292,7 @@ static inline void audit_note(u32 ref)
 	if (!mmu_audit_enabled)
 		return;
 	struct sp *s = ref_sp(ref);
-	s->changed[(ref & 511) / 64] |= BIT(ref & 63);
+	MARKS(s)->changed[(ref & 511) / 64] |= BIT(ref & 63);
 	mark_below_changed(s);
 }
 
@@ -495,9 +501,9 @@ static struct sp *sp_alloc(gfn_t gfn, u32 role)
 	struct sp *s = free_list.head.next;
 	list_del(&free_list, s);
 	memset(s->spt, 0, PAGE_SIZE);
-	memset(s->changed, 0, sizeof(s->changed));
-	memset(s->descend, 0, sizeof(s->descend));
-	s->below_changed = false;
+	memset(MARKS(s)->changed, 0, sizeof(MARKS(s)->changed));
+	memset(MARKS(s)->descend, 0, sizeof(MARKS(s)->descend));
+	MARKS(s)->below_changed = false;
 	*s = (struct sp){ .spt = s->spt, .gfn = gfn, .role = role, .in_use = 1,
 			  .valid_gen = mmu_valid_gen };
 	u32 h = hash_of(gfn, role);
@@ -580,8 +586,12 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 	link_free_head = 1;
 	pool_pages = MIN(pool_pages, (u64)SP_MAX);
 	pool_base = pmm_alloc_contig(pool_pages, PAGE_SIZE);
-	if (!pool_base)
+	u64 mark_pages = (pool_pages * sizeof(struct audit_marks) + PAGE_SIZE - 1) / PAGE_SIZE;
+	u64 marks_base = pool_base ? pmm_alloc_contig(mark_pages, PAGE_SIZE) : 0;
+	if (!marks_base)
 		return false;
+	marks = (struct audit_marks *)(uintptr_t)marks_base;
+	memset(marks, 0, mark_pages * PAGE_SIZE);
 	for (u64 i = pool_pages; i-- > 0;) {
 		sps[i].spt = (u64 *)(uintptr_t)(pool_base + i * PAGE_SIZE);
 		list_add(&free_list, &sps[i]);
@@ -596,9 +606,10 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 	spte_init_mmio(maxphyaddr); /* the L1TF bits for this CPU's L1D width */
 	gctx.mode = GWALK_NONE;
 	gctx.maxphyaddr = maxphyaddr;
-	pr_info("mmu: %llu shadow pages (%llu KiB); MAXPHYADDR %u: MMIO sptes %s; NX %s",
-		pool_pages, pool_pages * 4, maxphyaddr, mmio_sptes_enabled ? "on" : "off (every "
-		"MMIO access takes the slow path)", nx_enabled ? "on" : "off");
+	pr_info("mmu: %llu shadow pages (%llu KiB, audit marks %llu KiB); MAXPHYADDR %u: MMIO "
+		"sptes %s; NX %s", pool_pages, pool_pages * 4, mark_pages * 4, maxphyaddr,
+		mmio_sptes_enabled ? "on" : "off (every MMIO access takes the slow path)",
+		nx_enabled ? "on" : "off");
 	return true;
 }
 
@@ -1688,13 +1699,13 @@ static u64 audit_changed(struct sp *s, u64 la_base)
 	u64 bad = 0;
 	int level = (int)ROLE_LEVEL(s->role);
 	bool pae_root = s->role & ROLE_PAE_ROOT;
-	if (!s->below_changed)
+	if (!MARKS(s)->below_changed)
 		return 0;
 	for (int w = 0; w < SPTE_ENTRIES / 64; w++)
-	for (u64 bits = s->changed[w] | s->descend[w]; bits; bits &= bits - 1) {
+	for (u64 bits = MARKS(s)->changed[w] | MARKS(s)->descend[w]; bits; bits &= bits - 1) {
 		int i = w * 64 + __builtin_ctzll(bits);
 		u64 e = s->spt[i];
-		bool changed = s->changed[w] & BIT(i & 63);
+		bool changed = MARKS(s)->changed[w] & BIT(i & 63);
 		if (!is_shadow_present(e))
 			continue;
 		u64 la = la_base + ((u64)i << (pae_root ? 30 : SPTE_LEVEL_SHIFT(level)));
@@ -1713,12 +1724,12 @@ static u64 audit_changed(struct sp *s, u64 la_base)
 		}
 		if (changed) /* a new link: the whole subtree is new to this path */
 			bad += audit_table(child, la);
-		else if (child->below_changed)
+		else if (MARKS(child)->below_changed)
 			bad += audit_changed(child, la);
 	}
-	memset(s->changed, 0, sizeof(s->changed));
-	memset(s->descend, 0, sizeof(s->descend));
-	s->below_changed = false;
+	memset(MARKS(s)->changed, 0, sizeof(MARKS(s)->changed));
+	memset(MARKS(s)->descend, 0, sizeof(MARKS(s)->descend));
+	MARKS(s)->below_changed = false;
 	return bad;
 }
 
