@@ -13,15 +13,7 @@ _start:
 	movl %ebx, boot_info
 
 	/* Long mode needs CPUID leaf 0x80000001 EDX bit 29. */
-	pushfl
-	popl %eax
-	movl %eax, %ecx
-	xorl $(1 << 21), %eax
-	pushl %eax
-	popfl
-	pushfl
-	popl %eax
-	cmpl %eax, %ecx
+	call cpuid_absent
 	je no_long_mode
 	movl $0x80000000, %eax
 	cpuid
@@ -76,6 +68,20 @@ _start:
 	lgdt gdt64_ptr
 	ljmp $0x08, $long_mode
 
+/* ZF set when EFLAGS.ID does not toggle: a CPU without CPUID (before the Pentium).
+ * Clobbers EAX and ECX. */
+cpuid_absent:
+	pushfl
+	popl %eax
+	movl %eax, %ecx
+	xorl $(1 << 21), %eax
+	pushl %eax
+	popfl
+	pushfl
+	popl %eax
+	cmpl %eax, %ecx
+	ret
+
 /* Without long mode nothing else can run: say so on COM1 (8N1, 115200) and halt. */
 no_long_mode:
 	movw $COM1+3, %dx
@@ -110,15 +116,7 @@ no_long_mode:
 	/* Power off as drivers/power.c does on QEMU: isa-debug-exit when CPUID says a hypervisor
 	 * runs us and fw_cfg says QEMU. Elsewhere no emulator port is touched (0x500-0x53f are
 	 * GPIO on many boards; telling Bochs apart needs its ACPI tables): halt. */
-	pushfl                          /* CPUID at all? (EFLAGS.ID toggles, as above) */
-	popl %eax
-	movl %eax, %ecx
-	xorl $(1 << 21), %eax
-	pushl %eax
-	popfl
-	pushfl
-	popl %eax
-	cmpl %eax, %ecx
+	call cpuid_absent
 	je 9f
 	movl $1, %eax
 	cpuid

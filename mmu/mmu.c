@@ -1650,6 +1650,29 @@ static u64 audit_leaf(u64 spte, u64 la)
 	return is_mmio_spte(spte) ? audit_mmio(spte, la, &w) : audit_ram(spte, la, &w);
 }
 
+/* The linear address entry i of s maps under la_base (canonical). */
+static u64 entry_la(const struct sp *s, int i, u64 la_base)
+{
+	int level = (int)ROLE_LEVEL(s->role);
+	u64 la = la_base + ((u64)i << ((s->role & ROLE_PAE_ROOT) ? 30 : SPTE_LEVEL_SHIFT(level)));
+	if (level == 4 && (la & BIT(47)))
+		la |= GENMASK(63, 48); /* canonical upper half */
+	return la;
+}
+
+/* The live shadow page one level below a non-leaf spte e of a level-`level` page; NULL, with
+ * the error printed, when e points at anything else. */
+static struct sp *audit_child(u64 e, int level)
+{
+	struct sp *child = sp_of_hpa(spte_hpa(e));
+	if (!child || !child->in_use || is_obsolete(child) ||
+	    (int)ROLE_LEVEL(child->role) != level - 1) {
+		pr_err("audit: level-%d spte %#llx points to no live shadow page", level, e);
+		return NULL;
+	}
+	return child;
+}
+
 static u64 audit_table(const struct sp *s, u64 la_base)
 {
 	u64 bad = 0;
@@ -1658,23 +1681,15 @@ static u64 audit_table(const struct sp *s, u64 la_base)
 	int n = pae_root ? 4 : SPTE_ENTRIES;
 	for (int i = 0; i < n; i++) {
 		u64 e = s->spt[i];
-		u64 la = la_base + ((u64)i << (pae_root ? 30 : SPTE_LEVEL_SHIFT(level)));
-		if (level == 4 && (la & BIT(47)))
-			la |= GENMASK(63, 48); /* canonical upper half */
 		if (!is_shadow_present(e))
 			continue;
+		u64 la = entry_la(s, i, la_base);
 		if (level == 1) {
 			bad += audit_leaf(e, la);
 			continue;
 		}
-		struct sp *child = sp_of_hpa(spte_hpa(e));
-		if (!child || !child->in_use || is_obsolete(child) ||
-		    (int)ROLE_LEVEL(child->role) != level - 1) {
-			pr_err("audit: level-%d spte %#llx points to no live shadow page", level, e);
-			bad++;
-			continue;
-		}
-		bad += audit_table(child, la);
+		struct sp *child = audit_child(e, level);
+		bad += child ? audit_table(child, la) : 1;
 	}
 	return bad;
 }
@@ -1698,7 +1713,6 @@ static u64 audit_changed(struct sp *s, u64 la_base)
 {
 	u64 bad = 0;
 	int level = (int)ROLE_LEVEL(s->role);
-	bool pae_root = s->role & ROLE_PAE_ROOT;
 	if (!MARKS(s)->below_changed)
 		return 0;
 	for (int w = 0; w < SPTE_ENTRIES / 64; w++)
@@ -1708,21 +1722,15 @@ static u64 audit_changed(struct sp *s, u64 la_base)
 		bool changed = MARKS(s)->changed[w] & BIT(i & 63);
 		if (!is_shadow_present(e))
 			continue;
-		u64 la = la_base + ((u64)i << (pae_root ? 30 : SPTE_LEVEL_SHIFT(level)));
-		if (level == 4 && (la & BIT(47)))
-			la |= GENMASK(63, 48); /* canonical upper half */
+		u64 la = entry_la(s, i, la_base);
 		if (level == 1) {
 			bad += audit_leaf(e, la);
 			continue;
 		}
-		struct sp *child = sp_of_hpa(spte_hpa(e));
-		if (!child || !child->in_use || is_obsolete(child) ||
-		    (int)ROLE_LEVEL(child->role) != level - 1) {
-			pr_err("audit: level-%d spte %#llx points to no live shadow page", level, e);
+		struct sp *child = audit_child(e, level);
+		if (!child)
 			bad++;
-			continue;
-		}
-		if (changed) /* a new link: the whole subtree is new to this path */
+		else if (changed) /* a new link: the whole subtree is new to this path */
 			bad += audit_table(child, la);
 		else if (MARKS(child)->below_changed)
 			bad += audit_changed(child, la);
