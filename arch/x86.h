@@ -186,6 +186,13 @@
 			     BIT(VEC_GP) | BIT(VEC_PF) | BIT(VEC_AC) | BIT(VEC_CP))
 /* Contributory exceptions (6.15, Table 6-4): two of them, or #PF then one, make a #DF. */
 #define VEC_CONTRIBUTORY_MASK (BIT(VEC_DE) | BIT(VEC_TS) | BIT(VEC_NP) | BIT(VEC_SS) | BIT(VEC_GP))
+/* The exceptions that are not faults (6.5, Table 6-1): #DB (a fault or a trap, by its cause),
+ * NMI, the traps #BP and #OF, the aborts #DF and #MC. Every other vector below 32 is a fault
+ * (the reserved ones too, as KVM treats them): the CPU sets RF in the EFLAGS image it pushes
+ * for a fault (18.3.1.1), so that the IRET back to the instruction does not hit an instruction
+ * breakpoint on it again. */
+#define VEC_NOT_FAULT_MASK (BIT(VEC_DB) | BIT(VEC_NMI) | BIT(VEC_BP) | BIT(VEC_OF) | BIT(VEC_DF) | \
+			    BIT(VEC_MC))
 
 /*
  * Segment access rights as the VMCS (SDM Vol. 3C, 24.4.1) and LAR (shifted by 8) hold them:

@@ -299,6 +299,16 @@ void vcpu_skip_instruction(void)
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
 {
 	u32 info = vector | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+	/* Event injection pushes the guest-state RFLAGS as it is (SDM Vol. 3C, "Vectored-Event
+	 * Injection"), and an exit for an instruction saves RF as 0 (27.3.3): a fault the CPU
+	 * raised itself has RF set in the image, so set it here, as KVM does. Without it, a
+	 * handler that returns to the instruction with an instruction breakpoint on it gets a
+	 * #DB first. */
+	if (vector < VEC_EXCEPTIONS && !(VEC_NOT_FAULT_MASK & BIT(vector))) {
+		u64 rflags = vmcs_read(GUEST_RFLAGS);
+		if (!(rflags & RFLAGS_RF))
+			vmcs_write(GUEST_RFLAGS, rflags | RFLAGS_RF);
+	}
 	if (has_error) {
 		info |= INTR_INFO_DELIVER_CODE;
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);

@@ -167,7 +167,9 @@ static inline void vcpu_raise_breakpoints(u64 hits)
 		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
 			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | hits | PENDING_DBG_ENABLED_BP);
 }
-/* Queues a hardware exception for the next VM entry. */
+/* Queues a hardware exception for the next VM entry; for a fault (arch/x86.h
+ * VEC_NOT_FAULT_MASK) with RF set in the guest's RFLAGS, so the pushed image has it as the
+ * CPU's own faults do. */
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
 /* Queues #PF with error code ec; CR2 = la (loaded into the CPU before the entry). */
 void vcpu_inject_page_fault(u64 la, u32 ec);
