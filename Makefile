@@ -15,13 +15,13 @@ BOCHS ?= bochs
 QEMU ?= qemu-system-x86_64
 
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
-	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx \
+	-fpie -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx \
 	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-builtin -I. -MMD -MP
 ifeq ($(DEBUG),1)
 CFLAGS += -DMMU_AUDIT_DEFAULT=1 -O1
 endif
 ASFLAGS := -I. -MMD -MP
-LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T $(BUILD)/linker.ld
 
 # Every folder of the layer map (docs/architecture.md), bottom first.
 HV_SRCS := $(wildcard boot/*.S arch/*.c kernel/*.c kernel/*.S drivers/*.c emul/*.c mmu/*.c \
@@ -38,7 +38,7 @@ GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
 
 .SECONDARY:
 .PHONY: all iso run test unit systest deps clean help guests fuzz bench check linux-assets test-linux-audit
-all: check $(BUILD)/hv.elf $(BUILD)/hv-narrow.elf $(BUILD)/hv.iso guests
+all: check $(BUILD)/hv.elf $(BUILD)/hv-narrow.elf $(BUILD)/hv-moved.elf $(BUILD)/hv.iso guests
 
 # Source rules the compiler cannot see: only mmu/ knows the MMIO generation width; each macro
 # name is defined in one file (scripts/check-defines.sh); includes point down the layer map.
@@ -65,16 +65,31 @@ help:
 	@echo "variables: GUEST=name (guests/NAME.c, or linux)  CMDLINE='guest_mem=32M loglevel=debug'  CROSS_COMPILE=x86_64-elf-"
 	@echo "           LINUX_CMDLINE='console=ttyS0,115200 ...' (GUEST=linux: the kernel's command line)"
 
-$(BUILD)/%.c.o: %.c
+# The hypervisor's objects depend on the flags they were compiled with (a stamp file, as the
+# ISO's iso-config below): a change of CFLAGS (DEBUG=1, or -fpie) rebuilds them all.
+$(BUILD)/hv-flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CFLAGS) | $(ASFLAGS) | $(LDFLAGS)' | cmp -s - $@ || echo '$(CFLAGS) | $(ASFLAGS) | $(LDFLAGS)' > $@
+
+$(BUILD)/%.c.o: %.c $(BUILD)/hv-flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.S.o: %.S
+$(BUILD)/%.S.o: %.S $(BUILD)/hv-flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ASFLAGS) -c $< -o $@
 
-$(BUILD)/hv.elf: $(HV_OBJS) linker.ld
+# linker.ld through the C preprocessor: boot/link.h's HV_LINK_BASE.
+$(BUILD)/linker.ld: linker.ld boot/link.h
+	@mkdir -p $(@D)
+	$(CPP) -P -undef -I. -x c -o $@ $<
+
+# A position-independent image (docs/boot.md "Where the image runs"): its only dynamic
+# relocations must be R_X86_64_RELATIVE, the one kind boot/entry.S applies, and GRUB refuses an
+# ELF with a relocation section: scripts/fix-image.py checks the first and retypes the section.
+$(BUILD)/hv.elf: $(HV_OBJS) $(BUILD)/linker.ld
 	$(LD) $(LDFLAGS) -o $@ $(HV_OBJS)
+	@scripts/fix-image.py $@
 	@grub-file --is-x86-multiboot2 $@ 2>/dev/null || { command -v grub-file >/dev/null && echo "error: $@ is not multiboot2" && exit 1; } || true
 
 # Guests: 32-bit multiboot v1 ELF kernels, each guests/NAME.c linked with guests/lib.
@@ -97,11 +112,24 @@ guests: $(GUEST_ELFS)
 # code elsewhere asks it (mmu_mmio_gen_bits, mmu_mmio_spte_current; `make check`).
 MMU_OBJS := $(filter $(BUILD)/mmu/%,$(HV_OBJS))
 NARROW_OBJS := $(filter-out $(MMU_OBJS),$(HV_OBJS)) $(patsubst $(BUILD)/%,$(BUILD)/narrow/%,$(MMU_OBJS))
-$(BUILD)/narrow/%.c.o: %.c
+$(BUILD)/narrow/%.c.o: %.c $(BUILD)/hv-flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DMMIO_GEN_BITS=4 -c $< -o $@
-$(BUILD)/hv-narrow.elf: $(NARROW_OBJS) linker.ld
+$(BUILD)/hv-narrow.elf: $(NARROW_OBJS) $(BUILD)/linker.ld
 	$(LD) $(LDFLAGS) -o $@ $(NARROW_OBJS)
+	@scripts/fix-image.py $@
+
+# The moved build: the same image, except that its multiboot2 header asks GRUB for an address
+# of at least 16 MiB, so GRUB always loads it away from its link address: the system tests run
+# a guest with it to check that everything works relocated (docs/boot.md), on BIOS too, where
+# GRUB's `cutmem` does not move the load.
+MOVED_OBJS := $(filter-out $(BUILD)/boot/header.S.o,$(HV_OBJS)) $(BUILD)/moved/boot/header.S.o
+$(BUILD)/moved/boot/header.S.o: boot/header.S $(BUILD)/hv-flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -DHV_LOAD_MIN=0x1000000 -c $< -o $@
+$(BUILD)/hv-moved.elf: $(MOVED_OBJS) $(BUILD)/linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(MOVED_OBJS)
+	@scripts/fix-image.py $@
 
 # GUEST=linux: Debian's cloud kernel as the guest, with a busybox initramfs whose /init starts a
 # shell (docs/linux.md). scripts/linux-fetch.sh keeps the kernel and busybox in $(LINUX_DIR) and
@@ -195,4 +223,4 @@ clean:
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/fuzz clean
 
--include $(HV_OBJS:.o=.d) $(NARROW_OBJS:.o=.d) $(GUEST_LIB_OBJS:.o=.d)
+-include $(HV_OBJS:.o=.d) $(NARROW_OBJS:.o=.d) $(BUILD)/moved/boot/header.S.d $(GUEST_LIB_OBJS:.o=.d)

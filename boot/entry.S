@@ -1,4 +1,6 @@
-/* entry.S - 32-bit multiboot2 entry, identity map of the low 4 GiB, switch to long mode. */
+/* entry.S - 32-bit multiboot2 entry, identity map of the low 4 GiB, switch to long mode, apply
+ * the image's relocations (it runs where GRUB loaded it), call kmain. */
+#include "boot/link.h"
 #define MB2_BOOT_MAGIC 0x36d76289
 #define COM1 0x3f8
 
@@ -8,9 +10,26 @@
 _start:
 	cli
 	cld
-	movl $boot_stack_top, %esp
-	movl %eax, boot_magic
-	movl %ebx, boot_info
+	/* The image runs wherever GRUB put it (the multiboot2 relocatable tag, boot/header.S): no
+	 * absolute address until the relocations are applied below. Find where we run with a
+	 * CALL/POP, which needs four writable bytes of stack: the boot information's reserved
+	 * word (offset 4, "ignored by the OS image") when a multiboot2 loader started us, else
+	 * our own multiboot2 header's second word at the link address (a loader that is not
+	 * multiboot2 does not relocate: it loads the ELF at its physical addresses; kmain then
+	 * reports the wrong magic). */
+	movl %eax, %edi
+	leal 8(%ebx), %esp
+	cmpl $MB2_BOOT_MAGIC, %edi
+	je 1f
+	movl $(HV_LINK_BASE + 8), %esp
+1:	call .Lbase
+.Lbase:	popl %ebp                      /* %ebp: where .Lbase runs; data is %ebp-relative */
+	leal boot_stack_top-.Lbase(%ebp), %esp
+	movl %edi, boot_magic-.Lbase(%ebp)
+	movl %ebx, boot_info-.Lbase(%ebp)
+	leal __image_start-.Lbase(%ebp), %eax
+	subl $HV_LINK_BASE, %eax        /* how far from the link address: runtime - link */
+	movl %eax, boot_delta-.Lbase(%ebp)
 
 	/* Long mode needs CPUID leaf 0x80000001 EDX bit 29. */
 	call cpuid_absent
@@ -25,37 +44,39 @@ _start:
 	jz no_long_mode
 
 	/* PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages: 0..4 GiB identity. */
-	movl $boot_pdpt, %eax
+	leal boot_pml4-.Lbase(%ebp), %esi
+	leal boot_pdpt-.Lbase(%ebp), %edi
+	leal boot_pd-.Lbase(%ebp), %ebx
+	movl %edi, %eax
 	orl $0x3, %eax
-	movl %eax, boot_pml4
+	movl %eax, (%esi)
 	xorl %ecx, %ecx
-1:	movl %ecx, %eax
+3:	movl %ecx, %eax
 	shll $12, %eax
-	addl $boot_pd, %eax
+	addl %ebx, %eax
 	orl $0x3, %eax
-	movl %eax, boot_pdpt(,%ecx,8)
+	movl %eax, (%edi,%ecx,8)
 	incl %ecx
 	cmpl $4, %ecx
-	jb 1b
+	jb 3b
 	xorl %ecx, %ecx
-2:	movl %ecx, %eax
+4:	movl %ecx, %eax
 	shll $21, %eax
 	orl $0x83, %eax                 /* present, writable, 2 MiB page */
-	movl %eax, boot_pd(,%ecx,8)
+	movl %eax, (%ebx,%ecx,8)
 	movl %ecx, %eax
 	shrl $11, %eax                  /* high dword: (index * 2 MiB) >> 32 */
-	movl %eax, boot_pd+4(,%ecx,8)
+	movl %eax, 4(%ebx,%ecx,8)
 	incl %ecx
 	cmpl $2048, %ecx
-	jb 2b
+	jb 4b
 
 	/* CR4 from scratch, nothing inherited from the loader (firmware with 5-level paging
 	 * leaves LA57 set, which would make these 4-level tables wrong): PAE, and MCE so that a
 	 * machine check is an exception the host reports, not a shutdown. */
 	movl $((1 << 5) | (1 << 6)), %eax
 	movl %eax, %cr4
-	movl $boot_pml4, %eax
-	movl %eax, %cr3
+	movl %esi, %cr3
 	movl $0xc0000080, %ecx          /* EFER.LME */
 	rdmsr
 	orl $(1 << 8), %eax
@@ -65,8 +86,15 @@ _start:
 	andl $~0x60000000, %eax         /* caches on: clear CD and NW */
 	movl %eax, %cr0
 
-	lgdt gdt64_ptr
-	ljmp $0x08, $long_mode
+	/* The GDT's base where it runs (the relocation below writes the same value again). */
+	leal gdt64-.Lbase(%ebp), %eax
+	movl %eax, gdt64_ptr+2-.Lbase(%ebp)
+	movl $0, gdt64_ptr+6-.Lbase(%ebp)
+	lgdt gdt64_ptr-.Lbase(%ebp)
+	pushl $0x08                     /* a far jump to where long_mode runs */
+	leal long_mode-.Lbase(%ebp), %eax
+	pushl %eax
+	lret
 
 /* ZF set when EFLAGS.ID does not toggle: a CPU without CPUID (before the Pentium).
  * Clobbers EAX and ECX. */
@@ -96,7 +124,7 @@ no_long_mode:
 	movw $COM1+3, %dx
 	movb $0x03, %al
 	outb %al, %dx
-	movl $no_lm_msg, %esi
+	leal no_lm_msg-.Lbase(%ebp), %esi
 3:	lodsb
 	testb %al, %al
 	jz 5f
@@ -152,10 +180,25 @@ long_mode:
 	xorw %ax, %ax
 	movw %ax, %fs
 	movw %ax, %gs
-	movabsq $boot_stack_top, %rsp
+	leaq boot_stack_top(%rip), %rsp
 	xorq %rbp, %rbp
-	movl boot_magic, %edi
-	movl boot_info, %esi
+	/* Apply the image's relocations: the link is position-independent (-pie), and the only
+	 * dynamic relocations are R_X86_64_RELATIVE (the Makefile checks that), one for each
+	 * pointer stored in data: value = addend + delta. Idempotent. Before this, only
+	 * RIP-relative addressing works. */
+	movslq boot_delta(%rip), %rdx
+	leaq __rela_start(%rip), %rsi
+	leaq __rela_end(%rip), %rdi
+11:	cmpq %rdi, %rsi
+	jae 12f
+	movq (%rsi), %rax               /* r_offset: the link address of the pointer */
+	movq 16(%rsi), %rcx             /* r_addend: the link address it points to */
+	addq %rdx, %rcx
+	movq %rcx, (%rax,%rdx)
+	addq $24, %rsi
+	jmp 11b
+12:	movl boot_magic(%rip), %edi
+	movl boot_info(%rip), %esi
 	call kmain
 10:	cli
 	hlt
@@ -182,6 +225,8 @@ gdt64_ptr:
 
 boot_magic: .long 0
 boot_info:  .long 0
+	.global boot_delta
+boot_delta: .long 0                     /* where the image runs minus its link address */
 
 	.section .bss
 	.balign 4096

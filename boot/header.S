@@ -1,4 +1,8 @@
 /* header.S - the multiboot2 header: must sit in the first 32 KiB, in an allocatable section. */
+#include "boot/link.h"
+#ifndef HV_LOAD_MIN
+#define HV_LOAD_MIN HV_LINK_BASE /* the Makefile's hv-moved.elf sets 16 MiB */
+#endif
 #define MB2_MAGIC 0xe85250d6
 #define MB2_ARCH_I386 0
 
@@ -23,6 +27,18 @@ info_req_end:
 	.balign 8
 	.short 6, 0
 	.long 8
+
+	/* Relocatable (type 10): GRUB may load the image anywhere in [2 MiB, 3 GiB) on a 4 KiB
+	 * boundary, as low as it can: at 2 MiB, the link address, whenever that range is free,
+	 * elsewhere when the firmware holds it (UEFI). The entry code runs where it is put
+	 * (boot/entry.S); the end stays below 4 GiB, which the boot page tables map. */
+	.balign 8
+	.short 10, 0
+	.long 24
+	.long HV_LOAD_MIN               /* min_addr */
+	.long 0xc0000000                /* max_addr */
+	.long 0x1000                    /* align */
+	.long 1                         /* preference: low */
 
 	/* End tag. */
 	.balign 8

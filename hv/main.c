@@ -1,4 +1,5 @@
 /* main.c - boot sequence: console, boot information, memory, command line, guest, VMX, run. */
+#include "boot/link.h"
 #include "kernel/cmdline.h"
 #include "kernel/cpu.h"
 #include "kernel/lib.h"
@@ -15,6 +16,7 @@
 #define HV_VERSION "0.1"
 
 extern char __image_start[], __image_end[];
+extern s32 boot_delta; /* boot/entry.S: where the image runs minus HV_LINK_BASE */
 
 static struct mb2_info boot_info;
 
@@ -56,6 +58,20 @@ static void memory_init(const struct mb2_info *mb)
 		hv_fail_boot("memory", "no usable RAM in the boot memory map");
 }
 
+/* Where GRUB put the image (the multiboot2 relocatable tag, boot/header.S). Anywhere but the
+ * link address, gdb needs the offset to match build/hv.elf's symbols (docs/debugging.md). */
+static void log_image_place(void)
+{
+	u64 start = (u64)(uintptr_t)__image_start, end = (u64)(uintptr_t)__image_end;
+	if (!boot_delta) {
+		pr_info("image: %#llx-%#llx, at its link address", start, end);
+		return;
+	}
+	pr_info("image: %#llx-%#llx, moved by the loader from its link address %#x; in gdb: "
+		"add-symbol-file build/hv.elf -o %#llx", start, end, HV_LINK_BASE,
+		(u64)(s64)boot_delta);
+}
+
 void kmain(u32 magic, u32 info_phys)
 {
 	static struct hv_config cfg;
@@ -84,6 +100,7 @@ void kmain(u32 magic, u32 info_phys)
 	log_level = cfg.loglevel;
 	pr_info("boot loader: %s; command line: '%s'", boot_info.loader_name, boot_info.cmdline);
 	pr_info("cpu: CR4=%#llx (set at entry, nothing kept from the loader)", read_cr4());
+	log_image_place();
 	pr_info("power-off: %s", power_machine_name(power_machine()));
 	log_memory_map(&boot_info);
 	/* Before anything is allocated: under UEFI the other CPUs run a firmware loop in memory

@@ -88,7 +88,7 @@ isr_common:
 	addq $16, %rsp /* vector, error code */
 	iretq
 
-	.section .rodata
+	.section .data.rel.ro, "aw"     /* pointers: relocated at start-up (boot/entry.S) */
 	.balign 8
 	.global isr_table
 isr_table:

@@ -4,6 +4,8 @@
 # GUEST is a multiboot kernel (module string "guest GUEST CMDLINE") or a Linux bzImage ("HdrS" at
 # 0x202; module string = GUEST CMDLINE, the kernel command line), or "none". INITRD, when given and
 # not empty, is a second module2 line (the Linux guest's initrd; a multiboot guest refuses it).
+# MKISO_GRUB_CMDS, when set, is put into the menu entry before `multiboot2` (tests use it for
+# `cutmem`, which takes a range away from GRUB and from the memory map).
 set -e
 out=$1 hv=$2 guest=$3 cmdline=$4 gcmd=${5:-} initrd=${6:-}
 tmp=$(mktemp -d)
@@ -49,6 +51,7 @@ terminal_output serial console
 set timeout=0
 set default=0
 menuentry "hypervisor" {
+	${MKISO_GRUB_CMDS:-}
 	multiboot2 /boot/hv.elf $cmdline
 $modline
 	boot

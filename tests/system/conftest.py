@@ -187,10 +187,12 @@ class Harness:
         return str(p)
 
     def iso(self, guest: Union[str, Path, None], hv_cmdline: str = "", guest_cmdline: str = "",
-            name: str = "hv.iso", hv_elf: Path = None, initrd: Optional[Path] = None) -> Path:
+            name: str = "hv.iso", hv_elf: Path = None, initrd: Optional[Path] = None,
+            grub_cmds: str = "") -> Path:
         """An ISO of build/hv.elf with a guest module: a guest name (build/guests/NAME.elf),
         None for no module, or a Path to any file (used as the module as it is); initrd, when
-        given, is a second module (a Linux guest's initrd)."""
+        given, is a second module (a Linux guest's initrd); grub_cmds: GRUB commands run
+        before `multiboot2` (scripts/mkiso.sh's MKISO_GRUB_CMDS)."""
         hv_elf = hv_elf or HV_ELF
         if not hv_elf.is_file():
             pytest.fail(f"{hv_elf} is missing: run `make all` before the system tests",
@@ -202,7 +204,8 @@ class Harness:
             cmd.append(str(initrd))
         try:
             p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
-                               text=True, timeout=MKISO_TIMEOUT)
+                               text=True, timeout=MKISO_TIMEOUT,
+                               env={**os.environ, "MKISO_GRUB_CMDS": grub_cmds})
         except subprocess.TimeoutExpired:
             pytest.fail(f"mkiso timed out after {MKISO_TIMEOUT}s: {cmd}", pytrace=False)
         if p.returncode != 0 or not out.is_file():

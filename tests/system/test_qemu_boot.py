@@ -137,3 +137,28 @@ def test_other_cpus_parked_with_init(hv, firmware):
     assert_ok(r.find(r"^\[hv E\] FATAL: .*VMX.*not supported") >= 0, r,
               "the boot did not go on to the VMX check")
     assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+
+
+def test_image_loads_where_grub_finds_room(hv):
+    """The image is relocatable (issue 15 item 4): under UEFI with 2-64 MiB taken away by
+    GRUB's `cutmem` (as firmware holding the link address would), GRUB loads it elsewhere,
+    the entry code runs where it was put, and the boot goes on to its usual end. (GRUB for
+    BIOS places a relocatable image without looking at `cutmem`: test_bochs_guests.py's
+    test_exits_with_the_image_moved covers BIOS with an image that asks for 16 MiB.)"""
+    r = hv.qemu(hv.iso("hello", grub_cmds="cutmem 2M 64M"), uefi=True, subdir="qemu-cutmem")
+    m = r.find(r"^\[hv I\] image: 0x[0-9a-f]+-0x[0-9a-f]+, moved by the loader")
+    assert_ok(m >= 0, r, "no 'image: ... moved by the loader' line: GRUB loaded it at its "
+              "link address although 2-64 MiB was cut")
+    start = int(r.lines[m].split("image: ")[1].split("-")[0], 16)
+    assert_ok(start >= 64 << 20, r, f"the image starts at {start:#x}, inside the cut range")
+    fatal = r.find(r"^\[hv E\] FATAL: .*VMX.*not supported")
+    assert_ok(fatal > m, r, "the relocated image did not reach the VMX check")
+    assert_summary(r, "boot_failure", code=BOOT_FAILURE_CODE, exits=0)
+
+
+def test_image_at_its_link_address_by_default(hv):
+    """With the range free, GRUB keeps loading the image at its link address (2 MiB), so
+    build/hv.elf's symbols match without an offset (gdb, docs/debugging.md)."""
+    r = hv.qemu(hv.iso("hello"), subdir="qemu-linkaddr")
+    assert_ok(r.find(r"^\[hv I\] image: 0x200000-0x[0-9a-f]+, at its link address") >= 0, r,
+              "no 'image: 0x200000-..., at its link address' line")
