@@ -79,6 +79,15 @@ $(BUILD)/%.S.o: %.S $(BUILD)/hv-flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ASFLAGS) -c $< -o $@
 
+# The screen console's font (drivers/screen.c), generated from GRUB's Unifont (grub-common)
+# by scripts/pf2font.py; tests/system/test_screen.py reads the screen back with it.
+FONT_PF2 ?= /usr/share/grub/ascii.pf2
+$(BUILD)/gen/fbfont.h: scripts/pf2font.py $(FONT_PF2)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/pf2font.py $(FONT_PF2) $@
+$(BUILD)/drivers/screen.c.o: $(BUILD)/gen/fbfont.h
+$(BUILD)/drivers/screen.c.o: CFLAGS += -I$(BUILD)/gen
+
 # linker.ld through the C preprocessor: boot/link.h's HV_LINK_BASE.
 $(BUILD)/linker.ld: linker.ld boot/link.h
 	@mkdir -p $(@D)

@@ -15,13 +15,22 @@ mb2_header:
 	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
 
 	/* Information request: cmdline(1), modules(3), basic meminfo(4), mmap(6),
-	 * ACPI old(14) and new(15) RSDP, EFI mmap(17). Optional flag set: GRUB may omit any. */
+	 * framebuffer(8), ACPI old(14) and new(15) RSDP, EFI mmap(17). Optional flag set: GRUB
+	 * may omit any. */
 	.balign 8
 info_req:
 	.short 1, 1
 	.long info_req_end - info_req
-	.long 1, 3, 4, 6, 14, 15, 17
+	.long 1, 3, 4, 6, 8, 14, 15, 17
 info_req_end:
+
+	/* Framebuffer (type 5), optional: a linear framebuffer for the screen console
+	 * (drivers/screen.c), 1024x768 at 32 bpp preferred (GOP under UEFI, VBE under BIOS);
+	 * GRUB falls back to another mode, or to EGA text, or to none. */
+	.balign 8
+	.short 5, 1
+	.long 20
+	.long 1024, 768, 32
 
 	/* Modules page-aligned so the guest image can be read in place. */
 	.balign 8

@@ -10,6 +10,7 @@
 #include "arch/asm.h"
 #include "arch/x86.h"
 #include "drivers/power.h"
+#include "drivers/screen.h"
 #include "drivers/uart.h"
 #include "hv/hv.h"
 
@@ -58,6 +59,23 @@ static void memory_init(const struct mb2_info *mb)
 		hv_fail_boot("memory", "no usable RAM in the boot memory map");
 }
 
+/* The screen console (drivers/screen.c) as the console's second sink, unless screen=off;
+ * it shows the boot log from the first line (kernel/log.c keeps it). */
+static void screen_start(const struct hv_config *cfg, const struct mb2_info *mb)
+{
+	char msg[160];
+	if (!cfg->screen) {
+		pr_info("screen: off (screen=off)");
+		return;
+	}
+	if (screen_init(&mb->fb, msg, sizeof(msg))) {
+		klog(mb->fb.present ? LOG_WARN : LOG_INFO, "screen: %s", msg);
+		return;
+	}
+	log_set_extra_output(screen_putc);
+	pr_info("screen: %s", msg);
+}
+
 /* Where GRUB put the image (the multiboot2 relocatable tag, boot/header.S). Anywhere but the
  * link address, gdb needs the offset to match build/hv.elf's symbols (docs/debugging.md). */
 static void log_image_place(void)
@@ -87,7 +105,9 @@ void kmain(u32 magic, u32 info_phys)
 		hv_fail_boot("boot information", err);
 	power_set_rsdp(boot_info.rsdp);
 	cmdline_defaults(&cfg);
-	if (cmdline_parse(boot_info.cmdline, &cfg, err, sizeof(err)))
+	bool cmdline_ok = cmdline_parse(boot_info.cmdline, &cfg, err, sizeof(err)) == 0;
+	screen_start(&cfg, &boot_info); /* a refused line leaves screen=on: its FATAL shows there */
+	if (!cmdline_ok)
 		hv_fail_boot("command line", err);
 	if (cfg.serial_port != COM1_PORT || cfg.serial_baud != 115200) {
 		pr_info("console moves to port %#x at %u baud", cfg.serial_port, cfg.serial_baud);

@@ -13,6 +13,7 @@ void cmdline_defaults(struct hv_config *cfg)
 		.serial_baud = 115200,
 		.shadow_pages = 4096,
 		.mmu_audit = -1, /* the build's default */
+		.screen = true,
 	};
 }
 
@@ -199,9 +200,11 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 		r = set_tsc(c, v, vn);
 	else if (eq(k, kn, "entry_check"))
 		r = eq(v, vn, "1") ? (c->entry_check = true, 0) : eq(v, vn, "0") ? (c->entry_check = false, 0) : -1;
+	else if (eq(k, kn, "screen"))
+		r = eq(v, vn, "on") ? (c->screen = true, 0) : eq(v, vn, "off") ? (c->screen = false, 0) : -1;
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check=)", (int)kn, k);
+			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check= screen=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

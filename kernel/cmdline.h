@@ -31,6 +31,7 @@ struct hv_config {
 	int entry_rule;   /* selftest=entry_rule:N: break VM-entry rule N (hv/hv.c) */
 	enum tsc_source tsc_source; /* tsc=auto|cpuid15|cpuid16|platform_info|pmtimer|pit */
 	bool entry_check; /* entry_check=0|1: the entry checker before every VM entry */
+	bool screen;      /* screen=on|off: the console on the loader's framebuffer too */
 };
 
 /* Fills cfg with the defaults. */

@@ -5,12 +5,35 @@
 
 int log_level = LOG_INFO;
 
+#define CONSOLE_EARLY_BYTES 2048
+
 static void (*console_putc)(char c); /* NULL until registered: output is dropped */
+static void (*extra_putc)(char c);   /* a second sink (the screen), NULL until registered */
 static bool mid_line;                /* the last character written was not a newline */
+/* The console's first bytes, kept until a second sink is registered, which gets them first:
+ * the screen starts after the boot information is read, the log before. */
+static char early[CONSOLE_EARLY_BYTES];
+static size_t early_len;
 
 void log_set_output(void (*putc)(char c))
 {
 	console_putc = putc;
+}
+
+void log_set_extra_output(void (*putc)(char c))
+{
+	for (size_t i = 0; i < early_len; i++)
+		putc(early[i]);
+	extra_putc = putc;
+}
+
+static void emit(char c)
+{
+	console_putc(c);
+	if (extra_putc)
+		extra_putc(c);
+	else if (early_len < sizeof(early))
+		early[early_len++] = c;
 }
 
 static void putc_crlf(char c)
@@ -18,8 +41,8 @@ static void putc_crlf(char c)
 	if (!console_putc)
 		return;
 	if (c == '\n')
-		console_putc('\r');
-	console_putc(c);
+		emit('\r');
+	emit(c);
 	mid_line = c != '\n';
 }
 

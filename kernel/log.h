@@ -18,6 +18,10 @@ void vklog(int level, const char *fmt, va_list ap);
 /* Where console text goes, one character at a time (the start-up code registers the UART's
  * output routine first thing; before that, output is dropped). */
 void log_set_output(void (*putc)(char c));
+/* A second sink for the same text (the screen console; the serial line stays the first). It
+ * gets the console's first 2 KiB written so far at once, so it shows the boot log from the
+ * start. */
+void log_set_extra_output(void (*putc)(char c));
 /* Writes text as is (newlines become CR LF); no prefix, no level. */
 void console_write(const char *s, size_t n);
 void console_puts(const char *s);

@@ -9,6 +9,7 @@
 #define TAG_MODULE 3
 #define TAG_MEMINFO 4
 #define TAG_MMAP 6
+#define TAG_FRAMEBUFFER 8
 #define TAG_ACPI_OLD 14
 #define TAG_ACPI_NEW 15
 #define TAG_EFI_MMAP 17
@@ -128,6 +129,27 @@ static int parse_module(struct mb2_info *o, const u8 *p, u32 size, char *err, si
 	return 0;
 }
 
+/* The framebuffer tag: only its layout is checked here; whether the screen is usable (its
+ * format, its place in the host's map) is the screen console's decision (drivers/fbcon.c). */
+static int parse_framebuffer(struct mb2_info *o, const u8 *p, u32 size, char *err, size_t n)
+{
+	struct mb2_framebuffer *fb = &o->fb;
+	if (size < MB2_FB_TAG_MIN_SIZE)
+		return fail(err, n, "multiboot2: framebuffer tag too short (%u bytes)", size, 0);
+	*fb = (struct mb2_framebuffer){
+		.present = true, .addr = rd64(p + 8), .pitch = rd32(p + 16), .width = rd32(p + 20),
+		.height = rd32(p + 24), .bpp = p[28], .type = p[29],
+	};
+	if (fb->type == MB2_FB_RGB) {
+		if (size < MB2_FB_RGB_TAG_MIN_SIZE)
+			return fail(err, n, "multiboot2: RGB framebuffer tag too short (%u bytes)", size, 0);
+		fb->red_pos = p[32], fb->red_size = p[33];
+		fb->green_pos = p[34], fb->green_size = p[35];
+		fb->blue_pos = p[36], fb->blue_size = p[37];
+	}
+	return 0;
+}
+
 static int parse_tag(struct mb2_info *o, const u8 *base, const u8 *p, u32 type, u32 size,
 		     char *err, size_t n)
 {
@@ -156,6 +178,8 @@ static int parse_tag(struct mb2_info *o, const u8 *base, const u8 *p, u32 type, 
 		return parse_mmap(o, p, size, err, n);
 	case TAG_EFI_MMAP:
 		return parse_efi_mmap(o, p, size, err, n);
+	case TAG_FRAMEBUFFER:
+		return parse_framebuffer(o, p, size, err, n);
 	case TAG_ACPI_OLD:
 	case TAG_ACPI_NEW:
 		if (size < 8 + 20)

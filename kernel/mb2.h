@@ -21,6 +21,26 @@ struct mb2_region {
 	u32 type;
 };
 
+/* Framebuffer types of the framebuffer info tag (type 8), multiboot2 spec 3.6.12. */
+#define MB2_FB_INDEXED 0
+#define MB2_FB_RGB 1
+#define MB2_FB_EGA_TEXT 2
+/* The tag: u64 address, u32 pitch, width, height, u8 bpp, u8 type, u16 reserved (GRUB's
+ * layout; the spec's text says u8), then the colour info: for MB2_FB_RGB, position and size
+ * of red, green and blue, one byte each. */
+#define MB2_FB_TAG_MIN_SIZE 32
+#define MB2_FB_RGB_TAG_MIN_SIZE 38
+
+/* What the loader set the screen to (present: the tag was given and long enough). width and
+ * height are pixels, or characters for MB2_FB_EGA_TEXT; pitch is bytes per line. */
+struct mb2_framebuffer {
+	bool present;
+	u64 addr; /* physical */
+	u32 pitch, width, height;
+	u8 bpp, type;
+	u8 red_pos, red_size, green_pos, green_size, blue_pos, blue_size; /* MB2_FB_RGB only */
+};
+
 struct mb2_module {
 	u64 start, end;      /* physical [start, end) */
 	const char *cmdline; /* NUL-terminated inside the info block */
@@ -37,6 +57,7 @@ struct mb2_info {
 	u64 rsdp;                 /* address of the RSDP copy inside the info block, or 0 */
 	bool has_meminfo;
 	u32 mem_lower_kb, mem_upper_kb;
+	struct mb2_framebuffer fb; /* the screen GRUB set up (boot/header.S asks for one) */
 	u64 info_phys, info_size; /* the block itself, to keep it out of the page allocator */
 };
 

@@ -243,6 +243,7 @@ def bochs(iso: Path, d: Path, timeout, megs=256):
 cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+vga: extension=none
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 com1: enabled=1, mode=file, dev={d}/serial.txt

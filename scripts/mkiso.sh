@@ -4,6 +4,9 @@
 # GUEST is a multiboot kernel (module string "guest GUEST CMDLINE") or a Linux bzImage ("HdrS" at
 # 0x202; module string = GUEST CMDLINE, the kernel command line), or "none". INITRD, when given and
 # not empty, is a second module2 line (the Linux guest's initrd; a multiboot guest refuses it).
+# GFXPAYLOAD=MODE in the environment sets GRUB's gfxpayload (e.g. "text": EGA text for the
+# hypervisor's screen console instead of the graphics mode it asks for; "1280x1024x32"); after
+# the multiboot2 line, which sets it from the hypervisor's framebuffer tag.
 # MKISO_GRUB_CMDS, when set, is put into the menu entry before `multiboot2` (tests use it for
 # `cutmem`, which takes a range away from GRUB and from the memory map).
 set -e
@@ -44,7 +47,12 @@ for w in $cmdline; do
 	baud=*) speed=${w#baud=} ;;
 	esac
 done
+# The video drivers GRUB needs to set the graphics mode the hypervisor's framebuffer tag asks
+# for (its screen console, docs/boot.md): VBE under BIOS, GOP (or UGA) under UEFI. Without one
+# GRUB hands over EGA text (BIOS, when the VGA BIOS has VBE) or no screen. Not all_video: where
+# VBE is missing its planar "vga" driver sets 640x480 indexed colour, which is not drawn.
 cat > "$tmp/boot/grub/grub.cfg" <<CFG
+if [ "\$grub_platform" = efi ]; then insmod efi_gop; insmod efi_uga; else insmod vbe; fi
 serial --port=$port --speed=$speed
 terminal_input serial console
 terminal_output serial console
@@ -54,6 +62,7 @@ menuentry "hypervisor" {
 	${MKISO_GRUB_CMDS:-}
 	multiboot2 /boot/hv.elf $cmdline
 $modline
+	${GFXPAYLOAD:+set gfxpayload=$GFXPAYLOAD}
 	boot
 }
 CFG

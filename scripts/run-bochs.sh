@@ -55,11 +55,14 @@ com1line="com1: enabled=1, mode=file, dev=$dir/serial.txt"
 [ -n "$com1" ] && com1line="com1: enabled=1, $com1"
 com2line=""
 [ -n "$com2" ] && com2line="com2: enabled=1, $com2"
+# vga: extension=none: no VBE, so GRUB sets no graphics mode and reports no framebuffer (the
+# hypervisor's screen console stays off): Bochs's term display PANICs in a 32-bpp mode.
 cat > "$dir/bochsrc" <<RC
 megs: $megs
 cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+vga: extension=none
 ata0-master: type=cdrom, path=$iso, status=inserted
 boot: cdrom
 $com1line

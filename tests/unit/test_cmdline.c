@@ -330,6 +330,11 @@ static void test_tsc_source_values(void **state)
 	assert_false(parse_ok("entry_check=0").entry_check);
 	assert_false(parse_ok("").entry_check);
 	expect_refused("entry_check=yes", "entry_check");
+	assert_true(parse_ok("").screen);
+	assert_false(parse_ok("screen=off").screen);
+	assert_true(parse_ok("screen=off screen=on").screen);
+	expect_refused("screen=0", "screen");
+	expect_refused("screen=", "screen");
 }
 
 /* ---- selftest ---- */

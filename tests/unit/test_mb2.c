@@ -17,6 +17,7 @@
 #define TAG_MODULE 3
 #define TAG_MEMINFO 4
 #define TAG_MMAP 6
+#define TAG_FRAMEBUFFER 8
 #define TAG_ACPI_OLD 14
 #define TAG_ACPI_NEW 15
 #define TAG_EFI_MMAP 17
@@ -873,6 +874,72 @@ static void test_acpi_tag_too_short(void **state)
 	expect_malformed(finish(), "ACPI");
 }
 
+/* Framebuffer tag (GRUB's layout): address, pitch, width, height, bpp, type, u16 reserved,
+ * then for RGB the red, green, blue position/size bytes; n payload bytes of it. */
+static u32 fb_tag(u8 type, u8 bpp, u32 n)
+{
+	u8 p[40] = { 0 };
+	u64 addr = 0xfd000000;
+	u32 pitch = 4096, w = 1024, h = 768;
+	memcpy(p, &addr, 8);
+	memcpy(p + 8, &pitch, 4);
+	memcpy(p + 12, &w, 4);
+	memcpy(p + 16, &h, 4);
+	p[20] = bpp;
+	p[21] = type;
+	static const u8 rgb[6] = { 16, 8, 8, 8, 0, 8 };
+	memcpy(p + 24, rgb, 6);
+	return tag(TAG_FRAMEBUFFER, p, n);
+}
+
+static void test_framebuffer_rgb(void **state)
+{
+	(void)state;
+	fb_tag(MB2_FB_RGB, 32, 30);
+	end_tag();
+	parse_ok(finish());
+	assert_true(info.fb.present);
+	assert_int_equal(info.fb.addr, 0xfd000000);
+	assert_int_equal(info.fb.pitch, 4096);
+	assert_int_equal(info.fb.width, 1024);
+	assert_int_equal(info.fb.height, 768);
+	assert_int_equal(info.fb.bpp, 32);
+	assert_int_equal(info.fb.type, MB2_FB_RGB);
+	assert_int_equal(info.fb.red_pos, 16);
+	assert_int_equal(info.fb.green_pos, 8);
+	assert_int_equal(info.fb.blue_pos, 0);
+	assert_int_equal(info.fb.red_size + info.fb.green_size + info.fb.blue_size, 24);
+}
+
+static void test_framebuffer_absent_or_ega(void **state)
+{
+	(void)state;
+	end_tag();
+	parse_ok(finish());
+	assert_false(info.fb.present);
+	teardown(state);
+	setup(state);
+	fb_tag(MB2_FB_EGA_TEXT, 16, 24); /* no colour info: none is read */
+	end_tag();
+	parse_ok(finish());
+	assert_true(info.fb.present);
+	assert_int_equal(info.fb.type, MB2_FB_EGA_TEXT);
+	assert_int_equal(info.fb.red_size, 0);
+}
+
+static void test_framebuffer_tag_too_short(void **state)
+{
+	(void)state;
+	fb_tag(MB2_FB_EGA_TEXT, 16, 23);
+	end_tag();
+	expect_malformed(finish(), "framebuffer tag too short");
+	teardown(state);
+	setup(state);
+	fb_tag(MB2_FB_RGB, 32, 29); /* the blue size byte missing */
+	end_tag();
+	expect_malformed(finish(), "RGB framebuffer tag too short");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -937,6 +1004,9 @@ int main(void)
 		T(test_efi_absurd_page_count),
 		T(test_meminfo_too_short),
 		T(test_acpi_tag_too_short),
+		T(test_framebuffer_rgb),
+		T(test_framebuffer_absent_or_ega),
+		T(test_framebuffer_tag_too_short),
 		/* last: under ASan the first of these ends the run (an out-of-bounds read) */
 		T(test_regression_mmap_entry_size_wraps),
 		T(test_regression_efi_descriptor_size_wraps),
