@@ -6,6 +6,7 @@
 
 #define FBCON_TAB 8
 #define FBCON_FG 0xc0 /* light grey on black: each colour field's intensity out of 0xff */
+#define FBCON_SCROLL_DIV 4 /* a scroll moves the text up by a quarter of the screen */
 #define EGA_ATTR_GREY 0x07
 #define ASCII_ESC 0x1b
 #define ESC_NONE 0
@@ -66,7 +67,7 @@ static int setup_ega(struct fbcon *c, const struct mb2_framebuffer *fb, char *er
 }
 
 int fbcon_setup(struct fbcon *c, const struct mb2_framebuffer *fb, void *base,
-		const struct fbfont *font, char *err, size_t errlen)
+		const struct fbfont *font, u8 *text, size_t text_size, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	int r;
@@ -84,50 +85,25 @@ int fbcon_setup(struct fbcon *c, const struct mb2_framebuffer *fb, void *base,
 		return r;
 	if (c->cols == 0 || c->rows == 0)
 		return refuse(err, errlen, "a %ux%u screen holds no character", fb->width, fb->height);
+	if (c->cols > text_size)
+		return refuse(err, errlen, "%u columns: more than the console keeps (%u)", c->cols,
+			      (u32)text_size);
+	c->rows = MIN(c->rows, (u32)(text_size / c->cols));
+	c->scroll_rows = MAX(1, c->rows / FBCON_SCROLL_DIV);
+	c->text = text;
 	c->base = base;
 	c->pitch = fb->pitch;
 	c->width = fb->width;
+	c->height = fb->height;
 	return 0;
 }
 
-/* Fills text rows [from, from + n) with the background. */
-static void blank_rows(struct fbcon *c, u32 from, u32 n)
+/* Draws ch in cell (col, row) and records it in text. */
+static void draw(struct fbcon *c, u32 col, u32 row, u8 ch)
 {
+	c->text[row * c->cols + col] = ch;
 	if (c->kind == FBCON_EGA_TEXT) {
-		for (u32 r = from; r < from + n; r++) {
-			u16 *cell = (u16 *)(c->base + (u64)r * c->pitch);
-			for (u32 x = 0; x < c->cols; x++)
-				cell[x] = (u16)(' ' | c->fg << 8);
-		}
-		return;
-	}
-	u32 h = c->font->height;
-	for (u64 y = (u64)from * h; y < (u64)(from + n) * h; y++) {
-		u32 *px = (u32 *)(c->base + y * c->pitch);
-		for (u32 x = 0; x < c->width; x++)
-			px[x] = c->bg;
-	}
-}
-
-void fbcon_clear(struct fbcon *c)
-{
-	blank_rows(c, 0, c->rows);
-	c->col = c->row = 0;
-}
-
-/* Moves the text up one row (the framebuffer's lines, as they are: one memmove) and blanks
- * the last row. */
-static void scroll(struct fbcon *c)
-{
-	u64 row_bytes = (u64)c->pitch * (c->kind == FBCON_RGB32 ? c->font->height : 1);
-	memmove(c->base, c->base + row_bytes, (c->rows - 1) * row_bytes);
-	blank_rows(c, c->rows - 1, 1);
-}
-
-static void draw(struct fbcon *c, u8 ch)
-{
-	if (c->kind == FBCON_EGA_TEXT) {
-		u16 *cell = (u16 *)(c->base + (u64)c->row * c->pitch) + c->col;
+		u16 *cell = (u16 *)(c->base + (u64)row * c->pitch) + col;
 		*cell = (u16)(ch | c->fg << 8);
 		return;
 	}
@@ -135,12 +111,46 @@ static void draw(struct fbcon *c, u8 ch)
 	if (ch < f->first || ch >= f->first + f->count)
 		ch = '?';
 	const u8 *g = f->glyphs + (u32)(ch - f->first) * f->height;
-	u8 *p = c->base + (u64)c->row * f->height * c->pitch + (u64)c->col * f->width * 4;
+	u8 *p = c->base + (u64)row * f->height * c->pitch + (u64)col * f->width * 4;
 	for (u32 y = 0; y < f->height; y++, p += c->pitch) {
 		u32 *px = (u32 *)p;
 		for (u32 x = 0; x < f->width; x++)
 			px[x] = (g[y] & (0x80 >> x)) ? c->fg : c->bg;
 	}
+}
+
+/* Blanks the whole screen: every cell, or every pixel (also the lines below the last text row
+ * and right of the last column, where the loader's picture would stay). */
+void fbcon_clear(struct fbcon *c)
+{
+	if (c->kind == FBCON_EGA_TEXT) {
+		for (u32 r = 0; r < c->rows; r++)
+			for (u32 x = 0; x < c->cols; x++)
+				draw(c, x, r, ' ');
+	} else {
+		for (u64 y = 0; y < c->height; y++) {
+			u32 *px = (u32 *)(c->base + y * c->pitch);
+			for (u32 x = 0; x < c->width; x++)
+				px[x] = c->bg;
+		}
+		memset(c->text, ' ', (size_t)c->cols * c->rows);
+	}
+	c->col = c->row = 0;
+}
+
+/* Moves the text up by scroll_rows, redrawing from text only the cells that change (top row
+ * first: row r takes row r + n's characters before row r + n is itself redrawn). */
+static void scroll(struct fbcon *c)
+{
+	u32 n = c->scroll_rows;
+	for (u32 r = 0; r < c->rows; r++)
+		for (u32 x = 0; x < c->cols; x++) {
+			u8 now = c->text[r * c->cols + x];
+			u8 next = r + n < c->rows ? c->text[(r + n) * c->cols + x] : ' ';
+			if (now != next)
+				draw(c, x, r, next);
+		}
+	c->row -= n;
 }
 
 /* Where the next character is drawn: a full line wraps, a row below the last scrolls. */
@@ -150,10 +160,8 @@ static void place(struct fbcon *c)
 		c->col = 0;
 		c->row++;
 	}
-	if (c->row == c->rows) {
+	if (c->row == c->rows)
 		scroll(c);
-		c->row = c->rows - 1;
-	}
 }
 
 /* True when ch belongs to an escape sequence (and is skipped). */
@@ -183,10 +191,9 @@ void fbcon_putc(struct fbcon *c, char chr)
 	switch (ch) {
 	case '\n':
 		c->col = 0;
-		if (c->row < c->rows)
-			c->row++;
-		else
+		if (c->row == c->rows)
 			scroll(c); /* an empty line below a full screen: it shows at once */
+		c->row++;
 		return;
 	case '\r':
 		c->col = 0;
@@ -202,6 +209,6 @@ void fbcon_putc(struct fbcon *c, char chr)
 	if (ch < 0x20 || ch == 0x7f)
 		return;
 	place(c);
-	draw(c, ch >= 0x80 ? '?' : ch);
+	draw(c, c->col, c->row, ch >= 0x80 ? '?' : ch);
 	c->col++;
 }

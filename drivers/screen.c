@@ -6,7 +6,10 @@
 #include "kernel/pmm.h" /* PMM_LIMIT: the end of the boot page tables' identity map */
 #include "fbfont.h"      /* generated: fbfont_builtin */
 
+#define SCREEN_TEXT_BYTES (64 * KiB) /* a character per cell: 4K (3840x2160) in 8x16 is 480x135 */
+
 static struct fbcon screen;
+static u8 screen_text[SCREEN_TEXT_BYTES];
 static bool screen_ready;
 
 static const char *fb_kind(const struct mb2_framebuffer *fb)
@@ -29,7 +32,8 @@ int screen_init(const struct mb2_framebuffer *fb, char *msg, size_t n)
 			     "identity map (below %#llx)", fb_kind(fb), fb->addr, end, PMM_LIMIT);
 		return -1;
 	}
-	if (fbcon_setup(&screen, fb, (void *)(uintptr_t)fb->addr, &fbfont_builtin, why, sizeof(why))) {
+	if (fbcon_setup(&screen, fb, (void *)(uintptr_t)fb->addr, &fbfont_builtin, screen_text,
+			sizeof(screen_text), why, sizeof(why))) {
 		fmt_snprintf(msg, n, "not used: %ux%u %s at %#llx: %s", fb->width, fb->height,
 			     fb_kind(fb), fb->addr, why);
 		return -1;

@@ -4,9 +4,10 @@
  * The font here is made up (every glyph different, derived from its code), and the screen is
  * read back as text by matching each cell against it, as tests/system/test_screen.py reads
  * QEMU's screen with the real font. Checked: which formats are refused, text placement, CR LF,
- * wrapping, tab and backspace, scrolling (the last line stays visible), escape sequences
- * skipped, other bytes as '?', colour fields at any position, nothing written outside the
- * visible lines and cells, and the EGA text path.
+ * wrapping, tab and backspace, scrolling (the last line stays visible; a quarter of the screen
+ * at a time; redrawn from the console's own text, never from the framebuffer), escape
+ * sequences skipped, other bytes as '?', colour fields at any position, nothing written past
+ * a line's pixels, and the EGA text path.
  */
 #include "unit.h"
 
@@ -21,11 +22,13 @@
 #define W (5 * FW + 3)
 #define H (3 * FH + 2)
 #define PITCH (W * 4 + 20)
+#define TALL_H (8 * FH + 2) /* the tallest screen here: 8 rows */
 #define SENTINEL 0x5a
 
 static u8 glyphs[COUNT * FH];
 static const struct fbfont font = { FW, FH, FIRST, COUNT, glyphs };
-static u8 fbmem[PITCH * H];
+static u8 fbmem[PITCH * TALL_H];
+static u8 text[64];
 static struct fbcon con;
 static char err[160];
 
@@ -55,7 +58,7 @@ static struct mb2_framebuffer rgb_fb(void)
 static void open_rgb(const struct mb2_framebuffer *fb)
 {
 	memset(fbmem, SENTINEL, sizeof(fbmem));
-	if (fbcon_setup(&con, fb, fbmem, &font, err, sizeof(err)))
+	if (fbcon_setup(&con, fb, fbmem, &font, text, sizeof(text), err, sizeof(err)))
 		fail_msg("refused: %s", err);
 	fbcon_clear(&con);
 }
@@ -94,7 +97,7 @@ static char cell(u32 col, u32 row)
 	return '#';
 }
 
-/* Text row `row` of the screen, trailing blanks removed. */
+/* Text row `row` of the screen, read from its pixels, trailing blanks removed. */
 static const char *screen_row(u32 row)
 {
 	static char line[16];
@@ -114,23 +117,28 @@ static void expect_screen(const char *r0, const char *r1, const char *r2)
 	assert_string_equal(screen_row(2), r2);
 }
 
-/* Nothing beyond the cells was written: the spare pixels of each line, the padding up to the
- * pitch, and the spare lines below the last text row. */
+/* Nothing was written past a line's pixels (the padding up to the pitch) or below the
+ * screen, and the pixels outside the text cells (right of the last column, below the last
+ * row) are background. */
 static void expect_outside_untouched(void)
 {
-	for (u32 y = 0; y < H; y++)
-		for (u32 off = (y < 3 * FH ? 5 * FW : 0) * 4; off < PITCH; off++)
-			if (y < 3 * FH && off < W * 4)
-				continue; /* a blanked spare pixel of a text line: see below */
-			else if (fbmem[(size_t)y * PITCH + off] != SENTINEL)
-				fail_msg("byte %u of line %u was written", off, y);
+	for (u32 y = 0; y < TALL_H; y++)
+		for (u32 off = 0; off < PITCH; off++) {
+			u8 b = fbmem[(size_t)y * PITCH + off];
+			if (y >= con.height || off >= W * 4) {
+				if (b != SENTINEL)
+					fail_msg("byte %u of line %u was written", off, y);
+			} else if ((y >= con.rows * FH || off >= con.cols * FW * 4) && b != 0) {
+				fail_msg("pixel %u of line %u is not background", off / 4, y);
+			}
+		}
 }
 
 static void expect_refused(struct mb2_framebuffer fb, const char *want)
 {
 	struct fbcon c;
 	memset(err, 0, sizeof(err));
-	assert_int_equal(fbcon_setup(&c, &fb, fbmem, &font, err, sizeof(err)), -1);
+	assert_int_equal(fbcon_setup(&c, &fb, fbmem, &font, text, sizeof(text), err, sizeof(err)), -1);
 	if (!strstr(err, want))
 		fail_msg("message '%s' does not contain '%s'", err, want);
 }
@@ -283,6 +291,53 @@ static void test_escapes_and_other_bytes(void **state)
 	expect_screen("red!", "???", "");
 }
 
+static void test_jump_scroll(void **state)
+{
+	(void)state;
+	struct mb2_framebuffer fb = rgb_fb();
+	fb.height = TALL_H; /* 8 rows: a scroll moves the text up by 2 */
+	open_rgb(&fb);
+	assert_int_equal(con.rows, 8);
+	assert_int_equal(con.scroll_rows, 2);
+	put("a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\n");
+	assert_string_equal(screen_row(7), "h");
+	put("i");
+	static const char *const want[8] = { "c", "d", "e", "f", "g", "h", "i", "" };
+	for (u32 r = 0; r < 8; r++)
+		assert_string_equal(screen_row(r), want[r]);
+	put("\r\nj\r\nk"); /* j fills the last row; k scrolls again */
+	static const char *const want2[8] = { "e", "f", "g", "h", "i", "j", "k", "" };
+	for (u32 r = 0; r < 8; r++)
+		assert_string_equal(screen_row(r), want2[r]);
+	expect_outside_untouched();
+}
+
+static void test_scroll_never_reads_the_framebuffer(void **state)
+{
+	(void)state;
+	struct mb2_framebuffer fb = rgb_fb();
+	open_rgb(&fb);
+	put("ab\r\ncd\r\nef\r\n");
+	/* Garble the pixels of "cd" (row 1): a scroll that copied pixels would carry the garbage
+	 * up to row 0; the console redraws the cells that change from its own text. */
+	for (u32 y = FH; y < 2 * FH; y++)
+		memset(fbmem + (size_t)y * PITCH, 0x33, 2 * FW * 4);
+	put("gh");
+	expect_screen("cd", "ef", "gh");
+}
+
+static void test_text_buffer_limits_rows(void **state)
+{
+	(void)state;
+	struct mb2_framebuffer fb = rgb_fb();
+	u8 small[12]; /* 5 columns: two rows fit */
+	assert_int_equal(fbcon_setup(&con, &fb, fbmem, &font, small, sizeof(small), err,
+				     sizeof(err)), 0);
+	assert_int_equal(con.rows, 2);
+	assert_int_equal(fbcon_setup(&con, &fb, fbmem, &font, small, 4, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "columns"));
+}
+
 /* ---- EGA text ---- */
 
 static void test_ega_text(void **state)
@@ -294,7 +349,7 @@ static void test_ega_text(void **state)
 		.bpp = 16, .type = MB2_FB_EGA_TEXT,
 	};
 	memset(fbmem, SENTINEL, sizeof(fbmem));
-	if (fbcon_setup(&con, &fb, fbmem, NULL, err, sizeof(err)))
+	if (fbcon_setup(&con, &fb, fbmem, NULL, text, sizeof(text), err, sizeof(err)))
 		fail_msg("refused: %s", err);
 	fbcon_clear(&con);
 	put("ab\r\ncdefg\r\n\xe9");
@@ -321,6 +376,9 @@ int main(void)
 		cmocka_unit_test(test_wrap_tab_backspace),
 		cmocka_unit_test(test_scroll_keeps_last_line),
 		cmocka_unit_test(test_long_text_scrolls),
+		cmocka_unit_test(test_jump_scroll),
+		cmocka_unit_test(test_scroll_never_reads_the_framebuffer),
+		cmocka_unit_test(test_text_buffer_limits_rows),
 		cmocka_unit_test(test_escapes_and_other_bytes),
 		cmocka_unit_test(test_ega_text),
 	};
