@@ -558,6 +558,20 @@ static bool is_x2apic_msr(u32 msr)
 
 static u32 msr_offset(u32 msr) { return (msr - LAPIC_MSR_X2APIC_FIRST) << 4; }
 
+/* The bits 31:0 of an x2APIC register that a WRMSR must leave 0 (else #GP, SDM 11.12.1.3):
+ * TPR and SVR as bare Bochs checks them (SVR: the bits it stores, as in xAPIC mode), SELF IPI
+ * bits 31:8 as the SDM (Figure 11-35) and KVM do (Bochs 2.7 does not check them). The other
+ * registers' reserved bits are ignored, as Bochs and KVM ignore them. */
+static u32 x2apic_reserved(u32 off)
+{
+	switch (off) {
+	case LAPIC_REG_TPR: return ~0xffu;
+	case LAPIC_REG_SVR: return ~SVR_WRITABLE;
+	case LAPIC_REG_SELF_IPI: return ~APIC_VECTOR_MASK;
+	default: return 0;
+	}
+}
+
 /* Power-up values of everything but IA32_APIC_BASE and the ID. */
 static void reset_registers(void)
 {
@@ -646,9 +660,9 @@ bool lapic_wrmsr(u32 msr, u64 value, u64 now)
 	if (!is_x2apic_msr(msr))
 		return false;
 	u32 off = msr_offset(msr);
-	/* SDM 11.12.1.3: bits 63:32 are reserved in all but the ICR. Reserved bits below are
-	 * ignored, as KVM does, rather than faulting. */
-	if (off != LAPIC_REG_ICR_LO && (value >> 32))
+	/* SDM 11.12.1.3: bits 63:32 are reserved in all but the ICR, and so are the register's
+	 * own reserved bits below them (x2apic_reserved). */
+	if (off != LAPIC_REG_ICR_LO && ((value >> 32) || ((u32)value & x2apic_reserved(off))))
 		return false;
 	return reg_write(off, value, now);
 }

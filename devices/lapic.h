@@ -84,7 +84,8 @@ void lapic_mmio_write(u64 offset, int size, u64 value, u64 now);
 bool lapic_owns_msr(u32 msr);
 /* RDMSR/WRMSR of an MSR lapic_owns_msr accepts. False means "inject #GP(0)": x2APIC MSRs
  * outside x2APIC mode, reserved or write-only MSRs on read, read-only ones on write, bits 63:32
- * set (all but the ICR), non-zero EOI or ESR writes, illegal IA32_APIC_BASE values or
+ * set (all but the ICR), reserved bits of TPR (31:8), SVR (31:9) and SELF IPI (31:8), non-zero
+ * EOI or ESR writes, illegal IA32_APIC_BASE values or
  * transitions (SDM 11.12.1.2, 11.12.5). IA32_TSC_DEADLINE never faults here (the vCPU decides
  * from CPUID): it reads 0 and ignores writes outside TSC-deadline mode. */
 bool lapic_rdmsr(u32 msr, u64 *value, u64 now);

@@ -252,7 +252,12 @@ static void leaf1(const struct cpuid_model *m, const struct cpuid_guest *g, stru
 		r->c |= (u32)C1_OSXSAVE;
 	/* The emulated local APIC (devices/lapic.c): xAPIC, x2APIC and TSC-deadline. */
 	r->c |= (u32)(CPUID_1_ECX_HYPERVISOR | C1_X2APIC | C1_TSC_DEADLINE);
-	r->d |= (u32)D1_APIC;
+	/* ... present while IA32_APIC_BASE.EN is set: clearing it makes the CPU report no APIC
+	 * (SDM 11.4.3; bare Bochs too, which leaves the x2APIC bit as it is). */
+	if (g->apic_disabled)
+		r->d &= ~(u32)D1_APIC;
+	else
+		r->d |= (u32)D1_APIC;
 	/* One logical processor: initial APIC ID 0, one per package, no HTT. */
 	r->b = (r->b & 0x0000ffffu) | (1u << 16);
 	r->d &= ~(u32)D1_HTT;

@@ -42,9 +42,11 @@ struct cpuid_model {
 	struct xsave_component xc[XSAVE_COMPONENTS];
 };
 
-/* The guest state some answers mirror: CR4 (OSXSAVE) and XCR0 (leaf 0xD's current sizes). */
+/* The guest state some answers mirror: CR4 (OSXSAVE), XCR0 (leaf 0xD's current sizes) and
+ * whether IA32_APIC_BASE.EN is clear (leaf 1 then shows no APIC). */
 struct cpuid_guest {
 	u64 cr4, xcr0;
+	bool apic_disabled;
 };
 
 /* True when the guest's answer to leaf starts from the host's: false for the hypervisor range

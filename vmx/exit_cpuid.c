@@ -38,7 +38,7 @@ void handle_cpuid(struct vcpu *v)
 {
 	u32 leaf = (u32)v->regs.gpr[GPR_RAX], sub = (u32)v->regs.gpr[GPR_RCX];
 	struct cpuid_regs r = { 0, 0, 0, 0 };
-	const struct cpuid_guest g = { v->cr4, v->xcr0 };
+	const struct cpuid_guest g = { v->cr4, v->xcr0, lapic_mode() == LAPIC_MODE_DISABLED };
 	if (cpuid_from_host(&model, leaf))
 		cpuid(leaf, sub, &r.a, &r.b, &r.c, &r.d);
 	cpuid_guest_view(&model, &g, leaf, sub, &r);

@@ -41,7 +41,7 @@ static struct cpuid_model model(u64 xcr0_mask, bool rdtscp, u64 tsc_hz)
 static struct cpuid_regs view(const struct cpuid_model *m, u64 cr4, u64 xcr0, u32 leaf, u32 sub,
 			      struct cpuid_regs host)
 {
-	const struct cpuid_guest g = { cr4, xcr0 };
+	const struct cpuid_guest g = { cr4, xcr0, false };
 	cpuid_guest_view(m, &g, leaf, sub, &host);
 	return host;
 }
@@ -279,6 +279,20 @@ static void test_leaf1(void **state)
 			 0x00010800);
 }
 
+/* EDX.APIC follows IA32_APIC_BASE.EN; x2APIC (ECX bit 21) stays, as on bare Bochs. */
+static void test_leaf1_apic_disabled(void **state)
+{
+	(void)state;
+	struct cpuid_model m = model(7, true, 100000000);
+	const struct cpuid_guest g = { 0, 1, true };
+	struct cpuid_regs r = SKX_L1;
+	cpuid_guest_view(&m, &g, 1, 0, &r);
+	assert_regs(r, 0x50654, 0x00010800, 0xf7f83203, 0x0f8bebff & ~BIT(9));
+	/* a host without the bit: set while enabled */
+	assert_int_equal(view(&m, 0, 1, 1, 0, (struct cpuid_regs){ 0, 0, 0, 0 }).d & BIT(9),
+			 BIT(9));
+}
+
 static void test_no_avx_state_no_avx(void **state)
 {
 	(void)state;
@@ -406,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_linux_xstate_size_check),
 		cmocka_unit_test(test_xsave_compacted_alignment),
 		cmocka_unit_test(test_leaf1),
+		cmocka_unit_test(test_leaf1_apic_disabled),
 		cmocka_unit_test(test_no_avx_state_no_avx),
 		cmocka_unit_test(test_no_xsave),
 		cmocka_unit_test(test_leaf7),

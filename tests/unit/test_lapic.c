@@ -857,6 +857,18 @@ static void test_x2apic_msr_rules(void **state)
 	assert_int_equal(msr(0x808), 0x20);
 	assert_false(lapic_wrmsr(0x832, 1ULL << 40, now));
 	assert_false(lapic_wrmsr(0x83f, 1ULL << 32 | 0x40, now));
+	/* reserved bits 31:0 of TPR, SVR and SELF IPI (as bare Bochs; SELF IPI as the SDM) */
+	assert_false(lapic_wrmsr(0x808, 0x120, now));
+	assert_int_equal(msr(0x808), 0x20);
+	assert_false(lapic_wrmsr(0x80f, 0x2ff, now)); /* focus checking */
+	assert_false(lapic_wrmsr(0x80f, 0x10ff, now)); /* EOI-broadcast suppression */
+	assert_false(lapic_wrmsr(0x80f, 0x800001ff, now));
+	assert_int_equal(msr(0x80f), 0x1ff);
+	assert_false(lapic_wrmsr(0x83f, 0x140, now));
+	assert_false(lapic_wrmsr(0x83f, 0x80000040, now));
+	/* ... the other registers' reserved bits are ignored (as Bochs and KVM) */
+	assert_true(lapic_wrmsr(0x83e, 0x1b, now));
+	assert_int_equal(msr(0x83e), 0xb);
 	assert_int_equal(lapic_pending_vector(), -1);
 	/* the MMIO window is off */
 	assert_int_equal(lapic_mmio_read(LAPIC_REG_VERSION, 4, now), 0xffffffff);
