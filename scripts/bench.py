@@ -53,6 +53,16 @@ LINUX_BARE_ISO = ROOT / "scripts" / "linux-bare-iso.sh"
 # in every boot (Bochs's RDRAND differs from run to run), so fewer figures differ by chance.
 LINUX_KCMD = "console=ttyS0,115200 quiet panic=-1 nokaslr norandmaps"
 LINUX_HV_CMDLINE = "guest_mem=256M"
+# Bochs executes this many instructions per emulated second (the bochsrc below): its PIT, RTC,
+# ACPI PM timer and local APIC timer run at that rate, and so, counted in instructions, does
+# its TSC. Bochs's CPU model states 3.5 GHz in CPUID leaf 0x16, which the bare kernel believes;
+# the hypervisor measures the TSC against the PM timer and gives its guest the true 100 MHz.
+# Told by CPUID, the bare kernel would take one instruction for 1/35 of the time the other
+# kernel does, and every decision made by the clock (the scheduler's: when a woken task
+# preempts, how load decays) would differ between the two platforms: the bare kernel is told
+# the true rate too (docs/bench.md "The same clock on both platforms").
+BOCHS_IPS = 100_000_000
+LINUX_KCMD_BARE = f"tsc_early_khz={BOCHS_IPS // 1000}"
 # The Linux workloads of lbench.c: figure id, description, target of issue 14.
 LINUX_WORKLOADS = [
     ("linux_boot", "Linux: kernel boot to /init (TSC at /init's first instruction)", 1.3),
@@ -125,6 +135,8 @@ def make_linux_iso(spec, platform, kcmd, out: Path):
                            capture_output=True, text=True, timeout=300)
         if p.returncode != 0 or not initrd.is_file():
             raise RuntimeError(f"mkinitramfs failed:\n{p.stdout}{p.stderr}")
+    if platform == "bare":
+        kcmd = f"{kcmd} {LINUX_KCMD_BARE}"
     extra = spec.get("kcmd_extra", {}).get(platform)  # --linux-kcmd-hv / --linux-kcmd-bare
     if extra:
         kcmd = f"{kcmd} {extra}"
@@ -240,7 +252,7 @@ def bochs(iso: Path, d: Path, timeout, megs=256):
     the same instructions. Returns Bochs's exit status, 124 on timeout, None if killed."""
     (d / "serial.txt").write_bytes(b"")
     (d / "bochsrc").write_text(f"""megs: {megs}
-cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0
+cpu: model=corei7_skylake_x, count=1, ips={BOCHS_IPS}, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 vga: extension=none

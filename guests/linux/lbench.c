@@ -19,12 +19,14 @@
  * counter (K = counters read per batch), and they are subtracted from `exits` and `vmcall`.
  *
  * The kernel command line selects the size: `lbench=quick` for small N. `lbench_only=a,b`
- * runs only those workloads. At the end it prints "RESULT ok" and powers the machine off.
+ * runs only those workloads; it also runs the diagnostic ones (pipe1, yield, null: the parts
+ * of a pipe round trip), which never run by default. At the end it prints "RESULT ok" and powers the machine off.
  * `lbench --exit` exits at once: the program that the exec workload runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -448,6 +450,54 @@ static uint64_t w_pipe(long n, void *unused)
 	return t;
 }
 
+/* Diagnostic parts of the pipe round trip (run only when lbench_only names them): the
+ * same two system calls in one process with no context switch (one op: write one byte into
+ * a pipe and read it back), a sched_yield ping-pong between two processes (one op: one yield
+ * by each, two context switches, no pipe), and the cheapest system call (getppid). */
+static uint64_t w_pipe1(long n, void *unused)
+{
+	(void)unused;
+	int p[2];
+	char c = 0;
+	if (pipe(p))
+		fail("pipe");
+	uint64_t t0 = rdtsc();
+	for (long i = 0; i < n; i++)
+		if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1)
+			fail("pipe write/read");
+	uint64_t t = rdtsc() - t0;
+	close(p[0]), close(p[1]);
+	return t;
+}
+
+static uint64_t w_yield(long n, void *unused)
+{
+	(void)unused;
+	pid_t pid = fork();
+	if (pid < 0)
+		fail("fork");
+	if (pid == 0) {
+		for (long i = 0; i < n + 1; i++)
+			sched_yield();
+		_exit(0);
+	}
+	uint64_t t0 = rdtsc();
+	for (long i = 0; i < n; i++)
+		sched_yield();
+	uint64_t t = rdtsc() - t0;
+	wait_child(pid);
+	return t;
+}
+
+static uint64_t w_null(long n, void *unused)
+{
+	(void)unused;
+	uint64_t t0 = rdtsc();
+	for (long i = 0; i < n; i++)
+		getppid();
+	return rdtsc() - t0;
+}
+
 static volatile uint64_t compute_sink;
 
 /* xorshift64 and a 1 KiB table update per round: no system calls, no page faults after the
@@ -473,31 +523,38 @@ struct workload {
 	const char *name;
 	uint64_t (*fn)(long n, void *arg);
 	long n_full, n_quick;
+	int diag; /* run only when lbench_only names it */
 };
 static const struct workload workloads[] = {
-	{ "linux_fork", w_fork, 500, 20 },      { "linux_exec", w_exec, 200, 10 },
-	{ "linux_anon", w_anon, 200, 10 },      { "linux_cow", w_cow, 300, 10 },
-	{ "linux_pipe", w_pipe, 5000, 200 },    { "linux_compute", w_compute, 20000000, 1000000 },
+	{ "linux_fork", w_fork, 500, 20, 0 },   { "linux_exec", w_exec, 200, 10, 0 },
+	{ "linux_anon", w_anon, 200, 10, 0 },   { "linux_cow", w_cow, 300, 10, 0 },
+	{ "linux_pipe", w_pipe, 5000, 200, 0 }, { "linux_compute", w_compute, 20000000, 1000000, 0 },
+	{ "linux_pipe1", w_pipe1, 5000, 200, 1 }, { "linux_yield", w_yield, 5000, 200, 1 },
+	{ "linux_null", w_null, 20000, 1000, 1 },
 };
 
 /* ---- /init ---- */
 
 static char cmdline[1024];
 
+/* The value of key=value on the kernel command line; the last one wins, as in the kernel
+ * (scripts/bench.py's --linux-kcmd-hv/--linux-kcmd-bare append after its own). */
 static const char *param(const char *key)
 {
 	size_t k = strlen(key);
+	const char *v = NULL;
 	for (char *p = cmdline; (p = strstr(p, key)) != NULL; p += k)
 		if ((p == cmdline || p[-1] == ' ') && p[k] == '=')
-			return p + k + 1;
-	return NULL;
+			v = p + k + 1;
+	return v;
 }
 
-static int selected(const char *name)
+static int selected(const struct workload *w)
 {
+	const char *name = w->name;
 	const char *only = param("lbench_only");
 	if (!only)
-		return 1;
+		return !w->diag;
 	const char *short_name = name + strlen("linux_");
 	size_t k = strlen(short_name);
 	for (const char *p = only; *p && *p != ' ';) {
@@ -575,7 +632,7 @@ int main(int argc, char **argv)
 		print_exits("linux_boot", &zero, &now, 0);
 	}
 	for (unsigned i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
-		if (selected(workloads[i].name))
+		if (selected(&workloads[i]))
 			run(&workloads[i], quick);
 	out("RESULT ok");
 	tcdrain(1);
