@@ -8,7 +8,7 @@ The test reads the screen as text: a QMP `screendump` (PPM) is cut into 8x16 cel
 cell matched against the font the build generated (build/gen/fbfont.h, from GRUB's
 ascii.pf2 by scripts/pf2font.py); every row must be a line of the serial log, in order, ending
 with the summary line. The EGA text path (GRUB's gfxpayload=text) is read from the text
-buffer's memory (QMP pmemsave of 0xb8000).
+buffer's memory (QMP pmemsave of 0xb8000); a 16-bpp mode is refused; screen=off.
 
 QEMU runs here without isa-debug-exit and with -no-shutdown: the hypervisor's power-off ends
 in ACPI S5, which leaves the machine paused with its screen intact for the dump.
@@ -246,3 +246,16 @@ def test_screen_ega_text(hv, monkeypatch):
     assert_ok(r.find(r"^\[hv I\] screen: 80x25 16 bpp EGA text at 0xb8000, 80x25 characters$")
               >= 0, r, "no 'screen: 80x25 ... EGA text' line")
     expect_console_rows(r, ega_rows(r.dir / "text.bin"), 80)
+
+
+def test_screen_refuses_16_bpp(hv, monkeypatch):
+    """A mode the console does not draw (16 bpp direct colour, through GRUB's gfxpayload): one
+    clear warning on serial, the screen left alone (no garbage), and the boot goes on."""
+    monkeypatch.setenv("GFXPAYLOAD", "640x480x16")
+    font = load_font(FONT_H)
+    r = boot_and_capture(hv, hv.iso("hello"), False, dump_screen, "qemu-bios-16bpp")
+    assert_ok(r.find(r"^\[hv W\] screen: not used: 640x480 RGB at 0x[0-9a-f]+: 16 bpp direct "
+                     r"RGB: only 32 bpp is drawn$") >= 0, r, "no 'screen: not used: ... 16 bpp' line")
+    assert_ok(r.find(r"^\[hv E\] FATAL: VMX: not supported") >= 0, r, "the boot did not go on")
+    _, rows = screen_rows(r.dir / "screen.ppm", font)
+    assert_ok(not any("[hv" in s for s in rows), r, f"hypervisor text on the screen: {rows[:3]}")
