@@ -26,7 +26,7 @@ LINUX_OPERATIONS = ["linux_boot", "linux_fork", "linux_exec", "linux_anon", "lin
 TIMEOUT = 1800  # the quick suite takes ~80 s with two CPUs; generous for loaded machines
 
 OPERATIONS = [
-    "cpuid", "vmcall", "pio", "mmio_fast", "mmio_slow", "mmio_slow/fast", "memslot_move",
+    "cpuid", "vmcall", "pio", "mov_dr7", "mmio_fast", "mmio_slow", "mmio_slow/fast", "memslot_move",
     "shadow_fault", "cr3_switch", "memslot_change_10", "memslot_change_1000",
     "memslot_change_100000", "memslot_change_100000/10", "zap_all", "zap_exit_max",
     "zap_freed_per_exit", "compute", "fork", "ctxsw", "mmio_heavy", "mmio_exits_per_access",
