@@ -58,6 +58,27 @@ bool cpuid_from_host(const struct cpuid_model *m, u32 leaf);
 void cpuid_guest_view(const struct cpuid_model *m, const struct cpuid_guest *g, u32 leaf, u32 sub,
 		      struct cpuid_regs *r);
 
+/* The answers already given (issue 16: a CPUID exit without the model's work). An answer
+ * depends on the leaf, the subleaf and struct cpuid_guest, nothing else: the host's CPUID is
+ * constant (leaf 0xD's sizes follow XCR0, which is the guest's own, in the key), and the model
+ * is fixed at cpuid_setup. Direct-mapped by (leaf, subleaf); a different guest state misses. */
+#define CPUID_CACHE_SIZE 64
+struct cpuid_cache_entry {
+	u32 leaf, sub;
+	struct cpuid_guest g;
+	struct cpuid_regs r;
+	bool valid;
+};
+struct cpuid_cache {
+	struct cpuid_cache_entry e[CPUID_CACHE_SIZE];
+	u64 hits, misses;
+};
+/* True, with the cached answer in *r, when (leaf, sub, *g) was answered before. */
+bool cpuid_cache_get(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
+		     struct cpuid_regs *r);
+void cpuid_cache_put(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
+		     const struct cpuid_regs *r);
+
 /* Bytes of an XSAVE area holding the components in xcr0 (limited to m->xcr0_mask; x87 and SSE
  * always count: the legacy region and header), in the standard format (XSAVE, leaf 0xD.0 EBX
  * and ECX) or the compacted one (XSAVEC, leaf 0xD.1 EBX). */

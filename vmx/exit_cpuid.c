@@ -10,6 +10,7 @@
 #include "arch/asm.h"
 
 static struct cpuid_model model; /* Invariants: vmx/cpuid.h, struct cpuid_model */
+static struct cpuid_cache cache;  /* the answers given, by leaf, subleaf and guest state */
 
 void cpuid_setup(const struct vcpu *v)
 {
@@ -39,9 +40,12 @@ void handle_cpuid(struct vcpu *v)
 	u32 leaf = (u32)v->regs.gpr[GPR_RAX], sub = (u32)v->regs.gpr[GPR_RCX];
 	struct cpuid_regs r = { 0, 0, 0, 0 };
 	const struct cpuid_guest g = { v->cr4, v->xcr0, lapic_mode() == LAPIC_MODE_DISABLED };
-	if (cpuid_from_host(&model, leaf))
-		cpuid(leaf, sub, &r.a, &r.b, &r.c, &r.d);
-	cpuid_guest_view(&model, &g, leaf, sub, &r);
+	if (!cpuid_cache_get(&cache, &g, leaf, sub, &r)) {
+		if (cpuid_from_host(&model, leaf))
+			cpuid(leaf, sub, &r.a, &r.b, &r.c, &r.d);
+		cpuid_guest_view(&model, &g, leaf, sub, &r);
+		cpuid_cache_put(&cache, &g, leaf, sub, &r);
+	}
 	v->regs.gpr[GPR_RAX] = r.a;
 	v->regs.gpr[GPR_RBX] = r.b;
 	v->regs.gpr[GPR_RCX] = r.c;

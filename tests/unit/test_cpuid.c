@@ -405,6 +405,54 @@ static void test_topology_and_hidden_leaves(void **state)
 		    0x87654321);
 }
 
+/* The cache answers only what it was given for the same leaf, subleaf and guest state. */
+static void test_cache_keys(void **state)
+{
+	(void)state;
+	static struct cpuid_cache c;
+	struct cpuid_guest g = { CR4_OSXSAVE, 7, false }, g2 = g;
+	struct cpuid_regs r1 = { 1, 2, 3, 4 }, out;
+	assert_false(cpuid_cache_get(&c, &g, 1, 0, &out)); /* empty */
+	cpuid_cache_put(&c, &g, 1, 0, &r1);
+	assert_true(cpuid_cache_get(&c, &g, 1, 0, &out));
+	assert_regs(out, 1, 2, 3, 4);
+	assert_false(cpuid_cache_get(&c, &g, 1, 1, &out));          /* other subleaf */
+	assert_false(cpuid_cache_get(&c, &g, 0x80000001, 0, &out)); /* other leaf */
+	g2.cr4 = 0;                                                  /* OSXSAVE off */
+	assert_false(cpuid_cache_get(&c, &g2, 1, 0, &out));
+	g2 = g, g2.xcr0 = 3;
+	assert_false(cpuid_cache_get(&c, &g2, 1, 0, &out));
+	g2 = g, g2.apic_disabled = true;
+	assert_false(cpuid_cache_get(&c, &g2, 1, 0, &out));
+	assert_int_equal(c.hits, 1);
+	assert_int_equal(c.misses, 6);
+}
+
+/* A leaf that lands on a used slot replaces it; every leaf and subleaf a guest reads comes
+ * back as put, whatever collides. */
+static void test_cache_collisions(void **state)
+{
+	(void)state;
+	static struct cpuid_cache c;
+	struct cpuid_guest g = { 0, 1, false };
+	static const u32 leaves[] = { 0, 1, 2, 4, 6, 7, 0xb, 0xd, 0x15, 0x16, 0x40000000,
+				      0x40000001, 0x80000000, 0x80000001, 0x80000007, 0x80000008 };
+	for (u32 sub = 0; sub < 4; sub++)
+		for (u32 i = 0; i < ARRAY_SIZE(leaves); i++) {
+			struct cpuid_regs r = { leaves[i], sub, ~leaves[i], ~sub }, out;
+			cpuid_cache_put(&c, &g, leaves[i], sub, &r);
+			assert_true(cpuid_cache_get(&c, &g, leaves[i], sub, &out));
+			assert_regs(out, leaves[i], sub, ~leaves[i], ~sub);
+		}
+	/* whatever is still cached is right: a hit never returns another key's answer */
+	for (u32 sub = 0; sub < 4; sub++)
+		for (u32 i = 0; i < ARRAY_SIZE(leaves); i++) {
+			struct cpuid_regs out;
+			if (cpuid_cache_get(&c, &g, leaves[i], sub, &out))
+				assert_regs(out, leaves[i], sub, ~leaves[i], ~sub);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +476,8 @@ int main(void)
 		cmocka_unit_test(test_rdtscp_hidden),
 		cmocka_unit_test(test_hypervisor_leaves),
 		cmocka_unit_test(test_topology_and_hidden_leaves),
+		cmocka_unit_test(test_cache_keys),
+		cmocka_unit_test(test_cache_collisions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
