@@ -8,10 +8,25 @@
 #include "arch/asm.h"
 #include "vmx/debug_hooks.h"
 
+/*
+ * A #DB trap owed for the last instruction (a single step or a data/I/O breakpoint of an
+ * instruction the hypervisor completed: vcpu_instruction_done, vcpu_raise_breakpoints) has the
+ * priority of "traps on the previous instruction", above NMIs and interrupts (SDM 6.9), and an
+ * entry that injects an event delivers no pending debug exception at all (SDM 26.6.3, "Delivery
+ * of Pending Debug Exceptions after VM Entry"): an interrupt or NMI waits for its window exit,
+ * which the #DB's delivery precedes (26.6.5, 26.6.6). Single-stepping HLT: the interrupt that
+ * wakes it comes after the #DB for HLT, as on bare Bochs.
+ */
+static bool debug_trap_pending(void)
+{
+	return vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) & (PENDING_DBG_BS | PENDING_DBG_ENABLED_BP);
+}
+
 static bool can_inject(void)
 {
 	return (vmcs_read(GUEST_RFLAGS) & RFLAGS_IF) &&
-	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_STATE_STI | INTR_STATE_MOV_SS));
+	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_STATE_STI | INTR_STATE_MOV_SS)) &&
+	       !debug_trap_pending();
 }
 
 static void set_window_exiting(bool on)
@@ -48,8 +63,8 @@ static void set_nmi_window_exiting(bool on)
 
 static bool nmi_blocked(void)
 {
-	return vmcs_read(GUEST_INTERRUPTIBILITY) &
-	       (INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI);
+	return (vmcs_read(GUEST_INTERRUPTIBILITY) &
+		(INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI)) || debug_trap_pending();
 }
 
 void intr_recover_nmi_blocking(u32 exit_intr_info)

@@ -33,7 +33,7 @@ fault_run_user:
 	movl 20(%esp), %eax
 	pushl $SEL_UDATA                /* SS */
 	pushl $fault_user_stack_top     /* ESP */
-	pushl $0x2                      /* EFLAGS */
+	pushl fault_user_eflags         /* EFLAGS: 0x2 unless the guest set IOPL or IF */
 	pushl $SEL_UCODE                /* CS */
 	pushl %eax                      /* EIP */
 	movw $SEL_UDATA, %cx
@@ -74,6 +74,9 @@ fault_resume:
 	.balign 4
 fault_saved_esp:
 	.long 0
+	.global fault_user_eflags
+fault_user_eflags:
+	.long 0x2
 
 	.bss
 	.balign 16

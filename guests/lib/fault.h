@@ -40,6 +40,8 @@ extern volatile struct fault_rec fault_last;
 void fault_init(void);
 int fault_run(void (*fn)(void));
 int fault_run_user(void (*fn)(void));
+/* The EFLAGS fault_run_user() starts fn with (0x2; e.g. 0x3002 for IOPL 3: CLI/STI at CPL3). */
+extern uint32_t fault_user_eflags;
 /* Records f in fault_last and makes the IRET land on the resume point. */
 void fault_record(struct idt_frame *f);
 
