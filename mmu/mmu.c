@@ -21,6 +21,14 @@
 #define GFN_HASH_SIZE 4096
 #define RMAP_HASH_SIZE 65536
 #define LINK_MAX (512 * 1024)  /* rmap and parent links (8 bytes each: 4 MiB) */
+/* The obsolete-page reclaim's work per exit (mmu_reclaim), in units: an spte cleared or a
+ * parent unlinked costs RECLAIM_PRESENT_COST (chains to walk), RECLAIM_SCAN_PER_UNIT empty
+ * entries looked at cost 1, about 11 instructions a unit: 1,536 units keep the costliest exit
+ * of the zap benchmark at ~18,700 instructions (docs/bench.md `zap_exit_max`; issue 16's
+ * bound is 20,000), freeing ~6 sparse pages per exit. */
+#define RECLAIM_BUDGET 1536
+#define RECLAIM_PRESENT_COST 16
+#define RECLAIM_SCAN_PER_UNIT 2
 #define RECLAIM_BATCH 16       /* obsolete shadow pages freed per exit at most */
 #ifndef MMU_AUDIT_DEFAULT
 #define MMU_AUDIT_DEFAULT 0    /* DEBUG=1 builds set it: audit at every named point */
@@ -72,6 +80,7 @@ struct sp {
 	u32 parents;             /* link chain: the sptes that point at this page */
 	u32 flood;               /* guest writes to its table since a fault last went through
 				  * it (write-flood detection: track_write) */
+	u32 free_pos;            /* obsolete, partly freed: entries below it are clear */
 };
 
 /* With the audit on, per shadow page: the entries changed since the last audit point, the
@@ -398,21 +407,46 @@ static void unhash(struct sp *s)
 		*pp = s->gfn_next;
 }
 
-/* Unlinks s from its parents and children, drops its rmap entries and frees it. The caller
- * has taken it off its list. */
-static void sp_free(struct sp *s)
+/* Unlinks s from its parents and its entries from their children and rmap chains, from
+ * s->free_pos on, while *budget lasts (units: RECLAIM_BUDGET); true when all is done. An
+ * obsolete page freed in parts keeps its place: nothing reaches it (no lookup returns an
+ * obsolete page, no root is one), and what is left of it stays consistent (every remaining
+ * present spte is still on its child's or frame's chain). */
+static bool sp_clear_some(struct sp *s, s64 *budget)
 {
 	while (s->parents) {
+		if (*budget <= 0)
+			return false;
 		u32 ref = links[s->parents].ref;
 		chain_remove(&s->parents, ref);
 		*ref_ptr(ref) = 0;
 		shadow_epoch++;
 		audit_note(ref);
+		*budget -= RECLAIM_PRESENT_COST;
 	}
-	int n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES;
-	for (int i = 0; i < n; i++)
-		if (s->spt[i])
-			spte_clear(ref_of(s, i));
+	u32 n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES, i = s->free_pos;
+	/* The scan costs a unit per RECLAIM_SCAN_PER_UNIT entries, charged as it goes. */
+	*budget -= (s64)(n - i) / RECLAIM_SCAN_PER_UNIT;
+	for (; i < n; i++) {
+		if (!s->spt[i])
+			continue;
+		if (*budget <= 0) {
+			*budget += (s64)(n - i) / RECLAIM_SCAN_PER_UNIT; /* not scanned after all */
+			s->free_pos = i;
+			return false;
+		}
+		spte_clear(ref_of(s, i));
+		*budget -= RECLAIM_PRESENT_COST;
+	}
+	s->free_pos = n;
+	return true;
+}
+
+/* Frees a page whose entries and parents are all clear: off the caches, onto the free list.
+ * The caller has taken it off its list. */
+static void sp_release(struct sp *s)
+{
+	s->free_pos = 0;
 	unhash(s);
 	s->in_use = 0;
 	if (s == root)
@@ -421,12 +455,28 @@ static void sp_free(struct sp *s)
 	mmu_stats.sp_in_use--;
 }
 
+/* Unlinks s from its parents and children, drops its rmap entries and frees it, all at once
+ * (a live page the guest's write or a memslot change zaps: one page's work). The caller has
+ * taken it off its list. */
+static void sp_free(struct sp *s)
+{
+	s64 all = (s64)(~0ULL >> 1);
+	sp_clear_some(s, &all);
+	sp_release(s);
+}
+
+/* Frees the oldest obsolete pages, within RECLAIM_BUDGET units of work and RECLAIM_BATCH
+ * pages per call: a page with hundreds of children is freed over several exits, resuming
+ * where the last one stopped (sp.free_pos). */
 void mmu_reclaim(void)
 {
+	s64 budget = RECLAIM_BUDGET;
 	for (int i = 0; i < RECLAIM_BATCH && obsolete_list.count; i++) {
 		struct sp *s = obsolete_list.head.prev; /* oldest first */
+		if (!sp_clear_some(s, &budget))
+			return; /* stays the oldest: the next call goes on with it */
 		list_del(&obsolete_list, s);
-		sp_free(s);
+		sp_release(s);
 		mmu_stats.obsolete_freed++;
 	}
 }
