@@ -13,7 +13,8 @@
  * - sti_hlt: TF, STI, HLT with the APIC timer armed: a single-step #DB after STI (STI blocking
  *   does not hold it back) and one after HLT, the one that takes the CPU out of HLT (SDM 18.3.1.4:
  *   traps are taken at the instruction boundary after HLT); the timer interrupt comes when IF
- *   allows it. sti_hlt_user: the same at CPL3 with IOPL 3: HLT there is #GP.
+ *   allows it. sti_hlt_user: the same at CPL3 with IOPL 3: HLT there is #GP. cli_hlt (under
+ *   the hypervisor only): TF, HLT with IF clear: the #DB after HLT resumes execution.
  * - step_self_nmi, step_self_ipi: TF, then a write to the ICR that sends this CPU an NMI or
  *   an interrupt: the single-step #DB (a trap on the previous instruction) goes before either
  *   (SDM 6.9); the NMI comes at the #DB handler's first instruction, the interrupt after its
@@ -61,6 +62,7 @@ __asm__(".text\n"
 	AT(c_ss_gd_dr7) "movl %ecx, %dr7\n" TF_OFF "ret\n"
 	/* STI; HLT with TF (IF clear before, so the interrupt cannot come before HLT) */
 	P(c_sti_hlt) "cli\n" TF_ON "popfl\n sti\n" AT(c_sti_hlt) "hlt\n" TF_OFF "ret\n"
+	P(c_cli_hlt) "cli\n" TF_ON "popfl\n nop\n" AT(c_cli_hlt) "hlt\n" TF_OFF "ret\n"
 	P(c_sti_hlt_user) "cli\n" TF_ON "popfl\n sti\n" AT(c_sti_hlt_user) "hlt\n" TF_OFF
 	FAULT_USER_DONE "\n"
 	/* TF, then an IPI to this CPU written to the ICR (ECX: NMI to APIC ID 0, ICR_HI 0: the
@@ -85,7 +87,7 @@ __asm__(".text\n"
 	AT(c_ss_step_in) "inb %dx, %al\n" TF_OFF "ret\n");
 
 #define DECL(n) extern char n[], n##_at[];
-DECL(c_ss_gd_dr6) DECL(c_ss_gd_dr7) DECL(c_sti_hlt) DECL(c_sti_hlt_user) DECL(c_ss_int1)
+DECL(c_ss_gd_dr6) DECL(c_ss_gd_dr7) DECL(c_sti_hlt) DECL(c_cli_hlt) DECL(c_sti_hlt_user) DECL(c_ss_int1)
 DECL(c_ss_int3)
 DECL(c_step_nmi) DECL(c_step_ipi) DECL(c_ss_cpuid) DECL(c_ss_in) DECL(c_ss_step_cpuid) DECL(c_ss_step_in)
 
@@ -231,6 +233,11 @@ static void sti_hlt(void)
 			printf("/dr6=0x%x", log[i].dr6);
 	}
 	printf(" %s\n", v < 0 ? "end" : "fault");
+	/* HLT with IF clear: the single-step #DB takes the CPU out of HLT (SDM, HLT: "a debug
+	 * exception ... will resume execution"), as under KVM. Bare Bochs 2.7 stays halted for
+	 * an interrupt that cannot come: under the hypervisor only. */
+	if (hv_present())
+		run_case("HV dbg.cli_hlt", c_cli_hlt, c_cli_hlt_at, false, 0x400);
 	fault_user_eflags = 0x3002; /* IOPL 3: CLI and STI at CPL3 */
 	run_case("dbg.sti_hlt_user", c_sti_hlt_user, c_sti_hlt_user_at, true, 0x400);
 	fault_user_eflags = 0x2;

@@ -183,6 +183,12 @@ void intr_handle_hlt(struct vcpu *v)
 		v->nmi_pending = true;
 	if (v->nmi_pending && !(vmcs_read(GUEST_INTERRUPTIBILITY) & INTR_STATE_NMI))
 		return; /* an NMI wakes HLT whatever IF says; injected on entry */
+	/* So does a #DB owed for HLT (TF set, IF clear: SDM, HLT: "a debug exception ... will
+	 * resume execution"; KVM too), delivered on entry. With IF set it waits with HLT for the
+	 * interrupt and goes first (debug_trap_pending, above), as on bare Bochs, which with IF
+	 * clear never wakes. */
+	if (!intr_on && debug_trap_pending())
+		return;
 	if (!intr_on) {
 		vcpu_stop(v, END_HALTED, "guest halted at rip=%#llx with interrupts disabled: it can "
 			  "never wake", v->last_rip);

@@ -47,7 +47,8 @@ def test_debug_exceptions_match_bare_bochs(hv):
 def test_single_step_over_sti_hlt_and_before_interrupts(hv):
     """The #DB owed for HLT (or for an ICR write the hypervisor emulated) is delivered before
     the interrupt or NMI due at the same boundary: after STI (not held back), after HLT when
-    the timer wakes it, then the interrupt; the NMI at the #DB handler's entry."""
+    the timer wakes it, then the interrupt; the NMI at the #DB handler's entry. With IF=0 the
+    #DB itself takes the CPU out of HLT."""
     bare, want, r = runs(hv)
     got = comparable(r.guest_lines)
     for name, start in (("dbg.sti_hlt", f"db@s+0/{BS} db@s+1/{BS} tmr@s+1 db@s+6/{BS}"),
@@ -56,6 +57,10 @@ def test_single_step_over_sti_hlt_and_before_interrupts(hv):
         assert_ok(start in line(want, name), bare, f"bare Bochs: {name} does not start {start}")
         assert_ok(line(got, name) == line(want, name), r,
                   f"{name}:\nbare: {line(want, name)}\n  hv: {line(got, name)}")
+    # SDM (HLT): a debug exception resumes execution; bare Bochs stays halted (not run there).
+    assert_ok(line(r.guest_lines, "HV dbg.cli_hlt") == "HV dbg.cli_hlt: n=5 " +
+              " ".join(f"db@s+{i}/{BS}" for i in (0, 1, 6, 7, 8)) + " end", r,
+              "HLT with IF=0 and TF=1: want the #DB after HLT and the guest going on")
     assert_ok(line(got, "dbg.sti_hlt_user") == f"dbg.sti_hlt_user: n=2 db@s+0/{BS} fault=13@s+0 fault",
               r, "CPL3: one #DB after STI, then HLT's #GP")
 
