@@ -33,6 +33,7 @@
 #include "idt.h"
 #include "pt.h"
 #include "fault.h"
+#include "hv.h"
 
 #define RFLAGS_TF (1u << 8)
 #define RFLAGS_RF (1u << 16)
@@ -152,6 +153,29 @@ static uint32_t gate_offset(int vector)
 	return g[0] | (g[1] << 8) | ((uint32_t)g[6] << 16) | ((uint32_t)g[7] << 24);
 }
 
+/* Under the hypervisor the cases run a second time, each right after HC_ZAP_ALL: every page the
+ * sequence touches (GDT for MOV SS, IDT, handler code, stack) then takes a shadow-paging exit
+ * first, some in the middle of delivering a #DB, #BP, NMI or interrupt. Printed as "HV zap
+ * NAME: ..." with the rest of the line as on bare Bochs. */
+static bool zap, hv_only;
+static uint32_t zap_faults; /* the hypervisor's shadow-fault count after the zap */
+static void zap_shadow(void)
+{
+	if (!zap)
+		return;
+	hypercall(HC_ZAP_ALL, 0, 0, 0, 0);
+	zap_faults = hv_stat(STAT_SHADOW_FAULTS);
+}
+
+/* "HV zap NAME shadow_faults=N": the shadow faults the zapped run took (hypercalls only). */
+static void zap_report(const char *name)
+{
+	if (zap)
+		printf("HV zap %s shadow_faults=%u\n", name, hv_stat(STAT_SHADOW_FAULTS) - zap_faults);
+}
+
+static const char *line_prefix(void) { return zap ? "HV zap " : hv_only ? "HV " : ""; }
+
 static void print_eip(uint32_t eip, const char *start)
 {
 	uint32_t s = (uint32_t)start;
@@ -171,12 +195,14 @@ static void run_case(const char *name, char *fn, char *start, bool user, uint32_
 	n_events = 0;
 	write_dr6(0);
 	write_dr7(dr7); /* last: with GD set, the next MOV DR faults */
+	zap_shadow();
 	int v = user ? fault_run_user((void (*)(void))fn) : fault_run((void (*)(void))fn);
+	zap_report(name);
 	if (v >= 0)
 		log_event(0x100 + (uint32_t)v, fault_last.eip, 0);
 	write_dr7(0x400);
 	uint32_t n = n_events;
-	printf("%s: n=%u", name, n);
+	printf("%s%s: n=%u", line_prefix(), name, n);
 	for (uint32_t i = 0; i < n && i < LOG_MAX; i++) {
 		const volatile struct event *e = &log[i];
 		if (e->vector == VEC_DB)
@@ -215,7 +241,9 @@ static void sti_hlt(void)
 	apic_wr(APIC_TIMER_INIT, 1000000);
 	n_events = 0;
 	write_dr6(0);
+	zap_shadow();
 	int v = fault_run((void (*)(void))c_sti_hlt);
+	zap_report("dbg.sti_hlt");
 	uint32_t during = n_events;
 	__asm__ volatile("sti");
 	for (uint32_t spin = 0; spin < 100000000u && n_events == during; spin++)
@@ -223,7 +251,7 @@ static void sti_hlt(void)
 	__asm__ volatile("cli");
 	apic_wr(APIC_TIMER_INIT, 0);
 	uint32_t n = n_events;
-	printf("dbg.sti_hlt: n=%u", n);
+	printf("%sdbg.sti_hlt: n=%u", line_prefix(), n);
 	for (uint32_t i = 0; i < n && i < LOG_MAX; i++) {
 		if (i == during)
 			printf(" |");
@@ -236,8 +264,11 @@ static void sti_hlt(void)
 	/* HLT with IF clear: the single-step #DB takes the CPU out of HLT (SDM, HLT: "a debug
 	 * exception ... will resume execution"), as under KVM. Bare Bochs 2.7 stays halted for
 	 * an interrupt that cannot come: under the hypervisor only. */
-	if (hv_present())
-		run_case("HV dbg.cli_hlt", c_cli_hlt, c_cli_hlt_at, false, 0x400);
+	if (hv_present()) {
+		hv_only = true;
+		run_case("dbg.cli_hlt", c_cli_hlt, c_cli_hlt_at, false, 0x400);
+		hv_only = false;
+	}
 	fault_user_eflags = 0x3002; /* IOPL 3: CLI and STI at CPL3 */
 	run_case("dbg.sti_hlt_user", c_sti_hlt_user, c_sti_hlt_user_at, true, 0x400);
 	fault_user_eflags = 0x2;
@@ -274,6 +305,13 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	ss_gd();
 	sti_hlt();
 	ss_data_bp();
+	if (hv_present()) {
+		zap = true;
+		ss_gd();
+		sti_hlt();
+		ss_data_bp();
+		zap = false;
+	}
 	printf("RESULT done\n");
 	guest_exit(0);
 	return 0;

@@ -44,6 +44,24 @@ def test_debug_exceptions_match_bare_bochs(hv):
     assert_summary(r, "debug_exit", code=0, status=1)
 
 
+def test_debug_exceptions_after_a_shadow_zap_match_bare_bochs(hv):
+    """The same cases run again under the hypervisor right after HC_ZAP_ALL, so that the
+    pages they touch (GDT, IDT, handlers, stack) take shadow-paging exits first, some during
+    the delivery of the #DB, NMI or interrupt (re-injected, vmx/exit.c reinject_vectoring):
+    each line as on bare Bochs, and each run took shadow faults."""
+    bare, want, r = runs(hv)
+    zapped = [l[len("HV zap "):] for l in r.guest_lines
+              if l.startswith("HV zap dbg.") and " shadow_faults=" not in l and
+              not l.startswith("HV zap dbg.cli_hlt:")]  # the hypervisor's only (above)
+    dbg_want = family(want, "dbg.")
+    assert_same(r, dbg_want, zapped, "dbg. lines after a zap")
+    faults = {l.split()[2]: int(l.split("=")[-1]) for l in r.guest_lines
+              if l.startswith("HV zap dbg.") and " shadow_faults=" in l}
+    # one per compared case, and cli_hlt's
+    assert_ok(len(faults) == len(dbg_want) + 1 and all(n >= 3 for n in faults.values()), r,
+              f"shadow faults of the zapped runs: {faults}")
+
+
 def test_single_step_over_sti_hlt_and_before_interrupts(hv):
     """The #DB owed for HLT (or for an ICR write the hypervisor emulated) is delivered before
     the interrupt or NMI due at the same boundary: after STI (not held back), after HLT when
