@@ -3,6 +3,8 @@
  * line, so that the exit-costs line of the run belongs to that operation:
  *
  *   op=cpuid|vmcall|pio|mov_dr7|mmio_fast|mmio_slow|shadow_fault|cr3_switch|memslot|zap  n=N
+ *   op=timer|hlt|eoi|tpr|guest_pf  n=N  (the exits a Linux guest makes most: timer interrupts,
+ *   HLT and the interrupt window, the EOI, TPR and CR8 writes, a reflected #PF)
  *   op=memslot also takes sizes=10,1000,100000 (MMIO sptes live during the moves)
  *
  * Each operation is timed with RDTSC around an assembly loop of N operations, minus the same
@@ -17,13 +19,12 @@
 #include "bench.h"
 #include "guest.h"
 #include "hv.h"
+#include "pt.h"
 
 #define P 1u
 #define RW 2u
 #define PS 0x80u
 #define PCD 0x10u
-#define CR4_PSE 0x10u
-#define CR0_PG 0x80000000u
 
 /* The ticks of n rounds of the bare loop (DEC ESI, JNZ): what a timed loop of that shape costs
  * without its operation, to be subtracted from it. Inline: the code around the loop must be
@@ -420,6 +421,603 @@ static void bench_zap(uint32_t n)
 	       max_freed, max_freed_all, hv_stat(STAT_SP_IN_USE));
 }
 
+/* ---- the exits a Linux guest makes most: timer interrupts, HLT, the interrupt window, EOI,
+ * TPR and CR8, reflected page faults (issue 16) ----
+ *
+ * A figure here is the hypervisor's instructions per event, with the guest's own instructions
+ * taken out by a calibration that runs the same guest code with the event raised by INT n
+ * instead (no exit), or by counting the guest's instructions outright (the spin loops below).
+ * docs/bench.md, "The exits a Linux guest makes most", has the method per figure.
+ *
+ * Handlers are small assembly stubs, each at a gate of its own (written through SIDT), so that
+ * their instruction counts are fixed: BM_VEC takes the timer and self-IPI interrupts. */
+
+#define APIC_BASE 0xfee00000u
+#define APIC_TPR 0x80u
+#define APIC_SVR 0xf0u
+#define APIC_EOI 0xb0u
+#define APIC_ICR_LO 0x300u
+#define APIC_LVT_TIMER 0x320u
+#define APIC_TMICT 0x380u
+#define APIC_TDCR 0x3e0u
+#define LVT_MASKED (1u << 16)
+#define LVT_PERIODIC (1u << 17)
+#define LVT_TSC_DEADLINE (2u << 17)
+#define MSR_APIC_BASE 0x1bu
+#define MSR_TSC_DEADLINE 0x6e0u
+#define MSR_X2APIC_SELF_IPI 0x83fu
+#define APIC_BASE_EXTD (1u << 10)
+#define BM_VEC 0xec    /* Linux's local-timer vector */
+#define BM_CAL_VEC 0xed /* the calibration twin of a stub */
+#define TIMER_AHEAD 20000u /* ticks from arming to the deadline: the arming exit is over by then */
+
+volatile uint32_t bm_hits;     /* interrupts the stubs took */
+volatile uint32_t bm_eoi_ptr;  /* where a stub writes its EOI: the APIC's, or bm_ram */
+volatile uint32_t bm_ram;      /* a RAM word: the EOI write of a calibration */
+volatile uint32_t bm_stamp;    /* TSC (low half) at a stamping stub's third instruction */
+volatile uint32_t bm_op_ticks; /* sum of the ticks around the timed instruction in a stub */
+
+/* Stubs (32-bit interrupt gates, IF clear inside):
+ * bm_count_stub: count and EOI, 6 instructions (push, incl, mov, movl, pop, iret).
+ * bm_stamp_stub: TSC at its third instruction into bm_stamp, then EOI and count.
+ * bm_eoi_stub: the EOI store alone between two RDTSCs, the difference added to bm_op_ticks.
+ * bm_x2eoi_stub / bm_x2nop_stub: the same with the x2APIC EOI WRMSR (MSR 0x80b), and with
+ * NOP in its place (the calibration: the same instructions around it).
+ * bm_pf_stub / bm_pfcal_stub: the #PF handler of guest_pf, and its twin for INT n (below). */
+void bm_count_stub(void), bm_stamp_stub(void), bm_eoi_stub(void), bm_x2eoi_stub(void),
+	bm_x2nop_stub(void), bm_pf_stub(void), bm_pfcal_stub(void);
+__asm__(".text\n.code32\n"
+	"bm_count_stub:\n"
+	"	pushl %eax\n"
+	"	incl bm_hits\n"
+	"	movl bm_eoi_ptr, %eax\n"
+	"	movl $0, (%eax)\n"
+	"	popl %eax\n"
+	"	iret\n"
+	"bm_stamp_stub:\n"
+	"	pushl %eax\n"
+	"	pushl %edx\n"
+	"	rdtsc\n"
+	"	movl %eax, bm_stamp\n"
+	"	movl bm_eoi_ptr, %eax\n"
+	"	movl $0, (%eax)\n"
+	"	incl bm_hits\n"
+	"	popl %edx\n"
+	"	popl %eax\n"
+	"	iret\n"
+	"bm_eoi_stub:\n"
+	"	pushal\n"
+	"	movl bm_eoi_ptr, %ebx\n"
+	"	rdtsc\n"
+	"	movl %eax, %esi\n"
+	"	movl $0, (%ebx)\n"
+	"	rdtsc\n"
+	"	subl %esi, %eax\n"
+	"	addl %eax, bm_op_ticks\n"
+	"	incl bm_hits\n"
+	"	popal\n"
+	"	iret\n"
+	".macro bm_x2stub name, insn\n"
+	"\\name:\n"
+	"	pushal\n"
+	"	movl $0x80b, %ecx\n"
+	"	rdtsc\n"
+	"	movl %eax, %esi\n"
+	"	xorl %eax, %eax\n"
+	"	xorl %edx, %edx\n"
+	"	\\insn\n"
+	"	rdtsc\n"
+	"	subl %esi, %eax\n"
+	"	addl %eax, bm_op_ticks\n"
+	"	incl bm_hits\n"
+	"	popal\n"
+	"	iret\n"
+	".endm\n"
+	"bm_x2stub bm_x2eoi_stub, wrmsr\n"
+	"bm_x2stub bm_x2nop_stub, nop\n"
+	/* #PF: drop the error code, step over the 2-byte faulting MOV, return. The twin for
+	 * INT n has nothing to drop: LEA, the same count, in place of the ADD. */
+	"bm_pf_stub:\n"
+	"	addl $4, %esp\n"
+	"	addl $2, (%esp)\n"
+	"	iret\n"
+	"bm_pfcal_stub:\n"
+	"	leal 0(%esp), %esp\n"
+	"	addl $0, (%esp)\n"
+	"	iret\n");
+
+/* Points the gate of vector v at the stub (present, DPL 0, 32-bit interrupt gate). */
+static void bm_gate(int v, void (*stub)(void))
+{
+	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	uint32_t *g = (uint32_t *)(idtr.base + (uint32_t)v * 8), a = (uint32_t)stub;
+	uint16_t cs;
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	g[0] = ((uint32_t)cs << 16) | (a & 0xffff);
+	g[1] = (a & 0xffff0000u) | 0x8e00u;
+}
+
+static void apic_wr(uint32_t r, uint32_t v) { mmio_write32(APIC_BASE + r, v); }
+
+/* The exits of the reasons these figures make, as counters around a loop. The HC_GET_STAT
+ * calls that read them are VMCALL exits, counted in none of these reasons. */
+enum { R_EXC = 0, R_WINDOW = 7, R_HLT = 12, R_CR = 28, R_WRMSR = 32, R_PREEMPT = 52 };
+static const struct { uint32_t reason; const char *name; } bm_reasons[] = {
+	{ R_EXC, "exception_nmi" }, { R_WINDOW, "interrupt_window" }, { R_HLT, "hlt" },
+	{ R_CR, "cr_access" }, { R_WRMSR, "wrmsr" }, { R_PREEMPT, "preemption_timer" },
+};
+#define BM_NREASONS (sizeof(bm_reasons) / sizeof(bm_reasons[0]))
+struct bm_exits { uint32_t c[BM_NREASONS]; };
+
+static void bm_exits_read(struct bm_exits *e)
+{
+	for (uint32_t i = 0; i < BM_NREASONS; i++)
+		e->c[i] = hv_stat(STAT_EXIT_REASON + bm_reasons[i].reason);
+}
+
+/* "BENCHEXITS name=<figure> <reason>=<count> ...": the exits of each reason since *e0 (only
+ * the reasons that occurred), for the runner to divide by n. */
+static void bm_exits_print(const char *name, const struct bm_exits *e0)
+{
+	struct bm_exits e1;
+	bm_exits_read(&e1);
+	char line[200];
+	int len = snprintf(line, sizeof(line), "BENCHEXITS name=%s", name);
+	for (uint32_t i = 0; i < BM_NREASONS; i++)
+		if (e1.c[i] != e0->c[i])
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " %s=%u",
+					bm_reasons[i].name, e1.c[i] - e0->c[i]);
+	printf("%s\n", line);
+}
+
+static void bm_apic_setup(void)
+{
+	apic_wr(APIC_TPR, 0);
+	apic_wr(APIC_SVR, 0x1ff); /* software-enabled, spurious vector 0xff */
+	apic_wr(APIC_TDCR, 0xb); /* divide by 1 */
+	bm_eoi_ptr = APIC_BASE + APIC_EOI;
+}
+
+/* Ticks of n INT BM_CAL_VEC into a stub, minus the empty loop: 1 + the stub's instructions. */
+static uint64_t bm_int_loop(uint32_t n, void (*stub)(void))
+{
+	bm_gate(BM_CAL_VEC, stub);
+	uint32_t w = 2;
+	__asm__ volatile("1: int %1; dec %0; jnz 1b" : "+S"(w) : "i"(BM_CAL_VEC) : "memory");
+	uint64_t empty = empty_loop(n);
+	uint32_t c = n;
+	uint64_t t0 = rdtsc();
+	__asm__ volatile("1: int %1; dec %0; jnz 1b" : "+S"(c) : "i"(BM_CAL_VEC) : "memory");
+	return rdtsc() - t0 - empty;
+}
+
+/* ---- timer interrupts: fire + deliver + EOI ----
+ * Stolen time: over n interrupts, the guest's TSC advances by T while it executes G
+ * instructions of its own (the spin loop's 3 per iteration, counted in EDI, the arming code,
+ * the stub's 6); the rest, T - G, is what the hypervisor executed. G comes from a calibration
+ * run of the same code with INT BM_VEC in place of the arming instruction: the interrupt then
+ * comes at once, the spin loop goes round once, and every instruction is the guest's. So
+ * T - G = T - T_cal - 3 * (spins - spins_cal). The arming instruction's own exit (WRMSR,
+ * the TMICT write) is taken out with its cost measured alone, arming a far deadline. */
+
+/* n rounds: arm the TSC deadline TIMER_AHEAD ticks ahead (or INT BM_VEC), spin until the
+ * stub counted. Returns the ticks; *spins the spin iterations. */
+#define DEADLINE_ROUNDS(ARM)                                                               \
+	__asm__ volatile("1: rdtsc; addl %[d], %%eax; adcl $0, %%edx; movl %[msr], %%ecx; "  \
+			 "movl bm_hits, %%ebx; " ARM "; "                                    \
+			 "2: incl %%edi; cmpl %%ebx, bm_hits; je 2b; decl %%esi; jnz 1b"     \
+			 : "+S"(c), "+D"(spins)                                              \
+			 : [d] "i"(TIMER_AHEAD), [msr] "i"(MSR_TSC_DEADLINE), [vec] "i"(BM_VEC) \
+			 : "eax", "ebx", "ecx", "edx", "memory")
+/* The same with the one-shot APIC timer: initial count TIMER_AHEAD (divide by 1). */
+#define ONESHOT_ROUNDS(ARM)                                                                \
+	__asm__ volatile("1: movl bm_hits, %%ebx; " ARM "; "                                 \
+			 "2: incl %%edi; cmpl %%ebx, bm_hits; je 2b; decl %%esi; jnz 1b"     \
+			 : "+S"(c), "+D"(spins)                                              \
+			 : [d] "i"(TIMER_AHEAD), [tmict] "c"(APIC_BASE + APIC_TMICT),        \
+			   [vec] "i"(BM_VEC)                                                 \
+			 : "eax", "ebx", "edx", "memory")
+
+static uint64_t timer_rounds(uint32_t n, int kind, uint32_t *spins_out)
+{
+	uint32_t c = n, spins = 0;
+	uint64_t t0 = rdtsc();
+	if (kind == 0)
+		DEADLINE_ROUNDS("wrmsr");
+	else if (kind == 1)
+		DEADLINE_ROUNDS("int %[vec]");
+	else if (kind == 2)
+		ONESHOT_ROUNDS("movl %[d], (%%ecx)");
+	else
+		ONESHOT_ROUNDS("int %[vec]");
+	uint64_t t = rdtsc() - t0;
+	*spins_out = spins;
+	return t;
+}
+
+/* Arming alone, n times, deadlines that never come (the timer is disarmed after): the
+ * arming instruction's round trip, minus the empty loop. */
+static int64_t arm_alone(uint32_t n, bool deadline)
+{
+	uint64_t empty = empty_loop(n);
+	uint32_t c = n;
+	uint64_t t0 = rdtsc();
+	if (deadline)
+		__asm__ volatile("1: wrmsr; dec %0; jnz 1b"
+				 : "+S"(c) : "c"(MSR_TSC_DEADLINE), "a"(0xffffffffu), "d"(0x7fffffffu)
+				 : "memory");
+	else
+		__asm__ volatile("1: movl $0x7fffffff, (%1); dec %0; jnz 1b"
+				 : "+S"(c) : "b"(APIC_BASE + APIC_TMICT) : "memory");
+	uint64_t t = rdtsc() - t0;
+	if (deadline)
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	else
+		apic_wr(APIC_TMICT, 0);
+	return (int64_t)(t - empty);
+}
+
+/* One timer kind: name_arm (the arming round trip), name_cycle (arm + fire + deliver + EOI,
+ * per interrupt) and name (fire + deliver + EOI: the cycle minus the arming exit). */
+static void bench_timer_armed(uint32_t n, bool deadline)
+{
+	const char *name = deadline ? "timer_deadline" : "timer_oneshot";
+	char nm[40];
+	apic_wr(APIC_LVT_TIMER, BM_VEC | (deadline ? LVT_TSC_DEADLINE : 0));
+	int64_t arm = arm_alone(n, deadline);
+	snprintf(nm, sizeof(nm), "%s_arm", name);
+	bench_report(nm, n, arm, NULL);
+	uint32_t spins_cal, spins;
+	bm_eoi_ptr = (uint32_t)&bm_ram;
+	__asm__ volatile("sti" ::: "memory");
+	(void)timer_rounds(2, deadline ? 1 : 3, &spins_cal); /* warm: every page touched once */
+	uint64_t cal = timer_rounds(n, deadline ? 1 : 3, &spins_cal);
+	bm_eoi_ptr = APIC_BASE + APIC_EOI;
+	(void)timer_rounds(2, deadline ? 0 : 2, &spins);
+	struct bm_exits e0;
+	bm_exits_read(&e0);
+	uint32_t hits0 = bm_hits;
+	uint64_t t = timer_rounds(n, deadline ? 0 : 2, &spins);
+	uint32_t hits = bm_hits - hits0;
+	__asm__ volatile("cli" ::: "memory");
+	if (hits != n)
+		bench_fail("timer: not one interrupt per arming");
+	/* the hypervisor's ticks: T minus the guest's (the calibration, plus the extra spins).
+	 * The arming instruction counts one tick in T_cal (the INT in its place); in T it is an
+	 * exit, whose round trip per op is arm / n, one tick of which is the instruction. */
+	int64_t cycle = (int64_t)(t - cal) - 3 * ((int64_t)spins - (int64_t)spins_cal);
+	char extra[64];
+	snprintf(extra, sizeof(extra), " spins=%u", spins);
+	snprintf(nm, sizeof(nm), "%s_cycle", name);
+	bench_report(nm, n, cycle, extra);
+	bm_exits_print(nm, &e0);
+	int64_t arm_hv = arm - (int64_t)n; /* n arming instructions' exits, without themselves */
+	bench_report(name, n, cycle - arm_hv, NULL);
+}
+
+/* The periodic APIC timer: nothing to arm. Spin until n more interrupts have come (the first
+ * one is let by untimed, so the window starts after an interrupt has been handled); the
+ * guest executed 3 instructions per spin plus the stub's 6 per interrupt, and the framing,
+ * measured by the same spin with its target already reached. */
+static uint64_t periodic_spin(uint32_t target, uint32_t *spins_out)
+{
+	uint32_t spins = 0;
+	uint64_t t0 = rdtsc();
+	__asm__ volatile("2: incl %0; cmpl %1, bm_hits; jb 2b" : "+D"(spins) : "S"(target) : "memory");
+	uint64_t t = rdtsc() - t0;
+	*spins_out = spins;
+	return t;
+}
+
+#define PERIODIC_TICKS 20000u
+
+static void bench_timer_periodic(uint32_t n)
+{
+	uint32_t spins_cal, spins;
+	bm_eoi_ptr = (uint32_t)&bm_ram;
+	int64_t stub = (int64_t)bm_int_loop(n, bm_count_stub) - (int64_t)n; /* without the INT */
+	bm_eoi_ptr = APIC_BASE + APIC_EOI;
+	uint64_t frame = periodic_spin(0, &spins_cal); /* one spin */
+	uint32_t hits0 = bm_hits;
+	apic_wr(APIC_LVT_TIMER, BM_VEC | LVT_PERIODIC);
+	apic_wr(APIC_TMICT, PERIODIC_TICKS);
+	__asm__ volatile("sti" ::: "memory");
+	while (bm_hits == hits0)
+		;
+	struct bm_exits e0;
+	bm_exits_read(&e0);
+	uint32_t start = bm_hits;
+	uint64_t t = periodic_spin(start + n, &spins);
+	__asm__ volatile("cli" ::: "memory");
+	uint32_t hits = bm_hits - start;
+	bm_exits_print("timer_periodic", &e0);
+	apic_wr(APIC_LVT_TIMER, BM_VEC | LVT_MASKED);
+	apic_wr(APIC_TMICT, 0);
+	/* the interrupts counted may be n or, when one came between the last spin's check and
+	 * the CLI, n + 1: the window holds n stubs' work either way */
+	int64_t guest = (int64_t)frame + 3 * ((int64_t)spins - (int64_t)spins_cal) + stub;
+	char extra[64];
+	snprintf(extra, sizeof(extra), " spins=%u period=%u stub=%llu", spins, PERIODIC_TICKS,
+		 udiv64((uint64_t)stub, n));
+	if (hits < n)
+		bench_fail("timer_periodic: fewer interrupts than asked for");
+	bench_report("timer_periodic", n, (int64_t)t - guest, extra);
+}
+
+static void bench_timer(uint32_t n)
+{
+	bm_apic_setup();
+	bm_gate(BM_VEC, bm_count_stub);
+	bench_timer_armed(n, true);
+	bench_timer_armed(n, false);
+	apic_wr(APIC_LVT_TIMER, BM_VEC | LVT_MASKED);
+	bench_timer_periodic(n);
+}
+
+/* ---- HLT woken by a timer, HLT with the interrupt already pending, the interrupt window ----
+ * Each is timed from a RDTSC in the guest to the stamp taken by bm_stamp_stub, minus the
+ * same path with INT BM_VEC raising the interrupt (the instructions are then all the guest's;
+ * the INT itself is 1 more than the real path has). */
+
+/* Ticks from the RDTSC to the stub's stamp. kind: 0 "sti; nop" (the window opens after the
+ * NOP), 1 the same with INT after the NOP, 2 "sti; hlt", 3 "sti; int", 4 "int" alone, 5
+ * "sti; hlt" returning the stamp itself (the wake-up, compared with the deadline). */
+static uint32_t stamp_path(int kind)
+{
+	uint32_t t0;
+	if (kind == 0)
+		__asm__ volatile("rdtsc; movl %%eax, %0; sti; nop; cli" : "=b"(t0) : : "eax", "edx", "memory");
+	else if (kind == 1)
+		__asm__ volatile("rdtsc; movl %%eax, %0; sti; nop; int %1; cli"
+				 : "=b"(t0) : "i"(BM_VEC) : "eax", "edx", "memory");
+	else if (kind == 2)
+		__asm__ volatile("rdtsc; movl %%eax, %0; sti; hlt; cli" : "=b"(t0) : : "eax", "edx", "memory");
+	else if (kind == 3)
+		__asm__ volatile("rdtsc; movl %%eax, %0; sti; int %1; cli"
+				 : "=b"(t0) : "i"(BM_VEC) : "eax", "edx", "memory");
+	else if (kind == 4)
+		__asm__ volatile("rdtsc; movl %%eax, %0; int %1" : "=b"(t0) : "i"(BM_VEC) : "eax", "edx", "memory");
+	else {
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		return bm_stamp;
+	}
+	return bm_stamp - t0;
+}
+
+/* n rounds of one kind, the interrupt made pending first (IF clear: TSC deadline 1, due at
+ * once) when pend. Returns the sum of the paths. */
+static uint64_t stamp_rounds(uint32_t n, int kind, bool pend)
+{
+	uint64_t sum = 0;
+	uint32_t hits0 = bm_hits;
+	for (uint32_t i = 0; i < n; i++) {
+		if (pend)
+			wrmsr(MSR_TSC_DEADLINE, 1);
+		sum += stamp_path(kind);
+	}
+	if (bm_hits - hits0 != n)
+		bench_fail("hlt: not one interrupt per round");
+	return sum;
+}
+
+static void bench_hlt(uint32_t n)
+{
+	bm_apic_setup();
+	bm_gate(BM_VEC, bm_stamp_stub);
+	apic_wr(APIC_LVT_TIMER, BM_VEC | LVT_TSC_DEADLINE);
+	__asm__ volatile("cli" ::: "memory");
+	bm_eoi_ptr = (uint32_t)&bm_ram;
+	uint64_t cal_window = stamp_rounds(n, 1, false);
+	uint64_t cal_hlt = stamp_rounds(n, 3, false);
+	uint64_t cal_int = stamp_rounds(n, 4, false);
+	bm_eoi_ptr = APIC_BASE + APIC_EOI;
+	printf("BENCHINFO hlt.cal_window=%llu hlt.cal_hlt=%llu hlt.cal_int=%llu\n",
+	       udiv64(cal_window, n), udiv64(cal_hlt, n), udiv64(cal_int, n));
+	struct bm_exits e0;
+
+	/* interrupt window: pending while IF=0, then STI; NOP and the window exit */
+	bm_exits_read(&e0);
+	uint64_t t = stamp_rounds(n, 0, true);
+	bm_exits_print("intr_window", &e0);
+	bench_report("intr_window", n, (int64_t)(t - (cal_window - n)), NULL);
+
+	/* HLT with the interrupt pending: the HLT exit goes straight to the injection */
+	bm_exits_read(&e0);
+	t = stamp_rounds(n, 2, true);
+	bm_exits_print("hlt_pending", &e0);
+	bench_report("hlt_pending", n, (int64_t)(t - (cal_hlt - n)), NULL);
+
+	/* HLT woken by the TSC deadline TIMER_AHEAD ticks after arming: from the deadline to the
+	 * stub's stamp, minus the stub's instructions before its stamp (cal_int minus the
+	 * RDTSC, MOV and INT before the delivery) */
+	bm_exits_read(&e0);
+	uint64_t late = 0;
+	uint32_t hits0 = bm_hits;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t deadline = rdtsc() + TIMER_AHEAD;
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		late += stamp_path(5) - (uint32_t)deadline;
+	}
+	if (bm_hits - hits0 != n)
+		bench_fail("hlt: not one interrupt per wake-up");
+	bm_exits_print("hlt_wake", &e0);
+	bench_report("hlt_wake", n, (int64_t)late - (int64_t)(cal_int - 3ull * n), NULL);
+}
+
+/* ---- the LAPIC EOI write with an interrupt in service: xAPIC (MMIO) and x2APIC (WRMSR) ----
+ * Self-IPIs (an ICR write, or the x2APIC SELF IPI MSR, with IF set: injected at that exit's
+ * entry) whose stub times its EOI between two RDTSCs; minus the same stub entered by INT with
+ * the EOI to RAM (xAPIC) or a NOP in place of the WRMSR (x2APIC); plus the EOI instruction
+ * itself, as the other figures count the operation's instruction. */
+static void bench_eoi(uint32_t n)
+{
+	bm_apic_setup();
+	bm_eoi_ptr = (uint32_t)&bm_ram;
+	bm_op_ticks = 0;
+	(void)bm_int_loop(n, bm_eoi_stub);
+	uint32_t cal = bm_op_ticks, hits0 = bm_hits;
+	bm_eoi_ptr = APIC_BASE + APIC_EOI;
+	bm_gate(BM_VEC, bm_eoi_stub);
+	bm_op_ticks = 0;
+	struct bm_exits e0;
+	bm_exits_read(&e0);
+	uint32_t c = n;
+	__asm__ volatile("sti; 1: movl %2, (%1); dec %0; jnz 1b; cli"
+			 : "+S"(c) : "b"(APIC_BASE + APIC_ICR_LO), "i"(BM_VEC | (1u << 18)) : "memory");
+	uint32_t real = bm_op_ticks;
+	bm_exits_print("eoi_xapic", &e0);
+	if (bm_hits - hits0 != n)
+		bench_fail("eoi: not one self-IPI per ICR write");
+	bench_report("eoi_xapic", n, (int64_t)real - (int64_t)cal + (int64_t)n, NULL);
+
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 21))) {
+		printf("BENCHINFO eoi_x2apic=no_x2apic\n");
+		return;
+	}
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+	bm_op_ticks = 0;
+	(void)bm_int_loop(n, bm_x2nop_stub);
+	cal = bm_op_ticks;
+	hits0 = bm_hits;
+	bm_gate(BM_VEC, bm_x2eoi_stub);
+	bm_op_ticks = 0;
+	bm_exits_read(&e0);
+	c = n;
+	__asm__ volatile("sti; 1: wrmsr; dec %0; jnz 1b; cli"
+			 : "+S"(c) : "c"(MSR_X2APIC_SELF_IPI), "a"(BM_VEC), "d"(0) : "memory");
+	real = bm_op_ticks;
+	bm_exits_print("eoi_x2apic", &e0);
+	if (bm_hits - hits0 != n)
+		bench_fail("eoi: not one x2APIC self-IPI per write");
+	bench_report("eoi_x2apic", n, (int64_t)real - (int64_t)cal + (int64_t)n, NULL);
+}
+
+/* ---- TPR: the xAPIC register (MMIO write, paging off) and CR8 (64-bit mode) ---- */
+
+/* uint64_t bm_cr8_loop(uint32_t n, uint32_t kind): ticks of n MOV to CR8 (0) from 64-bit
+ * code (kind 1), or of the same loop without it (kind 0). */
+uint64_t bm_cr8_loop(uint32_t n, uint32_t kind);
+__asm__(".text\n.code32\n"
+	".global bm_cr8_loop\n"
+	"bm_cr8_loop:\n"
+	"	pushl %ebp\n"
+	"	movl %esp, %ebp\n"
+	"	pushl %ebx\n"
+	"	pushl %esi\n"
+	"	pushl %edi\n"
+	"	movl 8(%ebp), %esi\n"
+	"	movl 12(%ebp), %edi\n"
+	"	ljmp $0x18, $1f\n"
+	".code64\n"
+	"1:	movl %esp, %esp\n"
+	"	xorl %ebx, %ebx\n"
+	"	rdtsc\n"
+	"	shlq $32, %rdx\n"
+	"	orq %rdx, %rax\n"
+	"	movq %rax, %r8\n"
+	"	testl %edi, %edi\n"
+	"	jnz 3f\n"
+	"2:	decl %esi\n"
+	"	jnz 2b\n"
+	"	jmp 4f\n"
+	"3:	movq %rbx, %cr8\n"
+	"	decl %esi\n"
+	"	jnz 3b\n"
+	"	jmp 4f\n"
+	"4:	rdtsc\n"
+	"	shlq $32, %rdx\n"
+	"	orq %rdx, %rax\n"
+	"	subq %r8, %rax\n"
+	"	movq %rax, %rdx\n"
+	"	shrq $32, %rdx\n"
+	"	pushq $0x08\n"
+	"	movl $5f, %ecx\n"
+	"	pushq %rcx\n"
+	"	lretq\n"
+	".code32\n"
+	"5:	popl %edi\n"
+	"	popl %esi\n"
+	"	popl %ebx\n"
+	"	popl %ebp\n"
+	"	ret\n");
+
+static uint64_t lm_pml4[512] __attribute__((aligned(4096)));
+static uint64_t lm_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t lm_pd[512] __attribute__((aligned(4096)));
+
+static void bench_tpr(uint32_t n)
+{
+	struct bm_exits e0;
+	apic_wr(APIC_TPR, 0); /* warm: the APIC page's MMIO spte made */
+	uint64_t empty = empty_loop(n);
+	uint32_t c = n;
+	bm_exits_read(&e0);
+	uint64_t t0 = rdtsc();
+	__asm__ volatile("1: movl $0, (%1); dec %0; jnz 1b"
+			 : "+S"(c) : "b"(APIC_BASE + APIC_TPR) : "memory");
+	uint64_t t = rdtsc() - t0;
+	bm_exits_print("tpr_xapic", &e0);
+	bench_report("tpr_xapic", n, (int64_t)(t - empty), NULL);
+
+	/* CR8 exists in 64-bit mode only: IA-32e with 0-1 GiB identity-mapped by 2 MiB pages, as
+	 * bench_e2e's fork does; the loop runs in a 64-bit code segment. */
+	uint32_t r[4];
+	cpuid(0x80000001, 0, r);
+	if (!((r[3] >> 29) & 1))
+		bench_fail("cr8: no long mode");
+	lm_pml4[0] = (uint32_t)lm_pdpt | PTE_P | PTE_W;
+	lm_pdpt[0] = (uint32_t)lm_pd | PTE_P | PTE_W;
+	for (uint32_t i = 0; i < 512; i++)
+		lm_pd[i] = ((uint64_t)i << 21) | PTE_P | PTE_W | PTE_PS;
+	lm_idt_build();
+	pt_gdt_init(true);
+	lm_enter((uint32_t)lm_pml4, 0);
+	(void)bm_cr8_loop(2, 1); /* warm: the code and stack pages under the new paging */
+	empty = bm_cr8_loop(n, 0);
+	bm_exits_read(&e0);
+	t = bm_cr8_loop(n, 1);
+	bm_exits_print("cr8_write", &e0);
+	bench_report("cr8_write", n, (int64_t)(t - empty), NULL);
+}
+
+/* ---- a guest #PF the guest must handle: a not-present guest PTE ----
+ * 32-bit paging; VA 0x40000000's PTE is 0. Each MOV from it faults: the #PF exit, the walk,
+ * the injection, the guest's stub (3 instructions: drop the error code, step over the MOV,
+ * IRET). Minus the twin stub entered by INT n (1 + 3 instructions), plus 1: the faulting MOV
+ * itself retires nowhere, the INT retires once. The figure is the hypervisor's instructions
+ * per reflected fault (with the VM exit and entry). */
+#define PF_VA 0x40000000u
+static uint32_t pd_pf[1024] __attribute__((aligned(4096)));
+static uint32_t pt_pf[1024] __attribute__((aligned(4096)));
+
+static void bench_guest_pf(uint32_t n)
+{
+	identity_4m(pd_pf, 16);
+	pd_pf[PF_VA >> 22] = (uint32_t)pt_pf | P | RW;
+	paging_on(pd_pf);
+	int64_t cal = (int64_t)bm_int_loop(n, bm_pfcal_stub);
+	bm_gate(VEC_PF, bm_pf_stub);
+	uint32_t c = 2;
+	__asm__ volatile("1: movl (%1), %%eax; dec %0; jnz 1b" : "+S"(c) : "b"(PF_VA) : "eax", "memory");
+	struct bm_exits e0;
+	uint64_t empty = empty_loop(n);
+	uint32_t g0 = hv_stat(STAT_GUEST_FAULTS);
+	c = n;
+	bm_exits_read(&e0);
+	uint64_t t0 = rdtsc();
+	__asm__ volatile("1: movl (%1), %%eax; dec %0; jnz 1b" : "+S"(c) : "b"(PF_VA) : "eax", "memory");
+	uint64_t t = rdtsc() - t0;
+	bm_exits_print("guest_pf", &e0);
+	uint32_t g = hv_stat(STAT_GUEST_FAULTS) - g0;
+	char extra[64];
+	snprintf(extra, sizeof(extra), " handler=%llu", udiv64((uint64_t)cal, n) - 1);
+	bench_report("guest_pf", n, (int64_t)(t - empty) - cal + (int64_t)n, extra);
+	printf("BENCHINFO guest_pf.guest_faults=%u\n", g);
+}
+
 int guest_main(uint32_t magic, struct mb1_info *mbi)
 {
 	(void)magic;
@@ -454,9 +1052,19 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 		bench_cr3_switch(n);
 	else if (bench_arg_is("op", "zap"))
 		bench_zap(n);
+	else if (bench_arg_is("op", "timer"))
+		bench_timer(n);
+	else if (bench_arg_is("op", "hlt"))
+		bench_hlt(n);
+	else if (bench_arg_is("op", "eoi"))
+		bench_eoi(n);
+	else if (bench_arg_is("op", "tpr"))
+		bench_tpr(n);
+	else if (bench_arg_is("op", "guest_pf"))
+		bench_guest_pf(n);
 	else
 		bench_fail("unknown or missing op= (cpuid vmcall pio mov_dr7 mmio_fast mmio_slow memslot "
-			   "shadow_fault cr3_switch zap)");
+			   "shadow_fault cr3_switch zap timer hlt eoi tpr guest_pf)");
 	printf("RESULT ok\n");
 	return 0;
 }

@@ -97,6 +97,14 @@ BENCHMARKS = [
          args="sizes=10,1000,100000", timeout=(900, 300)),
     dict(id="zap", guest="bench_micro", platforms=["hv"], op="zap", n=(10000, 300),
          hv_cmdline="shadow_pages=16384"),
+    # the exits a Linux guest makes most (issue 16): timer interrupts (TSC deadline, one-shot
+    # and periodic LAPIC timer; ~22,000 ticks of waiting each), HLT and the interrupt window,
+    # the EOI (xAPIC, x2APIC), the TPR (xAPIC) and CR8, a #PF reflected to the guest
+    dict(id="timer", guest="bench_micro", platforms=["hv"], op="timer", n=(2000, 20)),
+    dict(id="hlt", guest="bench_micro", platforms=["hv"], op="hlt", n=(2000, 20)),
+    dict(id="eoi", guest="bench_micro", platforms=["hv"], op="eoi", n=(20000, 100)),
+    dict(id="tpr", guest="bench_micro", platforms=["hv"], op="tpr", n=(100000, 200)),
+    dict(id="guest_pf", guest="bench_micro", platforms=["hv"], op="guest_pf", n=(100000, 200)),
     # end-to-end workloads (bench_e2e.c), hypervisor and bare Bochs
     dict(id="compute", guest="bench_e2e", platforms=["hv", "bare"], op="compute",
          n=(10000000, 100000)),
@@ -324,6 +332,20 @@ def micro(bid, bench_name, reason):
                       cost_of(R[(bid, "hv")], reason))
 
 
+def micro_exits(bid, bench_name, reason, exits_name=None):
+    """A micro figure with the exits of each reason per operation that the guest counted
+    around its loop (bench_micro's BENCHEXITS line for exits_name, by default the figure's)."""
+    def f(R):
+        rec = R[(bid, "hv")]
+        b = rec["bench"][bench_name]
+        detail = dict(cost_of(rec, reason) or {})
+        ex = rec.get("exits", {}).get(exits_name or bench_name)
+        if ex is not None:
+            detail["exits_per_op"] = {k: float(f"{v / b['n']:.4g}") for k, v in ex.items()}
+        return b["per_op"], detail or None
+    return f
+
+
 def cost_of(rec, reason):
     c = rec["exit_costs"].get(reason)
     if not c:
@@ -463,6 +485,37 @@ FIGURES = [
      ("<=", 1500), micro("shadow_fault", "shadow_fault", "exception_nmi")),
     ("cr3_switch", "CR3 switch between two cached address spaces", "ticks/op", ("<=", 500),
      micro("cr3_switch", "cr3_switch", "cr_access")),
+    # issue 16: the exits a Linux guest makes most (docs/bench.md, "Interrupts, EOI, TPR...")
+    ("timer_deadline", "TSC-deadline timer: fire + deliver + EOI (arming excluded)",
+     "ticks/op", ("<=", 1500),
+     micro_exits("timer", "timer_deadline", "preemption_timer", "timer_deadline_cycle")),
+    ("timer_deadline_cycle", "TSC-deadline timer: arm (WRMSR) + fire + deliver + EOI",
+     "ticks/op", None, micro_exits("timer", "timer_deadline_cycle", "preemption_timer")),
+    ("timer_deadline_arm", "WRMSR IA32_TSC_DEADLINE (arming)", "ticks/op", None,
+     micro("timer", "timer_deadline_arm", "wrmsr")),
+    ("timer_oneshot", "LAPIC one-shot timer: fire + deliver + EOI (arming excluded)",
+     "ticks/op", ("<=", 1500),
+     micro_exits("timer", "timer_oneshot", "preemption_timer", "timer_oneshot_cycle")),
+    ("timer_oneshot_arm", "LAPIC timer initial-count write (arming, xAPIC MMIO)", "ticks/op",
+     None, micro("timer", "timer_oneshot_arm", "exception_nmi")),
+    ("timer_periodic", "LAPIC periodic timer: fire + deliver + EOI", "ticks/op", ("<=", 1500),
+     micro_exits("timer", "timer_periodic", "preemption_timer")),
+    ("hlt_wake", "HLT woken by the TSC deadline: deadline to the handler", "ticks/op", None,
+     micro_exits("hlt", "hlt_wake", "hlt")),
+    ("hlt_pending", "HLT with the interrupt pending: HLT to the handler", "ticks/op", None,
+     micro_exits("hlt", "hlt_pending", "hlt")),
+    ("intr_window", "interrupt window: STI with an interrupt pending to the handler",
+     "ticks/op", None, micro_exits("hlt", "intr_window", "interrupt_window")),
+    ("eoi_xapic", "LAPIC EOI write, xAPIC MMIO, an interrupt in service", "ticks/op",
+     ("<=", 400), micro_exits("eoi", "eoi_xapic", "exception_nmi")),
+    ("eoi_x2apic", "LAPIC EOI write, x2APIC WRMSR, an interrupt in service", "ticks/op",
+     ("<=", 400), micro_exits("eoi", "eoi_x2apic", "wrmsr")),
+    ("tpr_xapic", "LAPIC TPR write, xAPIC MMIO", "ticks/op", None,
+     micro_exits("tpr", "tpr_xapic", "exception_nmi")),
+    ("cr8_write", "MOV to CR8 (64-bit mode)", "ticks/op", None,
+     micro_exits("tpr", "cr8_write", "cr_access")),
+    ("guest_pf", "#PF reflected to the guest (not-present PTE), its handler excluded",
+     "ticks/op", ("<=", 600), micro_exits("guest_pf", "guest_pf", "exception_nmi")),
 ] + [
     (f"memslot_change_{k}", f"memslot change with {k} MMIO sptes live", "ticks/op", None,
      memslot(k)) for k in MEMSLOT_SIZES
@@ -539,6 +592,8 @@ def fmt_cost(extra):
     per_op = extra.get("exits_per_op")
     if per_op and "exits" in per_op:  # Linux workloads: all exits per operation
         text += f"; {per_op['exits']:,.1f} exits/op"
+    elif per_op:  # bench_micro's BENCHEXITS: the exits of each reason per operation
+        text += "; exits/op " + " ".join(f"{k}={v:g}" for k, v in per_op.items())
     return text
 
 
