@@ -72,6 +72,10 @@ __asm__(".text\n"
 	"movl %ecx, 0xfee00300\n" TF_OFF "ret\n"
 	P(c_step_ipi) "movl $0x44030, %ecx\n sti\n" TF_ON "popfl\n" AT(c_step_ipi)
 	"movl %ecx, 0xfee00300\n" TF_OFF "cli\n ret\n"
+	/* An NMI to this CPU; its handler sends another while NMIs are blocked (nmi_again): held
+	 * pending until the handler's IRET, then delivered at once (SDM 6.7.1). */
+	P(c_nmi_twice) "movl $0x4400, %ecx\n" AT(c_nmi_twice) "movl %ecx, 0xfee00300\n nop\n nop\n"
+	"ret\n"
 	/* MOV SS from ss_value (a data breakpoint on it), then INT $1 or INT3 */
 	P(c_ss_int1) "movw ss_value, %ss\n" AT(c_ss_int1) "int $1\n ret\n"
 	P(c_ss_int3) "movw ss_value, %ss\n" AT(c_ss_int3)
@@ -90,7 +94,7 @@ __asm__(".text\n"
 #define DECL(n) extern char n[], n##_at[];
 DECL(c_ss_gd_dr6) DECL(c_ss_gd_dr7) DECL(c_sti_hlt) DECL(c_cli_hlt) DECL(c_sti_hlt_user) DECL(c_ss_int1)
 DECL(c_ss_int3)
-DECL(c_step_nmi) DECL(c_step_ipi) DECL(c_ss_cpuid) DECL(c_ss_in) DECL(c_ss_step_cpuid) DECL(c_ss_step_in)
+DECL(c_step_nmi) DECL(c_step_ipi) DECL(c_nmi_twice) DECL(c_ss_cpuid) DECL(c_ss_in) DECL(c_ss_step_cpuid) DECL(c_ss_step_in)
 
 volatile uint16_t ss_value __attribute__((aligned(4))) = 0x10; /* the flat data selector; read by MOV SS */
 
@@ -135,9 +139,17 @@ static void on_db(struct idt_frame *f)
 }
 
 static void on_bp(struct idt_frame *f) { log_event(VEC_BP, f->eip, 0); }
-static void on_nmi(struct idt_frame *f) { log_event(VEC_NMI, f->eip, 0); }
-
 static void apic_wr(uint32_t reg, uint32_t v) { *(volatile uint32_t *)(APIC_MMIO + reg) = v; }
+
+static volatile uint32_t nmi_again; /* NMIs the handler sends this CPU, NMIs blocked */
+static void on_nmi(struct idt_frame *f)
+{
+	log_event(VEC_NMI, f->eip, 0);
+	if (nmi_again) {
+		nmi_again--;
+		apic_wr(0x300, 0x4400); /* ICR: NMI to APIC ID 0 (ICR_HI 0) */
+	}
+}
 
 static void on_timer(struct idt_frame *f)
 {
@@ -274,6 +286,9 @@ static void sti_hlt(void)
 	fault_user_eflags = 0x2;
 	run_case("dbg.step_self_nmi", c_step_nmi, c_step_nmi_at, false, 0x400);
 	run_case("dbg.step_self_ipi", c_step_ipi, c_step_ipi_at, false, 0x400);
+	nmi_again = 1;
+	run_case("dbg.nmi_self_blocked", c_nmi_twice, c_nmi_twice_at, false, 0x400);
+	nmi_again = 0;
 }
 
 static void ss_data_bp(void)

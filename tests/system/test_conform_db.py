@@ -38,7 +38,7 @@ def test_debug_exceptions_match_bare_bochs(hv):
     """Every dbg. line as on bare Bochs."""
     bare, want, r = runs(hv)
     dbg_want = family(want, "dbg.")
-    assert_ok(len(dbg_want) == 12, bare, f"bare Bochs: {len(dbg_want)} dbg. lines, want 12")
+    assert_ok(len(dbg_want) == 13, bare, f"bare Bochs: {len(dbg_want)} dbg. lines, want 13")
     assert_same(r, dbg_want, family(comparable(r.guest_lines), "dbg."), "dbg. lines")
     assert_clean(r)
     assert_summary(r, "debug_exit", code=0, status=1)
