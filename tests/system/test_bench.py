@@ -33,7 +33,7 @@ OPERATIONS = [
     # issue 16: the exits a Linux guest makes most
     "timer_deadline", "timer_deadline_cycle", "timer_deadline_arm", "timer_oneshot",
     "timer_oneshot_arm", "timer_periodic", "hlt_wake", "hlt_pending", "intr_window", "eoi_xapic",
-    "eoi_x2apic", "tpr_xapic", "cr8_write", "guest_pf",
+    "eoi_x2apic", "eoi_xapic_idle", "apic_read", "tpr_xapic", "cr8_write", "guest_pf",
 ]
 
 
