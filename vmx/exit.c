@@ -259,10 +259,13 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 		 * like), so the common ones skip the VMREAD. */
 		if (basic >= 64 || !(BIT(basic) & INSTRUCTION_EXITS))
 			reinject_vectoring(v, basic);
-		/* A monitor trap or timer exit may stop the guest for the monitor or GDB: poll
-		 * them before the next entry (handle_exception does the same for #DB/#BP; a
-		 * page fault, the common exception exit, does not need it). */
-		if (basic == EXIT_MONITOR_TRAP_FLAG || basic == EXIT_PREEMPTION_TIMER)
+		/* A monitor trap (GDB's single step) stops the guest for GDB: poll before the next
+		 * entry (handle_exception does the same for #DB/#BP; a page fault, the common
+		 * exception exit, does not need it). A preemption-timer exit does not force a
+		 * poll: most fire a device's deadline (every guest timer tick), and the run loop
+		 * polls anyway once vcpu_console_poll_ticks have passed, which is always the case
+		 * at the timer's console-poll period (PREEMPTION_POLL, tens of ms, > 1 ms). */
+		if (basic == EXIT_MONITOR_TRAP_FLAG)
 			v->poll_now = true;
 		return;
 	}
