@@ -846,6 +846,25 @@ static void bench_hlt(uint32_t n)
 	bench_report("hlt_wake", n, (int64_t)late - (int64_t)(cal_int - 3ull * n), NULL);
 }
 
+/* One figure: n 32-bit accesses to addr (stores of 0, or loads), a loop minus the empty loop,
+ * with the exits of each reason around it. */
+static void bm_mmio_loop(const char *name, uint32_t n, uint32_t addr, bool load)
+{
+	struct bm_exits e0;
+	uint64_t empty = empty_loop(n);
+	uint32_t c = n;
+	bm_exits_read(&e0);
+	uint64_t t0 = rdtsc();
+	if (load)
+		__asm__ volatile("1: movl (%1), %%eax; dec %0; jnz 1b"
+				 : "+S"(c) : "b"(addr) : "eax", "memory");
+	else
+		__asm__ volatile("1: movl $0, (%1); dec %0; jnz 1b" : "+S"(c) : "b"(addr) : "memory");
+	uint64_t t = rdtsc() - t0;
+	bm_exits_print(name, &e0);
+	bench_report(name, n, (int64_t)(t - empty), NULL);
+}
+
 /* ---- the LAPIC EOI write with an interrupt in service: xAPIC (MMIO) and x2APIC (WRMSR) ----
  * Self-IPIs (an ICR write, or the x2APIC SELF IPI MSR, with IF set: injected at that exit's
  * entry) whose stub times its EOI between two RDTSCs; minus the same stub entered by INT with
@@ -857,24 +876,10 @@ static void bench_eoi(uint32_t n)
 	/* The parts, for where the EOI's cost goes: an EOI write with nothing in service, and
 	 * a read of the APIC version register (the same MMIO exit, no write), each a loop minus
 	 * the empty loop. */
+	bm_mmio_loop("eoi_xapic_idle", n, APIC_BASE + APIC_EOI, false);
+	bm_mmio_loop("apic_read", n, APIC_BASE + APIC_VER, true);
 	struct bm_exits e0;
-	uint64_t empty = empty_loop(n);
-	uint32_t c = n;
-	bm_exits_read(&e0);
-	uint64_t t0 = rdtsc();
-	__asm__ volatile("1: movl $0, (%1); dec %0; jnz 1b"
-			 : "+S"(c) : "b"(APIC_BASE + APIC_EOI) : "memory");
-	uint64_t t = rdtsc() - t0;
-	bm_exits_print("eoi_xapic_idle", &e0);
-	bench_report("eoi_xapic_idle", n, (int64_t)(t - empty), NULL);
-	c = n;
-	bm_exits_read(&e0);
-	t0 = rdtsc();
-	__asm__ volatile("1: movl (%1), %%eax; dec %0; jnz 1b"
-			 : "+S"(c) : "b"(APIC_BASE + APIC_VER) : "eax", "memory");
-	t = rdtsc() - t0;
-	bm_exits_print("apic_read", &e0);
-	bench_report("apic_read", n, (int64_t)(t - empty), NULL);
+	uint32_t c;
 
 	bm_eoi_ptr = (uint32_t)&bm_ram;
 	bm_op_ticks = 0;
@@ -972,17 +977,8 @@ static uint64_t lm_pd[512] __attribute__((aligned(4096)));
 
 static void bench_tpr(uint32_t n)
 {
-	struct bm_exits e0;
 	apic_wr(APIC_TPR, 0); /* warm: the APIC page's MMIO spte made */
-	uint64_t empty = empty_loop(n);
-	uint32_t c = n;
-	bm_exits_read(&e0);
-	uint64_t t0 = rdtsc();
-	__asm__ volatile("1: movl $0, (%1); dec %0; jnz 1b"
-			 : "+S"(c) : "b"(APIC_BASE + APIC_TPR) : "memory");
-	uint64_t t = rdtsc() - t0;
-	bm_exits_print("tpr_xapic", &e0);
-	bench_report("tpr_xapic", n, (int64_t)(t - empty), NULL);
+	bm_mmio_loop("tpr_xapic", n, APIC_BASE + APIC_TPR, false);
 
 	/* CR8 exists in 64-bit mode only: IA-32e with 0-1 GiB identity-mapped by 2 MiB pages, as
 	 * bench_e2e's fork does; the loop runs in a 64-bit code segment. */
@@ -998,9 +994,10 @@ static void bench_tpr(uint32_t n)
 	pt_gdt_init(true);
 	lm_enter((uint32_t)lm_pml4, 0);
 	(void)bm_cr8_loop(2, 1); /* warm: the code and stack pages under the new paging */
-	empty = bm_cr8_loop(n, 0);
+	struct bm_exits e0;
+	uint64_t empty = bm_cr8_loop(n, 0);
 	bm_exits_read(&e0);
-	t = bm_cr8_loop(n, 1);
+	uint64_t t = bm_cr8_loop(n, 1);
 	bm_exits_print("cr8_write", &e0);
 	bench_report("cr8_write", n, (int64_t)(t - empty), NULL);
 }

@@ -137,8 +137,6 @@ static void rf_page_faults(void)
 /* ---- the retry: #GP, an instruction breakpoint on the faulting instruction, IRET to it ---- */
 static volatile uint32_t retry_gp, retry_db, retry_rf;
 
-static void write_dr0(uint32_t v) { __asm__ volatile("mov %0, %%dr0" : : "r"(v)); }
-static void write_dr7(uint32_t v) { __asm__ volatile("mov %0, %%dr7" : : "r"(v)); }
 
 static void on_gp_retry(struct idt_frame *f)
 {

@@ -106,15 +106,6 @@ struct event {
 static volatile struct event log[LOG_MAX];
 static volatile uint32_t n_events;
 
-static uint32_t read_dr6(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
-}
-static void write_dr6(uint32_t v) { __asm__ volatile("mov %0, %%dr6" : : "r"(v)); }
-static void write_dr1(uint32_t v) { __asm__ volatile("mov %0, %%dr1" : : "r"(v)); }
-static void write_dr7(uint32_t v) { __asm__ volatile("mov %0, %%dr7" : : "r"(v)); }
 
 static void log_event(uint32_t vector, uint32_t eip, uint32_t dr6)
 {

@@ -331,15 +331,6 @@ static void fpu_sse(void)
 static uint32_t steps[MAX_STEPS], step_dr6[MAX_STEPS];
 static volatile uint32_t nsteps;
 
-static uint32_t read_dr6(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
-}
-static void write_dr0(uint32_t v) { __asm__ volatile("mov %0, %%dr0" : : "r"(v)); }
-static void write_dr6(uint32_t v) { __asm__ volatile("mov %0, %%dr6" : : "r"(v)); }
-static void write_dr7(uint32_t v) { __asm__ volatile("mov %0, %%dr7" : : "r"(v)); }
 
 static void on_step(struct idt_frame *f)
 {

@@ -13,13 +13,20 @@ GUEST = "conform"
 _RUNS: Dict = {}
 
 
-def runs(hv):
-    bare = bare_run(hv, GUEST)
-    want = comparable(bare_guest_lines(bare, GUEST))
+def runs_of(hv, guest, cache):
+    """A conformance guest on bare Bochs (the reference, which must complete) and, once per
+    session (cache), under the hypervisor, which it must see: (bare run, its comparable
+    lines, hypervisor run). test_conform_db.py uses it for its own guest."""
+    bare = bare_run(hv, guest)
+    want = comparable(bare_guest_lines(bare, guest))
     assert_ok(want and want[-1] == "RESULT done", bare, "bare-Bochs reference did not complete")
-    r = cached_run(hv, _RUNS, GUEST, lambda: hv.boot_bochs(GUEST))
+    r = cached_run(hv, cache, guest, lambda: hv.boot_bochs(guest))
     assert_ok("HV hypervisor detected" in r.guest_lines, r, "the guest did not see the hypervisor")
     return bare, want, r
+
+
+def runs(hv):
+    return runs_of(hv, GUEST, _RUNS)
 
 
 def family(lines, prefix, skip=()):

@@ -11,9 +11,9 @@ MOV DR cause no exit) and its guest sees what the CPU does: the lines are compar
 (docs/platform.md, "Debug exceptions")."""
 from typing import Dict
 
-from conftest import assert_clean, assert_ok, assert_summary, cached_run
-from test_conform import assert_same, family
-from test_paging import bare_guest_lines, bare_run, comparable
+from conftest import assert_clean, assert_ok, assert_summary
+from test_conform import assert_same, family, runs_of
+from test_paging import comparable
 
 GUEST = "conform_db"
 _RUNS: Dict = {}
@@ -21,12 +21,7 @@ BS = "dr6=0xffff4ff0"  # DR6 of a single step: BS and the bits that read 1
 
 
 def runs(hv):
-    bare = bare_run(hv, GUEST)
-    want = comparable(bare_guest_lines(bare, GUEST))
-    assert_ok(want and want[-1] == "RESULT done", bare, "bare-Bochs reference did not complete")
-    r = cached_run(hv, _RUNS, GUEST, lambda: hv.boot_bochs(GUEST))
-    assert_ok("HV hypervisor detected" in r.guest_lines, r, "the guest did not see the hypervisor")
-    return bare, want, r
+    return runs_of(hv, GUEST, _RUNS)
 
 
 def line(lines, name):
