@@ -41,13 +41,12 @@ static struct lapic {
 	struct lapic_config cfg;
 	u64 base;        /* IA32_APIC_BASE */
 	u8 xapic_id;     /* ID register bits 31:24 (xAPIC mode) */
-	u32 tpr, ldr, dfr, svr;
+	u32 ldr, dfr, svr; /* TPR, IRR, ISR and TMR live in regs[] (below) */
 	u32 esr;         /* as read */
 	u32 esr_pending; /* errors since the last ESR write */
 	u32 icr_lo;
 	u32 icr_hi;      /* xAPIC: destination in bits 31:24; x2APIC: the 32-bit destination */
 	u32 lvt[LVT_COUNT];
-	u32 irr[8], isr[8], tmr[8];
 	u32 tmict, tdcr;
 	/* One-shot/periodic countdown: count0 counts from t_start (guest TSC) to expiry 0, then
 	 * tmict counts to each following expiry; `fired` expiries have been handled. */
@@ -58,19 +57,34 @@ static struct lapic {
 	void (*moved)(u64 window); /* glue: the register window moved */
 } la;
 
+/*
+ * The register page: every register's 32 bits at its xAPIC offset, the layout of VMX's
+ * virtual-APIC page (SDM Vol. 3C 29.1.1), so that with APIC virtualization (vmx/apicv.c) this
+ * page is that page and the CPU itself reads the registers and delivers, acknowledges and
+ * retires interrupts in it. TPR, IRR, ISR and TMR have no other copy (the CPU changes them
+ * without an exit: VTPR, VIRR, VISR); PPR is computed (ppr()), as are the ID, LDR and ICR in
+ * x2APIC mode; the other readable registers are mirrored here from la by mirror() after
+ * every change, so that a virtualized read returns what a trapped one would.
+ */
+static u32 regs[1024] __attribute__((aligned(4096)));
+#define REG(off) regs[(off) >> 2]
+#define IRR (&REG(LAPIC_REG_IRR))
+#define ISR (&REG(LAPIC_REG_ISR))
+#define TMR (&REG(LAPIC_REG_TMR))
+
 static void local_deliver(int lvt);
 
-/* ---- Vector bitmaps (IRR, ISR, TMR: 8 x 32 bits) ---- */
+/* ---- Vector bitmaps (IRR, ISR, TMR: 8 x 32 bits, one word every 16 bytes) ---- */
 
-static bool vec_test(const u32 *map, unsigned v) { return map[v / 32] & (1u << (v % 32)); }
-static void vec_set(u32 *map, unsigned v) { map[v / 32] |= 1u << (v % 32); }
-static void vec_clear(u32 *map, unsigned v) { map[v / 32] &= ~(1u << (v % 32)); }
+static bool vec_test(const u32 *map, unsigned v) { return map[v / 32 * 4] & (1u << (v % 32)); }
+static void vec_set(u32 *map, unsigned v) { map[v / 32 * 4] |= 1u << (v % 32); }
+static void vec_clear(u32 *map, unsigned v) { map[v / 32 * 4] &= ~(1u << (v % 32)); }
 
 static int vec_highest(const u32 *map)
 {
 	for (int i = 7; i >= 0; i--)
-		if (map[i])
-			return i * 32 + 31 - __builtin_clz(map[i]);
+		if (map[i * 4])
+			return i * 32 + 31 - __builtin_clz(map[i * 4]);
 	return -1;
 }
 
@@ -118,11 +132,11 @@ static bool accept(unsigned vector, bool level)
 		record_error(APIC_ESR_RECV_ILLEGAL);
 		return false;
 	}
-	vec_set(la.irr, vector);
+	vec_set(IRR, vector);
 	if (level)
-		vec_set(la.tmr, vector);
+		vec_set(TMR, vector);
 	else
-		vec_clear(la.tmr, vector);
+		vec_clear(TMR, vector);
 	return true;
 }
 
@@ -213,16 +227,16 @@ static void send_ipi(u32 lo, u32 dest, bool wide)
 
 static u32 ppr(void)
 {
-	int isrv = vec_highest(la.isr);
-	u32 isr_class = isrv < 0 ? 0 : (u32)isrv & 0xf0;
-	return (la.tpr & 0xf0) >= isr_class ? la.tpr : isr_class;
+	int isrv = vec_highest(ISR);
+	u32 isr_class = isrv < 0 ? 0 : (u32)isrv & 0xf0, tpr = REG(LAPIC_REG_TPR);
+	return (tpr & 0xf0) >= isr_class ? tpr : isr_class;
 }
 
 int lapic_pending_vector(void)
 {
 	if (!sw_enabled())
 		return -1;
-	int v = vec_highest(la.irr);
+	int v = vec_highest(IRR);
 	if (v < 0 || ((u32)v & 0xf0) <= (ppr() & 0xf0))
 		return -1;
 	return v;
@@ -230,22 +244,27 @@ int lapic_pending_vector(void)
 
 void lapic_ack(int vector)
 {
-	if (vector < 16 || vector > 255 || !vec_test(la.irr, (unsigned)vector))
+	if (vector < 16 || vector > 255 || !vec_test(IRR, (unsigned)vector))
 		return;
-	vec_clear(la.irr, (unsigned)vector);
-	vec_set(la.isr, (unsigned)vector);
+	vec_clear(IRR, (unsigned)vector);
+	vec_set(ISR, (unsigned)vector);
 }
 
 /* EOI: retires the highest in-service vector; a level-triggered one (TMR) is broadcast to the
  * I/O APIC, whose remote IRR it clears. */
 static void eoi(void)
 {
-	int v = vec_highest(la.isr);
+	int v = vec_highest(ISR);
 	if (v < 0)
 		return;
-	vec_clear(la.isr, (unsigned)v);
-	if (vec_test(la.tmr, (unsigned)v) && la.cfg.eoi_broadcast)
-		la.cfg.eoi_broadcast((u8)v);
+	vec_clear(ISR, (unsigned)v);
+	lapic_eoi_done((u8)v);
+}
+
+void lapic_eoi_done(u8 vector)
+{
+	if (vec_test(TMR, vector) && la.cfg.eoi_broadcast)
+		la.cfg.eoi_broadcast(vector);
 }
 
 bool lapic_extint_enabled(void)
@@ -263,8 +282,8 @@ bool lapic_take_nmi(void)
 	return nmi;
 }
 
-u64 lapic_read_cr8(void) { return la.tpr >> 4; }
-void lapic_write_cr8(u64 value) { la.tpr = (u32)(value & 0xf) << 4; }
+u64 lapic_read_cr8(void) { return REG(LAPIC_REG_TPR) >> 4; }
+void lapic_write_cr8(u64 value) { REG(LAPIC_REG_TPR) = (u32)(value & 0xf) << 4; }
 
 /* ---- Timer (SDM 11.5.4) ---- */
 
@@ -424,7 +443,7 @@ static bool reg_read(u32 off, u64 now, u64 *val)
 	switch (off) {
 	case LAPIC_REG_ID: *val = x2 ? X2APIC_ID : (u32)la.xapic_id << 24; return true;
 	case LAPIC_REG_VERSION: *val = LAPIC_VERSION; return true;
-	case LAPIC_REG_TPR: *val = la.tpr; return true;
+	case LAPIC_REG_TPR: *val = REG(LAPIC_REG_TPR); return true;
 	case LAPIC_REG_APR: return !x2; /* reads 0: no arbitration on a one-CPU bus */
 	case LAPIC_REG_PPR: *val = ppr(); return true;
 	case LAPIC_REG_EOI: return !x2; /* xAPIC: reads 0 (QEMU); x2APIC: write-only */
@@ -439,11 +458,11 @@ static bool reg_read(u32 off, u64 now, u64 *val)
 	case LAPIC_REG_TIMER_DCR: *val = la.tdcr; return true;
 	}
 	if (in_bank(off, LAPIC_REG_ISR))
-		*val = la.isr[(off - LAPIC_REG_ISR) >> 4];
+		*val = REG(off);
 	else if (in_bank(off, LAPIC_REG_TMR))
-		*val = la.tmr[(off - LAPIC_REG_TMR) >> 4];
+		*val = REG(off);
 	else if (in_bank(off, LAPIC_REG_IRR))
-		*val = la.irr[(off - LAPIC_REG_IRR) >> 4];
+		*val = REG(off);
 	else if (is_lvt(off))
 		*val = la.lvt[lvt_index(off)];
 	else
@@ -469,7 +488,7 @@ static bool reg_write(u32 off, u64 val, u64 now)
 	case LAPIC_REG_PPR:
 	case LAPIC_REG_TIMER_CCR:
 		return !x2;
-	case LAPIC_REG_TPR: la.tpr = v & 0xff; return true;
+	case LAPIC_REG_TPR: REG(LAPIC_REG_TPR) = v & 0xff; return true;
 	case LAPIC_REG_EOI:
 		if (x2 && v)
 			return false;
@@ -518,6 +537,45 @@ static bool reg_write(u32 off, u64 val, u64 now)
 	return true;
 }
 
+/* The readable registers kept in la, copied to their slots in the register page (regs[]):
+ * after every change, so that a read the CPU virtualizes from the page returns what
+ * reg_read would. PPR, the current count and x2APIC-only views are not read from the page
+ * (those reads exit: SDM 29.4.2 lists what is virtualized). */
+static void mirror(void)
+{
+	bool x2 = x2apic_mode();
+	REG(LAPIC_REG_ID) = x2 ? X2APIC_ID : (u32)la.xapic_id << 24;
+	REG(LAPIC_REG_VERSION) = LAPIC_VERSION;
+	REG(LAPIC_REG_PPR) = ppr();
+	REG(LAPIC_REG_EOI) = 0;
+	REG(LAPIC_REG_LDR) = x2 ? x2apic_ldr() : la.ldr;
+	REG(LAPIC_REG_DFR) = la.dfr;
+	REG(LAPIC_REG_SVR) = la.svr;
+	REG(LAPIC_REG_ESR) = la.esr;
+	REG(LAPIC_REG_ICR_LO) = la.icr_lo;
+	REG(LAPIC_REG_ICR_HI) = la.icr_hi;
+	for (int i = 0; i < LVT_COUNT; i++)
+		REG(LAPIC_REG_LVT_TIMER + 16 * (u32)i) = la.lvt[i];
+	REG(LAPIC_REG_TIMER_ICR) = la.tmict;
+	REG(LAPIC_REG_TIMER_DCR) = la.tdcr;
+}
+
+u32 *lapic_regs(void) { return regs; }
+
+int lapic_highest_irr(void) { return vec_highest(IRR); }
+int lapic_highest_isr(void) { return vec_highest(ISR); }
+u32 lapic_tmr_word(int i) { return TMR[i * 4]; }
+
+void lapic_apic_write(u32 offset, u64 now)
+{
+	if (lapic_mode() == LAPIC_MODE_XAPIC && !(offset & 0xf) && offset < LAPIC_WINDOW_SIZE) {
+		timer_catch_up(now);
+		if (!reg_write(offset, REG(offset), now))
+			record_error(APIC_ESR_ILLEGAL_REG);
+	}
+	mirror(); /* the page shows the register again, not what was written */
+}
+
 /* ---- xAPIC window ---- */
 
 u64 lapic_mmio_read(u64 offset, int size, u64 now)
@@ -541,6 +599,7 @@ void lapic_mmio_write(u64 offset, int size, u64 value, u64 now)
 	timer_catch_up(now);
 	if (!reg_write((u32)offset, (u32)value, now))
 		record_error(APIC_ESR_ILLEGAL_REG);
+	mirror();
 }
 
 /* ---- MSRs ---- */
@@ -575,16 +634,14 @@ static u32 x2apic_reserved(u32 off)
 /* Power-up values of everything but IA32_APIC_BASE and the ID. */
 static void reset_registers(void)
 {
-	la.tpr = la.ldr = 0;
+	memset(regs, 0, sizeof(regs)); /* TPR, IRR, ISR, TMR */
+	la.ldr = 0;
 	la.dfr = 0xffffffff;
 	la.svr = 0xff;
 	la.esr = la.esr_pending = 0;
 	la.icr_lo = la.icr_hi = 0;
 	for (int i = 0; i < LVT_COUNT; i++)
 		la.lvt[i] = APIC_LVT_MASKED;
-	memset(la.irr, 0, sizeof(la.irr));
-	memset(la.isr, 0, sizeof(la.isr));
-	memset(la.tmr, 0, sizeof(la.tmr));
 	la.tmict = la.tdcr = 0;
 	la.timer_armed = false;
 	timer_start(0, 0);
@@ -644,7 +701,16 @@ bool lapic_rdmsr(u32 msr, u64 *value, u64 now)
 	return reg_read(msr_offset(msr), now, value);
 }
 
+static bool wrmsr_apply(u32 msr, u64 value, u64 now);
+
 bool lapic_wrmsr(u32 msr, u64 value, u64 now)
+{
+	bool ok = wrmsr_apply(msr, value, now);
+	mirror();
+	return ok;
+}
+
+static bool wrmsr_apply(u32 msr, u64 value, u64 now)
 {
 	timer_catch_up(now);
 	switch (msr) {
@@ -674,6 +740,7 @@ void lapic_reset(void)
 	la.xapic_id = (u8)X2APIC_ID;
 	reset_registers();
 	set_base(APIC_BASE_RESET);
+	mirror();
 }
 
 void lapic_init(const struct lapic_config *cfg)
@@ -689,6 +756,7 @@ void lapic_bios_init(void)
 	write_svr(la.svr | APIC_SVR_ENABLE);
 	write_lvt(LVT_LINT0, APIC_TRIGGER_LEVEL | APIC_DM_EXTINT << APIC_DM_SHIFT);
 	write_lvt(LVT_LINT1, APIC_TRIGGER_LEVEL | APIC_DM_NMI << APIC_DM_SHIFT);
+	mirror();
 }
 
 /* ---- Glue: the register window on the MMIO table ---- */

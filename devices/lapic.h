@@ -141,6 +141,27 @@ bool lapic_extint_enabled(void);
 /* True once per NMI sent to this CPU (self-IPI, I/O APIC message): the vCPU injects it. */
 bool lapic_take_nmi(void);
 
+/* ---- APIC virtualization (vmx/apicv.c; SDM Vol. 3C ch. 29) ---- */
+
+/* The register page: 4 KiB, page-aligned, every register's 32 bits at its xAPIC offset: the
+ * layout of VMX's virtual-APIC page, which it is when APIC virtualization is on. TPR, IRR, ISR
+ * and TMR are kept only here, so the CPU's virtual TPR writes, interrupt deliveries (VIRR ->
+ * VISR) and EOIs change the model's state itself; the other readable registers are copied
+ * here after every change. */
+u32 *lapic_regs(void);
+/* The highest vector in IRR / ISR, or -1: the RVI and SVI of the guest interrupt status. */
+int lapic_highest_irr(void);
+int lapic_highest_isr(void);
+/* TMR bits 32*i .. 32*i+31 (the EOI-exit bitmap: the EOI of a level-triggered vector must
+ * reach the I/O APIC). */
+u32 lapic_tmr_word(int i);
+/* An APIC-write VM exit (trap-like): the guest's 32-bit write at offset is already in the
+ * register page; applies it as lapic_mmio_write would (side effects, reserved bits, ESR). */
+void lapic_apic_write(u32 offset, u64 now);
+/* vector was retired from ISR (by the CPU: an EOI-induced VM exit, or by the model's EOI):
+ * broadcasts its EOI to the I/O APIC when TMR says it was level-triggered. */
+void lapic_eoi_done(u8 vector);
+
 /* ---- Glue ---- */
 
 /* Registers the xAPIC register window on the MMIO table at the current base and keeps it

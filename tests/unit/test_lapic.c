@@ -1140,6 +1140,139 @@ static void test_glue_window(void **state)
 	assert_false(mmio_read(0xfed00030, 4, &v));
 }
 
+/* ---- The register page as VMX's virtual-APIC page (SDM Vol. 3C 29.1, 29.4.2) ---- */
+
+/* The offsets whose reads the CPU answers from the virtual-APIC page (SDM 29.4.2). */
+static const u32 virtualized_reads[] = {
+	0x020, 0x030, 0x080, 0x0b0, 0x0d0, 0x0e0, 0x0f0,
+	0x100, 0x110, 0x120, 0x130, 0x140, 0x150, 0x160, 0x170,
+	0x180, 0x190, 0x1a0, 0x1b0, 0x1c0, 0x1d0, 0x1e0, 0x1f0,
+	0x200, 0x210, 0x220, 0x230, 0x240, 0x250, 0x260, 0x270,
+	0x280, 0x300, 0x310, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3e0,
+};
+
+static void assert_page_matches_registers(void)
+{
+	const u32 *page = lapic_regs();
+	for (u32 i = 0; i < ARRAY_SIZE(virtualized_reads); i++) {
+		u32 off = virtualized_reads[i];
+		if (page[off / 4] != rd(off))
+			fail_msg("offset %#x: page %#x, register %#x", off, page[off / 4], rd(off));
+	}
+}
+
+static void test_register_page_mirrors_every_virtualized_read(void **state)
+{
+	(void)state;
+	assert_int_equal((uintptr_t)lapic_regs() & 0xfff, 0);
+	assert_page_matches_registers(); /* reset values */
+	enable();
+	wr(LAPIC_REG_ID, 0x05000000);
+	wr(LAPIC_REG_LDR, 0x81000000);
+	wr(LAPIC_REG_DFR, 0x0fffffff);
+	wr(LAPIC_REG_TPR, 0x20);
+	wr(LAPIC_REG_LVT_TIMER, 0xffffffff); /* reserved bits dropped in the page too */
+	wr(LAPIC_REG_LVT_LINT0, 0x8700);
+	wr(LAPIC_REG_TIMER_DCR, 0xb);
+	wr(LAPIC_REG_TIMER_ICR, 123456);
+	wr(LAPIC_REG_ICR_HI, 0x12000000);
+	wr(0x3a0, 1); /* reserved: ESR illegal register, shown after the next ESR write */
+	wr(LAPIC_REG_ESR, 0);
+	assert_true(lapic_set_irq(0x41, true));
+	assert_true(lapic_set_irq(0x62, false));
+	lapic_ack(lapic_pending_vector());
+	assert_page_matches_registers();
+	/* x2APIC mode keeps TPR, IRR, ISR, TMR; the ID and LDR views change */
+	assert_true(lapic_wrmsr(LAPIC_MSR_APIC_BASE, 0xfee00d00, now));
+	u64 v;
+	assert_true(lapic_rdmsr(0x802, &v, now));
+	assert_int_equal(lapic_regs()[LAPIC_REG_ID / 4], v);
+	assert_true(lapic_rdmsr(0x80d, &v, now));
+	assert_int_equal(lapic_regs()[LAPIC_REG_LDR / 4], v);
+	assert_true(lapic_rdmsr(0x808, &v, now));
+	assert_int_equal(lapic_regs()[LAPIC_REG_TPR / 4], v);
+	/* disabling clears the page with the registers */
+	assert_true(lapic_wrmsr(LAPIC_MSR_APIC_BASE, 0xfee00100, now));
+	assert_true(lapic_wrmsr(LAPIC_MSR_APIC_BASE, 0xfee00900, now));
+	assert_page_matches_registers();
+	assert_int_equal(lapic_highest_irr(), -1);
+	assert_int_equal(lapic_highest_isr(), -1);
+}
+
+/* What the CPU does in the page with virtual-interrupt delivery is the model's state. */
+static void test_register_page_changes_by_the_cpu(void **state)
+{
+	(void)state;
+	u32 *page = lapic_regs();
+	enable();
+	assert_true(lapic_set_irq(0x51, true)); /* level: TMR */
+	assert_true(lapic_set_irq(0x33, false));
+	assert_int_equal(lapic_highest_irr(), 0x51);
+	assert_int_equal(lapic_tmr_word(2), 1u << (0x51 - 64));
+	assert_int_equal(lapic_tmr_word(1), 0);
+	/* virtual-interrupt delivery of 0x51: VIRR -> VISR */
+	page[(0x200 + 0x20) / 4] &= ~(1u << (0x51 - 64));
+	page[(0x100 + 0x20) / 4] |= 1u << (0x51 - 64);
+	assert_int_equal(lapic_highest_isr(), 0x51);
+	assert_int_equal(rd(LAPIC_REG_PPR), 0x50);
+	assert_int_equal(lapic_pending_vector(), -1); /* 0x33 is below PPR */
+	/* a virtualized TPR write (or MOV to CR8) */
+	page[LAPIC_REG_TPR / 4] = 0x60;
+	assert_int_equal(rd(LAPIC_REG_TPR), 0x60);
+	assert_int_equal(lapic_read_cr8(), 6);
+	assert_int_equal(rd(LAPIC_REG_PPR), 0x60);
+	page[LAPIC_REG_TPR / 4] = 0;
+	/* EOI virtualization retires 0x51 from VISR, then the EOI-induced exit: broadcast,
+	 * because TMR says level; an edge vector's is not */
+	page[(0x100 + 0x20) / 4] &= ~(1u << (0x51 - 64));
+	lapic_eoi_done(0x51);
+	assert_int_equal(eoi_count, 1);
+	assert_int_equal(eoi_seen[0], 0x51);
+	assert_int_equal(lapic_pending_vector(), 0x33);
+	lapic_eoi_done(0x33);
+	assert_int_equal(eoi_count, 1);
+}
+
+/* An APIC-write exit: the guest's value is in the page; the model applies it as a write. */
+static void test_apic_write_exit(void **state)
+{
+	(void)state;
+	u32 *page = lapic_regs();
+	enable();
+	page[LAPIC_REG_LVT_TIMER / 4] = 0xfffff0ff; /* as the guest wrote it, reserved bits too */
+	lapic_apic_write(LAPIC_REG_LVT_TIMER, now);
+	assert_int_equal(rd(LAPIC_REG_LVT_TIMER), 0x000700ff);
+	assert_page_matches_registers();
+	/* SVR software-disable masks every LVT, in the page too */
+	page[LAPIC_REG_SVR / 4] = 0xff;
+	lapic_apic_write(LAPIC_REG_SVR, now);
+	assert_int_equal(page[LAPIC_REG_LVT_LINT0 / 4] & APIC_LVT_MASKED, APIC_LVT_MASKED);
+	assert_page_matches_registers();
+	enable();
+	/* ICR low sends the IPI: a self-IPI of vector 0x70 reaches IRR */
+	page[LAPIC_REG_ICR_LO / 4] = 0x70 | (APIC_SHORTHAND_SELF << APIC_ICR_SHORTHAND_SHIFT);
+	lapic_apic_write(LAPIC_REG_ICR_LO, now);
+	assert_int_equal(lapic_highest_irr(), 0x70);
+	/* the initial count starts the timer */
+	wr(LAPIC_REG_LVT_TIMER, 0x40);
+	page[LAPIC_REG_TIMER_ICR / 4] = 1000;
+	lapic_apic_write(LAPIC_REG_TIMER_ICR, now);
+	assert_int_not_equal(lapic_next_deadline(), IRQ_NONE);
+	/* ESR: a write latches the errors; the guest's value is not kept */
+	wr(0x3a0, 1);
+	page[LAPIC_REG_ESR / 4] = 0x1234;
+	lapic_apic_write(LAPIC_REG_ESR, now);
+	assert_int_equal(page[LAPIC_REG_ESR / 4], APIC_ESR_ILLEGAL_REG);
+	/* not in xAPIC mode: nothing */
+	assert_true(lapic_wrmsr(LAPIC_MSR_APIC_BASE, 0xfee00d00, now));
+	page[LAPIC_REG_TIMER_DCR / 4] = 3;
+	lapic_apic_write(LAPIC_REG_TIMER_DCR, now);
+	u64 v;
+	assert_true(lapic_rdmsr(0x83e, &v, now));
+	assert_int_equal(v, 0);
+	assert_int_equal(page[LAPIC_REG_TIMER_DCR / 4], 0); /* the page says so again */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1177,6 +1310,9 @@ int main(void)
 		cmocka_unit_test_setup(test_extint_enabled, setup),
 		cmocka_unit_test_setup(test_bios_init, setup),
 		cmocka_unit_test_setup(test_glue_window, setup),
+		cmocka_unit_test_setup(test_register_page_mirrors_every_virtualized_read, setup),
+		cmocka_unit_test_setup(test_register_page_changes_by_the_cpu, setup),
+		cmocka_unit_test_setup(test_apic_write_exit, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
