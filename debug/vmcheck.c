@@ -9,16 +9,11 @@
 
 #define F_POSTED_INTR_NV 0x0002u
 #define F_PML_ADDR 0x200eu
-#define F_APIC_ACCESS_ADDR 0x2014u
 #define F_POSTED_INTR_DESC 0x2016u
 #define F_VMREAD_BITMAP 0x2026u
 #define F_VMWRITE_BITMAP 0x2028u
 
 #define PIN_POSTED_INTR BIT(7)
-#define CPU2_VIRT_APIC_ACCESS BIT(0)
-#define CPU2_VIRT_X2APIC BIT(4)
-#define CPU2_APIC_REG_VIRT BIT(8)
-#define CPU2_VIRT_INTR_DELIVERY BIT(9)
 #define CPU2_VMCS_SHADOWING BIT(14)
 #define CPU2_ENABLE_PML BIT(17)
 #define CPU2_MODE_BASED_EPT_EXEC BIT(22)
@@ -470,10 +465,10 @@ static void exec_bitmaps(struct ctx *c)
 /* TPR shadow: the virtual-APIC page and the TPR threshold against VTPR (offset 0x80). */
 static void exec_tpr_shadow(struct ctx *c)
 {
-	bool vid = c->proc2 & CPU2_VIRT_INTR_DELIVERY;
+	bool vid = c->proc2 & CPU2_VIRTUAL_INTR_DELIVERY;
 	if (!(c->proc & CPU_TPR_SHADOW)) {
 		u32 need_tpr = c->proc2 &
-			       (CPU2_VIRT_X2APIC | CPU2_APIC_REG_VIRT | CPU2_VIRT_INTR_DELIVERY);
+			       (CPU2_VIRTUALIZE_X2APIC | CPU2_APIC_REGISTER_VIRT | CPU2_VIRTUAL_INTR_DELIVERY);
 		need2(c, !need_tpr, R_CTRL_TPR_SHADOW_REQ, SECONDARY_VM_EXEC_CONTROL, c->proc2,
 		      VMCHECK_F_BITS, need_tpr);
 		return;
@@ -485,7 +480,7 @@ static void exec_tpr_shadow(struct ctx *c)
 	if (!vid)
 		need(c, !(thr & ~0xfu), R_CTRL_TPR_RSVD, TPR_THRESHOLD, thr);
 	u8 vtpr;
-	if (!vid && !(c->proc2 & CPU2_VIRT_APIC_ACCESS) && !(vapic & 0xfff) &&
+	if (!vid && !(c->proc2 & CPU2_VIRTUALIZE_APIC_ACCESSES) && !(vapic & 0xfff) &&
 	    phys(c, vapic + 0x80, &vtpr, 1))
 		need2(c, (thr & 0xf) <= (u32)(vtpr >> 4), R_CTRL_TPR_VTPR, TPR_THRESHOLD, thr,
 		      VMCHECK_F_MEM, vtpr);
@@ -504,16 +499,16 @@ static void exec_nmi(struct ctx *c)
 static void exec_apicv(struct ctx *c)
 {
 	u32 p2 = c->proc2;
-	if (p2 & CPU2_VIRT_APIC_ACCESS)
-		page_addr(c, F_APIC_ACCESS_ADDR, R_CTRL_APIC_ACCESS_ALIGN,
+	if (p2 & CPU2_VIRTUALIZE_APIC_ACCESSES)
+		page_addr(c, APIC_ACCESS_ADDR, R_CTRL_APIC_ACCESS_ALIGN,
 			  R_CTRL_APIC_ACCESS_WIDTH);
-	need(c, !(p2 & CPU2_VIRT_X2APIC) || !(p2 & CPU2_VIRT_APIC_ACCESS), R_CTRL_X2APIC,
+	need(c, !(p2 & CPU2_VIRTUALIZE_X2APIC) || !(p2 & CPU2_VIRTUALIZE_APIC_ACCESSES), R_CTRL_X2APIC,
 	     SECONDARY_VM_EXEC_CONTROL, p2);
-	need2(c, !(p2 & CPU2_VIRT_INTR_DELIVERY) || (c->pin & PIN_EXT_INTR_EXITING),
+	need2(c, !(p2 & CPU2_VIRTUAL_INTR_DELIVERY) || (c->pin & PIN_EXT_INTR_EXITING),
 	      R_CTRL_VID_EXTINT, SECONDARY_VM_EXEC_CONTROL, p2, PIN_BASED_VM_EXEC_CONTROL, c->pin);
 	if (!(c->pin & PIN_POSTED_INTR))
 		return;
-	need2(c, p2 & CPU2_VIRT_INTR_DELIVERY, R_CTRL_PI_VID, PIN_BASED_VM_EXEC_CONTROL, c->pin,
+	need2(c, p2 & CPU2_VIRTUAL_INTR_DELIVERY, R_CTRL_PI_VID, PIN_BASED_VM_EXEC_CONTROL, c->pin,
 	      SECONDARY_VM_EXEC_CONTROL, p2);
 	need2(c, c->exit & EXIT_ACK_INTR_ON_EXIT, R_CTRL_PI_ACK, PIN_BASED_VM_EXEC_CONTROL, c->pin,
 	      VM_EXIT_CONTROLS, c->exit);
@@ -1136,7 +1131,7 @@ static const struct { u32 field; const char *name; } field_names[] = {
 	FIELD_NAME(IO_BITMAP_A), FIELD_NAME(IO_BITMAP_B), FIELD_NAME(MSR_BITMAP),
 	FIELD_NAME(VM_EXIT_MSR_STORE_ADDR), FIELD_NAME(VM_EXIT_MSR_LOAD_ADDR),
 	FIELD_NAME(VM_ENTRY_MSR_LOAD_ADDR), { F_PML_ADDR, "PML_ADDRESS" }, FIELD_NAME(TSC_OFFSET),
-	FIELD_NAME(VIRTUAL_APIC_PAGE_ADDR), { F_APIC_ACCESS_ADDR, "APIC_ACCESS_ADDR" },
+	FIELD_NAME(VIRTUAL_APIC_PAGE_ADDR), FIELD_NAME(APIC_ACCESS_ADDR),
 	{ F_POSTED_INTR_DESC, "POSTED_INTR_DESC_ADDR" }, FIELD_NAME(EPT_POINTER),
 	{ F_VMREAD_BITMAP, "VMREAD_BITMAP" }, { F_VMWRITE_BITMAP, "VMWRITE_BITMAP" },
 	FIELD_NAME(GUEST_PHYSICAL_ADDRESS), FIELD_NAME(VMCS_LINK_POINTER),

@@ -88,6 +88,13 @@ int intc_pending(void)
 	return v;
 }
 
+int intc_pending_extint(void)
+{
+	int v = lapic_extint_enabled() ? pic_pending_vector() : -1;
+	last_from_pic = v >= 0;
+	return v;
+}
+
 void intc_ack(int vector)
 {
 	intc_changed();

@@ -12,6 +12,9 @@ u64 intc_next_deadline(void);
 /* The vector the vCPU would take now if interrupts were enabled (local APIC first, then the
  * PIC through LINT0/ExtINT), or -1. */
 int intc_pending(void);
+/* The PIC's vector through LINT0/ExtINT alone, or -1: with virtual-interrupt delivery the CPU
+ * delivers the local APIC's vectors itself (vmx/apicv.c). */
+int intc_pending_extint(void);
 /* The vCPU is delivering vector (INTA / IRR -> ISR). */
 void intc_ack(int vector);
 /* Registers the platform devices (the ACPI PM block and reset control register among them);

@@ -44,8 +44,6 @@ static struct lapic {
 	u32 ldr, dfr, svr; /* TPR, IRR, ISR and TMR live in regs[] (below) */
 	u32 esr;         /* as read */
 	u32 esr_pending; /* errors since the last ESR write */
-	u32 icr_lo;
-	u32 icr_hi;      /* xAPIC: destination in bits 31:24; x2APIC: the 32-bit destination */
 	u32 lvt[LVT_COUNT];
 	u32 tmict, tdcr;
 	/* One-shot/periodic countdown: count0 counts from t_start (guest TSC) to expiry 0, then
@@ -61,8 +59,8 @@ static struct lapic {
  * The register page: every register's 32 bits at its xAPIC offset, the layout of VMX's
  * virtual-APIC page (SDM Vol. 3C 29.1.1), so that with APIC virtualization (vmx/apicv.c) this
  * page is that page and the CPU itself reads the registers and delivers, acknowledges and
- * retires interrupts in it. TPR, IRR, ISR and TMR have no other copy (the CPU changes them
- * without an exit: VTPR, VIRR, VISR); PPR is computed (ppr()), as are the ID, LDR and ICR in
+ * retires interrupts in it. TPR, IRR, ISR, TMR and the ICR have no other copy (the CPU changes
+ * them without an exit: VTPR, VIRR, VISR, a virtualized ICR-high write); PPR is computed (ppr()), as are the ID, LDR and ICR in
  * x2APIC mode; the other readable registers are mirrored here from la by mirror() after
  * every change, so that a virtualized read returns what a trapped one would.
  */
@@ -71,6 +69,8 @@ static u32 regs[1024] __attribute__((aligned(4096)));
 #define IRR (&REG(LAPIC_REG_IRR))
 #define ISR (&REG(LAPIC_REG_ISR))
 #define TMR (&REG(LAPIC_REG_TMR))
+
+static u32 tmr_changes; /* lapic_tmr_changes */
 
 static void local_deliver(int lvt);
 
@@ -133,10 +133,13 @@ static bool accept(unsigned vector, bool level)
 		return false;
 	}
 	vec_set(IRR, vector);
-	if (level)
-		vec_set(TMR, vector);
-	else
-		vec_clear(TMR, vector);
+	if (level != vec_test(TMR, vector)) {
+		if (level)
+			vec_set(TMR, vector);
+		else
+			vec_clear(TMR, vector);
+		tmr_changes++;
+	}
 	return true;
 }
 
@@ -451,8 +454,10 @@ static bool reg_read(u32 off, u64 now, u64 *val)
 	case LAPIC_REG_DFR: *val = la.dfr; return !x2;
 	case LAPIC_REG_SVR: *val = la.svr; return true;
 	case LAPIC_REG_ESR: *val = la.esr; return true;
-	case LAPIC_REG_ICR_LO: *val = la.icr_lo | (x2 ? (u64)la.icr_hi << 32 : 0); return true;
-	case LAPIC_REG_ICR_HI: *val = la.icr_hi; return !x2;
+	case LAPIC_REG_ICR_LO:
+		*val = REG(LAPIC_REG_ICR_LO) | (x2 ? (u64)REG(LAPIC_REG_ICR_HI) << 32 : 0);
+		return true;
+	case LAPIC_REG_ICR_HI: *val = REG(LAPIC_REG_ICR_HI); return !x2;
 	case LAPIC_REG_TIMER_ICR: *val = la.tmict; return true;
 	case LAPIC_REG_TIMER_CCR: *val = current_count(now); return true;
 	case LAPIC_REG_TIMER_DCR: *val = la.tdcr; return true;
@@ -511,15 +516,18 @@ static bool reg_write(u32 off, u64 val, u64 now)
 		write_esr();
 		return true;
 	case LAPIC_REG_ICR_LO:
-		la.icr_lo = v & ICR_LO_WRITABLE;
+		REG(LAPIC_REG_ICR_LO) = v & ICR_LO_WRITABLE;
 		if (x2)
-			la.icr_hi = (u32)(val >> 32);
-		send_ipi(la.icr_lo, x2 ? la.icr_hi : la.icr_hi >> 24, x2);
+			REG(LAPIC_REG_ICR_HI) = (u32)(val >> 32);
+		else /* a virtualized ICR-high write left the guest's value (bits 23:0 cleared) */
+			REG(LAPIC_REG_ICR_HI) &= XAPIC_DEST_MASK;
+		send_ipi(REG(LAPIC_REG_ICR_LO),
+			 x2 ? REG(LAPIC_REG_ICR_HI) : REG(LAPIC_REG_ICR_HI) >> 24, x2);
 		return true;
 	case LAPIC_REG_ICR_HI:
 		if (x2)
 			return false;
-		la.icr_hi = v & XAPIC_DEST_MASK;
+		REG(LAPIC_REG_ICR_HI) = v & XAPIC_DEST_MASK;
 		return true;
 	case LAPIC_REG_TIMER_ICR: write_tmict(v, now); return true;
 	case LAPIC_REG_TIMER_DCR: write_tdcr(v, now); return true;
@@ -546,14 +554,11 @@ static void mirror(void)
 	bool x2 = x2apic_mode();
 	REG(LAPIC_REG_ID) = x2 ? X2APIC_ID : (u32)la.xapic_id << 24;
 	REG(LAPIC_REG_VERSION) = LAPIC_VERSION;
-	REG(LAPIC_REG_PPR) = ppr();
 	REG(LAPIC_REG_EOI) = 0;
 	REG(LAPIC_REG_LDR) = x2 ? x2apic_ldr() : la.ldr;
 	REG(LAPIC_REG_DFR) = la.dfr;
 	REG(LAPIC_REG_SVR) = la.svr;
 	REG(LAPIC_REG_ESR) = la.esr;
-	REG(LAPIC_REG_ICR_LO) = la.icr_lo;
-	REG(LAPIC_REG_ICR_HI) = la.icr_hi;
 	for (int i = 0; i < LVT_COUNT; i++)
 		REG(LAPIC_REG_LVT_TIMER + 16 * (u32)i) = la.lvt[i];
 	REG(LAPIC_REG_TIMER_ICR) = la.tmict;
@@ -565,6 +570,7 @@ u32 *lapic_regs(void) { return regs; }
 int lapic_highest_irr(void) { return vec_highest(IRR); }
 int lapic_highest_isr(void) { return vec_highest(ISR); }
 u32 lapic_tmr_word(int i) { return TMR[i * 4]; }
+u32 lapic_tmr_changes(void) { return tmr_changes; }
 
 void lapic_apic_write(u32 offset, u64 now)
 {
@@ -574,6 +580,15 @@ void lapic_apic_write(u32 offset, u64 now)
 			record_error(APIC_ESR_ILLEGAL_REG);
 	}
 	mirror(); /* the page shows the register again, not what was written */
+}
+
+/* Whether a write at offset off may change what mirror() copies: not TPR, EOI, the ICR or
+ * SELF IPI, which live in the page (or change only IRR/ISR there): the common writes (EOI,
+ * TPR, IPIs) skip the copy. */
+static bool changes_mirrored(u32 off)
+{
+	return off != LAPIC_REG_EOI && off != LAPIC_REG_TPR && off != LAPIC_REG_ICR_LO &&
+	       off != LAPIC_REG_ICR_HI && off != LAPIC_REG_SELF_IPI;
 }
 
 /* ---- xAPIC window ---- */
@@ -599,7 +614,8 @@ void lapic_mmio_write(u64 offset, int size, u64 value, u64 now)
 	timer_catch_up(now);
 	if (!reg_write((u32)offset, (u32)value, now))
 		record_error(APIC_ESR_ILLEGAL_REG);
-	mirror();
+	if (changes_mirrored((u32)offset))
+		mirror();
 }
 
 /* ---- MSRs ---- */
@@ -635,11 +651,11 @@ static u32 x2apic_reserved(u32 off)
 static void reset_registers(void)
 {
 	memset(regs, 0, sizeof(regs)); /* TPR, IRR, ISR, TMR */
+	tmr_changes++;
 	la.ldr = 0;
 	la.dfr = 0xffffffff;
 	la.svr = 0xff;
 	la.esr = la.esr_pending = 0;
-	la.icr_lo = la.icr_hi = 0;
 	for (int i = 0; i < LVT_COUNT; i++)
 		la.lvt[i] = APIC_LVT_MASKED;
 	la.tmict = la.tdcr = 0;
@@ -706,7 +722,8 @@ static bool wrmsr_apply(u32 msr, u64 value, u64 now);
 bool lapic_wrmsr(u32 msr, u64 value, u64 now)
 {
 	bool ok = wrmsr_apply(msr, value, now);
-	mirror();
+	if (msr < LAPIC_MSR_X2APIC_FIRST || changes_mirrored(msr_offset(msr)))
+		mirror();
 	return ok;
 }
 

@@ -144,8 +144,8 @@ bool lapic_take_nmi(void);
 /* ---- APIC virtualization (vmx/apicv.c; SDM Vol. 3C ch. 29) ---- */
 
 /* The register page: 4 KiB, page-aligned, every register's 32 bits at its xAPIC offset: the
- * layout of VMX's virtual-APIC page, which it is when APIC virtualization is on. TPR, IRR, ISR
- * and TMR are kept only here, so the CPU's virtual TPR writes, interrupt deliveries (VIRR ->
+ * layout of VMX's virtual-APIC page, which it is when APIC virtualization is on. TPR, IRR, ISR,
+ * TMR and the ICR are kept only here, so the CPU's virtual TPR writes, interrupt deliveries (VIRR ->
  * VISR) and EOIs change the model's state itself; the other readable registers are copied
  * here after every change. */
 u32 *lapic_regs(void);
@@ -155,6 +155,8 @@ int lapic_highest_isr(void);
 /* TMR bits 32*i .. 32*i+31 (the EOI-exit bitmap: the EOI of a level-triggered vector must
  * reach the I/O APIC). */
 u32 lapic_tmr_word(int i);
+/* A count that moves whenever TMR may have changed: the EOI-exit bitmap is rebuilt then only. */
+u32 lapic_tmr_changes(void);
 /* An APIC-write VM exit (trap-like): the guest's 32-bit write at offset is already in the
  * register page; applies it as lapic_mmio_write would (side effects, reserved bits, ESR). */
 void lapic_apic_write(u32 offset, u64 now);

@@ -226,6 +226,7 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 	slotdev_init();
 	intc_init(v->ram_size);
 	build_acpi_tables(v);
+	v->apicv = cfg->apicv;
 	vcpu_setup(v, &start);
 	v->strict_entry = cfg->entry_check;
 	if (cfg->entry_check)

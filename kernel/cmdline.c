@@ -14,6 +14,7 @@ void cmdline_defaults(struct hv_config *cfg)
 		.shadow_pages = 4096,
 		.mmu_audit = -1, /* the build's default */
 		.screen = true,
+		.apicv = true,
 	};
 }
 
@@ -202,9 +203,11 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 		r = eq(v, vn, "1") ? (c->entry_check = true, 0) : eq(v, vn, "0") ? (c->entry_check = false, 0) : -1;
 	else if (eq(k, kn, "screen"))
 		r = eq(v, vn, "on") ? (c->screen = true, 0) : eq(v, vn, "off") ? (c->screen = false, 0) : -1;
+	else if (eq(k, kn, "apicv"))
+		r = eq(v, vn, "on") ? (c->apicv = true, 0) : eq(v, vn, "off") ? (c->apicv = false, 0) : -1;
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check= screen=)", (int)kn, k);
+			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check= screen= apicv=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

@@ -32,6 +32,7 @@ struct hv_config {
 	enum tsc_source tsc_source; /* tsc=auto|cpuid15|cpuid16|platform_info|pmtimer|pit */
 	bool entry_check; /* entry_check=0|1: the entry checker before every VM entry */
 	bool screen;      /* screen=on|off: the console on the loader's framebuffer too */
+	bool apicv;       /* apicv=on|off: VMX APIC virtualization when the CPU has it (on) */
 };
 
 /* Fills cfg with the defaults. */

@@ -143,6 +143,10 @@ static u64 shadow_epoch;
 static int walk_pages_left;   /* what the current walk may still allocate (mmu_topup) */
 static bool audit_pending;    /* audit at the next root load (a new root, a memslot change) */
 static bool audit_whole_pending; /* that audit covers the whole tables (a memslot change) */
+/* APIC virtualization's APIC-access page (mmu_set_apic_access): the guest frame of the local
+ * APIC's register window, mapped to this host page, which is in no memslot; ~0: none. */
+static gfn_t apic_gfn = ~0ULL;
+static hpa_t apic_hpa;
 /* The guest table map_ram unprotected last, and the page of the write that did it: the same
  * write faulting there again is emulated instead (map_ram). */
 static gfn_t unprotected_gfn = ~0ULL;
@@ -1377,13 +1381,44 @@ static u32 existing_leaf(u64 la)
 
 static struct mmu_verdict page_fault(u64 la, u32 ec);
 
+static bool is_apic_access(u64 spte)
+{
+	return apic_gfn != ~0ULL && spte_hpa(spte) == apic_hpa;
+}
+
+void mmu_set_apic_access(gfn_t gfn, hpa_t hpa)
+{
+	if (gfn == apic_gfn && (gfn == ~0ULL || hpa == apic_hpa))
+		return;
+	/* Rare (the guest moves its APIC window, or switches it to x2APIC mode or off): every
+	 * leaf of the old frame, and any MMIO spte of the new one, go with all shadow pages. */
+	apic_gfn = gfn;
+	apic_hpa = hpa;
+	mmu_zap_all_fast();
+}
+
+/* A fault on the APIC-access page's frame: a leaf to the APIC-access page with the guest's
+ * permissions, so that the CPU virtualizes the access (SDM Vol. 3C 29.4: without EPT, an
+ * access is an APIC access when its physical address is the APIC-access address). A write
+ * the guest's entry does not allow (CR0.WP=0) is emulated instead. */
+static struct mmu_verdict map_apic_access(u32 ref, u32 ec, const struct gwalk_result *w)
+{
+	bool writable = w->writable && (w->dirty || gctx.mode == GWALK_NONE);
+	if ((ec & PFEC_W) && !writable)
+		return emulate_at(w->gpa, true);
+	mmu_stats.shadow_faults++;
+	spte_set_leaf(ref, make_leaf_spte(apic_hpa, writable, w->user, w->exec || !nx_enabled,
+					  true, true));
+	return handled;
+}
+
 bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 {
 	u32 ref = existing_leaf(la);
 	if (ref == ~0u)
 		return false;
 	u64 spte = *ref_ptr(ref);
-	if (!is_shadow_present(spte) || is_mmio_spte(spte))
+	if (!is_shadow_present(spte) || is_mmio_spte(spte) || is_apic_access(spte))
 		return false;
 	*hpa = spte_hpa(spte);
 	return true;
@@ -1471,6 +1506,8 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	const struct memslot *m = memslot_lookup(&guest_memslots, w.gpa >> PAGE_SHIFT);
 	if (m)
 		return map_ram(ref, m, la, ec, &w);
+	if (w.gpa >> PAGE_SHIFT == apic_gfn)
+		return map_apic_access(ref, ec, &w);
 	mmu_stats.mmio_slow++;
 	/* Write permission is cached only once the guest entry is dirty, so that the first
 	 * write takes the slow path and the walker sets D as the CPU would. */
@@ -1657,6 +1694,14 @@ static u64 audit_ram(u64 spte, u64 la, const struct gwalk_result *w)
 {
 	gfn_t gfn;
 	const struct memslot *m = slot_of_hpa(spte_hpa(spte), &gfn);
+	if (!m && is_apic_access(spte)) {
+		if (apic_gfn == w->gpa >> PAGE_SHIFT && !((spte & SPTE_US) && !w->user) &&
+		    !((spte & SPTE_RW) && !(w->writable && (w->dirty || gctx.mode == GWALK_NONE))))
+			return 0;
+		pr_err("audit: APIC-access spte %#llx at la %#llx: the guest maps gpa %#llx (the "
+		       "APIC page is gfn %#llx), or with less permission", spte, la, w->gpa, apic_gfn);
+		return 1;
+	}
 	if (!m) {
 		pr_err("audit: spte %#llx at la %#llx maps host memory outside every memslot", spte, la);
 		return 1;

@@ -77,6 +77,14 @@ void mmu_unprotect(u64 gpa, u64 la);
  * RFLAGS.AC was 1) and says what is left to do. */
 struct mmu_verdict mmu_page_fault(u64 la, u32 ec);
 
+/* APIC virtualization (vmx/apicv.c): guest frame gfn, the local APIC's register window, is
+ * mapped to host page hpa, the APIC-access page, in every shadow leaf that maps it (with the
+ * guest's permissions), although it is in no memslot: the CPU then virtualizes the accesses
+ * (or exits: APIC-access, APIC-write). Everything else (the emulator, the debuggers) still
+ * sees the frame as MMIO. gfn ~0: none (the APIC window is MMIO again). A change zaps all
+ * shadow pages. */
+void mmu_set_apic_access(gfn_t gfn, hpa_t hpa);
+
 /* The guest's paging state, from its CR0/CR3/CR4/EFER. */
 struct mmu_paging {
 	bool pg, pae, lma, pse, wp, nxe, smep, smap;

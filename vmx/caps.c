@@ -19,6 +19,16 @@ u32 vmx_secondary_controls(u64 proc_cap, u64 proc2_cap)
 	return may1 & CPU2_ENABLE_RDTSCP;
 }
 
+bool vmx_apicv_available(u64 pin_cap, u64 proc_cap, u64 proc2_cap)
+{
+	u32 pin1 = (u32)(pin_cap >> 32), proc1 = (u32)(proc_cap >> 32);
+	u32 proc2_1 = (proc1 & CPU_ACTIVATE_SECONDARY) ? (u32)(proc2_cap >> 32) : 0;
+	u32 need2 = CPU2_VIRTUALIZE_APIC_ACCESSES | CPU2_APIC_REGISTER_VIRT |
+		    CPU2_VIRTUAL_INTR_DELIVERY;
+	return (pin1 & PIN_EXT_INTR_EXITING) && (proc1 & CPU_TPR_SHADOW) &&
+	       (proc2_1 & need2) == need2;
+}
+
 u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1)
 {
 	return (value | fixed0) & fixed1;

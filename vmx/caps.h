@@ -22,6 +22,15 @@ u32 vmx_adjust_controls(u64 cap_msr, u32 want, u32 *missing);
  */
 u32 vmx_secondary_controls(u64 proc_cap, u64 proc2_cap);
 
+/*
+ * Whether the CPU offers what APIC virtualization (vmx/apicv.c) uses, from the pin-based,
+ * primary and secondary capability MSRs: external-interrupt exiting (which virtual-interrupt
+ * delivery requires), "use TPR shadow", "activate secondary controls", and the secondary
+ * "virtualize APIC accesses", "APIC-register virtualization" and "virtual-interrupt delivery"
+ * (SDM Vol. 3C 24.6.8, ch. 29). All or nothing: the hypervisor has no half way.
+ */
+bool vmx_apicv_available(u64 pin_cap, u64 proc_cap, u64 proc2_cap);
+
 /* Makes a CR0/CR4 value legal in VMX operation: sets fixed-1 bits, clears fixed-0 bits (A.7/A.8). */
 u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1);
 

@@ -1,5 +1,6 @@
 /* exit.c - exit dispatch by basic exit reason, and the handlers too small for a file. */
 #include "vmx/exit.h"
+#include "vmx/apicv.h"
 #include "vmx/vmx.h"
 #include "kernel/cpu.h"
 #include "kernel/log.h"
@@ -178,6 +179,9 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_MONITOR] = handle_ud,
 	[EXIT_WBINVD] = handle_skip,
 	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_APIC_ACCESS] = handle_apic_access,
+	[EXIT_VIRTUALIZED_EOI] = handle_virtualized_eoi,
+	[EXIT_APIC_WRITE] = handle_apic_write,
 	[EXIT_MONITOR_TRAP_FLAG] = handle_debugger_exit,
 	[EXIT_PREEMPTION_TIMER] = handle_debugger_exit,
 };

@@ -1,6 +1,7 @@
 /* exit_msr.c - RDMSR/WRMSR: the MSRs a guest of this hypervisor has; any other one gets #GP
  * and the console says which. */
 #include "vmx/exit.h"
+#include "vmx/apicv.h"
 #include "vmx/vmx.h"
 #include "kernel/log.h"
 #include "devices/irq.h"
@@ -162,6 +163,8 @@ void handle_wrmsr(struct vcpu *v)
 	u64 val = (v->regs.gpr[GPR_RDX] << 32) | (v->regs.gpr[GPR_RAX] & 0xffffffff);
 	intc_changed();
 	bool ok = lapic_owns_msr(msr) ? lapic_wrmsr(msr, val, vtime_now()) : msr_write(v, msr, val);
+	if (ok && msr == LAPIC_MSR_APIC_BASE)
+		apicv_follow_base(); /* the window moved, or x2APIC mode, or disabled */
 	if (!ok) {
 		pr_warn("guest wrmsr %#x value %#llx (unknown MSR or refused value) at rip=%#llx: "
 			"#GP injected", msr, val, v->last_rip);

@@ -203,7 +203,8 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 	}
 	rip += m.len;
 	vcpu_complete_instruction(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
-	vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, m.size, !m.load, false));
+	if (la != ~0ULL) /* an APIC-access exit reports no linear address */
+		vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, m.size, !m.load, false));
 	return true;
 }
 
@@ -269,7 +270,9 @@ static bool emulate(u64 gpa, u64 la, bool device)
 	struct mmio_ctx ctx = {
 		.ops = { .fetch = op_fetch, .read = op_read, .write = op_write,
 			 .pio_in = op_pio_in, .pio_out = op_pio_out },
-		.gpa_page = gpa & ~(PAGE_SIZE - 1), .la_page = la & ~(PAGE_SIZE - 1),
+		/* la ~0: not known (no page is given; ~0 never equals a page address) */
+		.gpa_page = gpa & ~(PAGE_SIZE - 1),
+		.la_page = la == ~0ULL ? ~0ULL : la & ~(PAGE_SIZE - 1),
 		.code_la_page = ~0ULL,
 	};
 	struct emu_cpu cpu;

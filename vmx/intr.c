@@ -1,5 +1,6 @@
 /* intr.c - external-interrupt delivery and HLT. */
 #include "vmx/intr.h"
+#include "vmx/apicv.h"
 #include "vmx/vmx.h"
 #include "devices/intc.h"
 #include "devices/lapic.h"
@@ -113,12 +114,19 @@ void intr_before_entry(struct vcpu *v, u64 now)
 	intc_dirty = false;
 	intr_idle = false;
 	inject_nmi(v);
+	/* With virtual-interrupt delivery the local APIC's vectors are the CPU's to deliver (RVI,
+	 * vmx/apicv.c); only the PIC's (ExtINT) are injected here. */
+	int (*pending)(void) = intc_pending;
+	if (v->apicv) {
+		apicv_sync();
+		pending = intc_pending_extint;
+	}
 	if (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) {
 		/* An exception or re-injected event goes first; come back for the interrupt. */
-		set_window_exiting(intc_pending() >= 0);
+		set_window_exiting(pending() >= 0);
 		return;
 	}
-	int vec = intc_pending();
+	int vec = pending();
 	if (vec < 0) {
 		set_window_exiting(false);
 		intr_idle = !v->nmi_pending;

@@ -1,6 +1,7 @@
 /* vcpu.c - VMCS setup for the guest, the run loop, event injection and the summary line. */
 #include <stdarg.h>
 #include "vmx/vcpu.h"
+#include "vmx/apicv.h"
 #include "vmx/caps.h"
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
@@ -57,12 +58,22 @@ static void setup_controls(struct vcpu *v)
 	 * exit because the guest's CR3 is virtual (the real one points at hypervisor tables).
 	 * Secondary controls only for "enable RDTSCP" (vmx/caps.h): no EPT, VPID or
 	 * unrestricted guest, so INVPCID and XSAVES keep #UD, as CPUID says. */
-	u32 proc2 = vmx_secondary_controls(c->proc, c->proc2);
+	if (v->apicv && !vmx_apicv_available(c->pin, c->proc, c->proc2)) {
+		pr_info("apicv: off: the CPU lacks TPR shadow, APIC-access virtualization, "
+			"APIC-register virtualization or virtual-interrupt delivery; every local APIC "
+			"access traps");
+		v->apicv = false;
+	} else if (!v->apicv) {
+		pr_info("apicv: off (apicv=off): every local APIC access traps");
+	}
+	u32 proc2 = vmx_secondary_controls(c->proc, c->proc2) | apicv_secondary_controls(v);
+	/* With the TPR shadow, MOV to/from CR8 reads and writes the virtual TPR without an exit. */
+	u32 cr8_exits = v->apicv ? 0 : CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
 		   control("processor-based", c->proc,
 			   CPU_USE_TSC_OFFSETTING | CPU_HLT_EXITING | CPU_INVLPG_EXITING | CPU_MWAIT_EXITING |
 			   CPU_RDPMC_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING |
-			   CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
+			   cr8_exits | apicv_proc_controls(v) |
 			   CPU_UNCOND_IO_EXITING | CPU_MONITOR_EXITING |
 			   (proc2 ? CPU_ACTIVATE_SECONDARY : 0)));
 	if (proc2)
@@ -273,6 +284,7 @@ void vcpu_setup(struct vcpu *v, const struct guest_start *s)
 	setup_host_state();
 	setup_guest_state(v, s);
 	cpuid_setup(v);
+	apicv_setup(v);
 }
 
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)

@@ -75,6 +75,9 @@ struct vcpu {
 	/* "enable RDTSCP" is set (vcpu_setup, fixed): RDTSCP and RDPID run natively and
 	 * IA32_TSC_AUX is the guest's (in the hardware all the time, vmx/exit_msr.c). */
 	bool rdtscp;
+	/* APIC virtualization (vmx/apicv.c): asked for (apicv=on, before vcpu_setup), then on
+	 * only when the CPU has every control it needs (fixed from vcpu_setup on). */
+	bool apicv;
 	/* entry_check=1: the entry checker runs before every VM entry (vmx_debug_hooks
 	 * check_entry); a broken rule stops the run instead of entering. */
 	bool strict_entry;

@@ -15,6 +15,7 @@ enum vmcs_field {
 	GUEST_GS_SELECTOR = 0x080a,
 	GUEST_LDTR_SELECTOR = 0x080c,
 	GUEST_TR_SELECTOR = 0x080e,
+	GUEST_INTR_STATUS = 0x0810, /* virtual-interrupt delivery: SVI in 15:8, RVI in 7:0 */
 	HOST_ES_SELECTOR = 0x0c00,
 	HOST_CS_SELECTOR = 0x0c02,
 	HOST_SS_SELECTOR = 0x0c04,
@@ -32,6 +33,8 @@ enum vmcs_field {
 	VM_ENTRY_MSR_LOAD_ADDR = 0x200a,
 	TSC_OFFSET = 0x2010,
 	VIRTUAL_APIC_PAGE_ADDR = 0x2012,
+	APIC_ACCESS_ADDR = 0x2014,
+	EOI_EXIT_BITMAP0 = 0x201c, /* 1, 2, 3 follow at +2 each: vectors 64*i .. 64*i+63 */
 	EPT_POINTER = 0x201a,
 	/* 64-bit read-only data field (B.2.2) */
 	GUEST_PHYSICAL_ADDRESS = 0x2400,
@@ -176,10 +179,14 @@ enum vmcs_field {
 #define CPU_ACTIVATE_SECONDARY BIT(31)
 
 /* Secondary processor-based VM-execution controls (24.6.2) */
+#define CPU2_VIRTUALIZE_APIC_ACCESSES BIT(0)
 #define CPU2_ENABLE_EPT BIT(1)
 #define CPU2_ENABLE_RDTSCP BIT(3)
+#define CPU2_VIRTUALIZE_X2APIC BIT(4)
 #define CPU2_ENABLE_VPID BIT(5)
 #define CPU2_UNRESTRICTED_GUEST BIT(7)
+#define CPU2_APIC_REGISTER_VIRT BIT(8)
+#define CPU2_VIRTUAL_INTR_DELIVERY BIT(9)
 #define CPU2_ENABLE_INVPCID BIT(12)
 #define CPU2_ENABLE_XSAVES BIT(20)
 

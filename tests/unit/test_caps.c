@@ -260,6 +260,26 @@ static void test_secondary_none_without_rdtscp(void **state)
 	assert_int_equal(vmx_secondary_controls(0, 0xffffffff00000000ULL), 0);
 }
 
+/* Bochs's corei7_skylake_x pin-based capability (its boot log, loglevel=debug). */
+#define BOCHS_PIN 0x7f00000016ULL
+
+static void test_apicv_available(void **state)
+{
+	(void)state;
+	assert_true(vmx_apicv_available(BOCHS_PIN, BOCHS_PROC, BOCHS_PROC2));
+	/* each piece missing alone */
+	assert_false(vmx_apicv_available(BOCHS_PIN & ~(1ULL << 32), BOCHS_PROC, BOCHS_PROC2));
+	assert_false(vmx_apicv_available(BOCHS_PIN, BOCHS_PROC & ~(1ULL << (32 + 21)), BOCHS_PROC2));
+	assert_false(vmx_apicv_available(BOCHS_PIN, BOCHS_PROC & ~(1ULL << (32 + 31)), BOCHS_PROC2));
+	for (int bit = 0; bit < 10; bit++) {
+		bool needed = bit == 0 || bit == 8 || bit == 9;
+		assert_int_equal(vmx_apicv_available(BOCHS_PIN, BOCHS_PROC,
+						     BOCHS_PROC2 & ~(1ULL << (32 + bit))), !needed);
+	}
+	/* allowed-0 halves say nothing about what may be 1 */
+	assert_false(vmx_apicv_available(BOCHS_PIN, BOCHS_PROC, 0x301));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_feature_control),
 		cmocka_unit_test(test_secondary_rdtscp_when_allowed),
 		cmocka_unit_test(test_secondary_none_without_rdtscp),
+		cmocka_unit_test(test_apicv_available),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,6 +335,11 @@ static void test_tsc_source_values(void **state)
 	assert_true(parse_ok("screen=off screen=on").screen);
 	expect_refused("screen=0", "screen");
 	expect_refused("screen=", "screen");
+	assert_true(parse_ok("").apicv);
+	assert_false(parse_ok("apicv=off").apicv);
+	assert_true(parse_ok("apicv=off apicv=on").apicv);
+	expect_refused("apicv=1", "apicv");
+	expect_refused("apicv=", "apicv");
 }
 
 /* ---- selftest ---- */

@@ -1,0 +1,128 @@
+/* apicv.c - VMX APIC virtualization (SDM Vol. 3C ch. 29; docs/vmx.md "APIC virtualization").
+ *
+ * The model's register page (devices/lapic.c lapic_regs) is the virtual-APIC page. With "use
+ * TPR shadow", "virtualize APIC accesses", "APIC-register virtualization" and "virtual-interrupt
+ * delivery" the CPU, without an exit:
+ *   - answers the guest's reads of the xAPIC registers it lists (29.4.2) from the page;
+ *   - takes TPR writes (MMIO or CR8) and EOIs into the page (VTPR; EOI virtualization clears
+ *     the VISR bit and moves SVI);
+ *   - delivers the highest pending vector (RVI) when the guest can take it (VIRR -> VISR);
+ *   - sends a fixed IPI to the APIC's own ID into VIRR (self-IPI virtualization).
+ * What is left comes here: a write the model must act on (APIC-write exit, trap-like: the value
+ * is already in the page), an access the CPU does not virtualize (APIC-access exit, fault-like:
+ * the timer's current count, PPR, sizes other than 32 bits: emulated as before), and the EOI of
+ * a level-triggered vector (EOI-induced exit: the I/O APIC needs it). The hypervisor's side
+ * changes IRR (device interrupts) only in exits, and apicv_sync then sets RVI before the entry.
+ *
+ * Without EPT the CPU recognizes an APIC access by its physical address (29.4.6): the shadow
+ * maps the guest's APIC window to the APIC-access page (mmu_set_apic_access), only in xAPIC
+ * mode. In x2APIC mode the window is MMIO again and RDMSR/WRMSR of the x2APIC MSRs exit (no
+ * MSR bitmaps, no "virtualize x2APIC mode"); interrupts and EOIs are still virtual.
+ */
+#include "vmx/apicv.h"
+#include "vmx/insn.h"
+#include "vmx/vmx.h"
+#include "vmx/caps.h"
+#include "devices/irq.h"
+#include "devices/lapic.h"
+#include "mmu/mmu.h"
+#include "kernel/lib.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/pmm.h"
+
+static hpa_t access_page;          /* the APIC-access page: its contents are never used */
+static gfn_t mapped_gfn = ~0ULL;   /* the guest frame mapped to it now, ~0: none */
+static u64 eoi_exit[4];            /* the EOI-exit bitmap as last written */
+static u32 eoi_exit_tmr = ~0u;     /* lapic_tmr_changes() it was built at */
+
+u32 apicv_proc_controls(const struct vcpu *v)
+{
+	return v->apicv ? CPU_TPR_SHADOW : 0;
+}
+
+u32 apicv_secondary_controls(const struct vcpu *v)
+{
+	return v->apicv ? CPU2_VIRTUALIZE_APIC_ACCESSES | CPU2_APIC_REGISTER_VIRT |
+			  CPU2_VIRTUAL_INTR_DELIVERY : 0;
+}
+
+void apicv_follow_base(void)
+{
+	if (!vcpu0.apicv)
+		return;
+	gfn_t gfn = lapic_mode() == LAPIC_MODE_XAPIC ? lapic_window_base() >> PAGE_SHIFT : ~0ULL;
+	if (gfn == mapped_gfn)
+		return;
+	mapped_gfn = gfn;
+	mmu_set_apic_access(gfn, access_page);
+}
+
+void apicv_sync(void)
+{
+	int rvi = lapic_highest_irr(), svi = lapic_highest_isr();
+	vmcs_write(GUEST_INTR_STATUS, (u64)((svi < 0 ? 0 : svi) << 8 | (rvi < 0 ? 0 : rvi)));
+	if (lapic_tmr_changes() == eoi_exit_tmr)
+		return;
+	eoi_exit_tmr = lapic_tmr_changes();
+	for (int i = 0; i < 4; i++) {
+		u64 w = lapic_tmr_word(2 * i) | (u64)lapic_tmr_word(2 * i + 1) << 32;
+		if (w != eoi_exit[i]) {
+			eoi_exit[i] = w;
+			vmcs_write(EOI_EXIT_BITMAP0 + 2 * (u32)i, w);
+		}
+	}
+}
+
+void apicv_setup(struct vcpu *v)
+{
+	if (!v->apicv)
+		return;
+	access_page = pmm_alloc();
+	if (!access_page)
+		panic("apicv: no page left for the APIC-access page");
+	memset((void *)(uintptr_t)access_page, 0, PAGE_SIZE);
+	vmcs_write(VIRTUAL_APIC_PAGE_ADDR, (u64)(uintptr_t)lapic_regs());
+	vmcs_write(APIC_ACCESS_ADDR, access_page);
+	vmcs_write(TPR_THRESHOLD, 0);
+	for (int i = 0; i < 4; i++)
+		vmcs_write(EOI_EXIT_BITMAP0 + 2 * (u32)i, 0);
+	apicv_sync();
+	apicv_follow_base();
+	pr_info("apicv: on: LAPIC reads, TPR writes, EOIs and interrupt delivery stay in the guest "
+		"(virtual-APIC page %#llx, APIC-access page %#llx)",
+		(u64)(uintptr_t)lapic_regs(), access_page);
+}
+
+/* Exit qualification of an APIC-access exit (SDM Table 27-6): the page offset in bits 11:0,
+ * the access type in 15:12. */
+enum { APIC_ACCESS_READ = 0, APIC_ACCESS_WRITE = 1, APIC_ACCESS_FETCH = 2 };
+
+void handle_apic_access(struct vcpu *v)
+{
+	u32 off = (u32)(v->exit_qual & 0xfff), type = (u32)(v->exit_qual >> 12) & 0xf;
+	if (type != APIC_ACCESS_READ && type != APIC_ACCESS_WRITE) {
+		/* An instruction fetch from the APIC page, or an access while delivering an event
+		 * (its IDT or stack there): no guest does this on purpose. */
+		vcpu_stop(v, END_GUEST_ERROR, "the guest %s its local APIC page (offset %#x, access "
+			  "type %u, rip=%#llx): not emulated under APIC virtualization (apicv=off "
+			  "traps it as MMIO)", type == APIC_ACCESS_FETCH ? "executes from" :
+			  "delivers an event through", off, type, v->last_rip);
+		return;
+	}
+	/* The linear address is not reported: the emulator translates the operand itself. */
+	intc_changed();
+	mmio_emulate_device(lapic_window_base() + off, ~0ULL);
+}
+
+void handle_apic_write(struct vcpu *v)
+{
+	intc_changed();
+	lapic_apic_write((u32)(v->exit_qual & 0xfff), vtime_now());
+}
+
+void handle_virtualized_eoi(struct vcpu *v)
+{
+	intc_changed();
+	lapic_eoi_done((u8)v->exit_qual);
+}
