@@ -20,10 +20,14 @@ vmx_enter:
 	pushq %r14
 	pushq %r15
 	pushq %rdi                      /* regs, found again at (%rsp) by vmx_exit */
+	cmpq %rsp, host_rsp(%rip)       /* the same stack as the last entry: HOST_RSP holds */
+	je 6f
 	movq $HOST_RSP, %rax
 	vmwrite %rsp, %rax
 	jc 3f
 	jz 2f
+	movq %rsp, host_rsp(%rip)
+6:
 	movq CR2_OFF(%rdi), %rax
 	movq %rax, %cr2
 	testl %esi, %esi                /* flags stay set through the MOVs below */
@@ -85,3 +89,8 @@ vmx_exit:
 	movq %rax, CR2_OFF(%rdi)
 	xorl %eax, %eax
 	jmp 5b
+
+	.bss
+	.align 8
+host_rsp:                               /* the value in HOST_RSP (0: not written yet) */
+	.quad 0

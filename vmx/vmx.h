@@ -24,7 +24,8 @@ int vmx_enable(char *err, size_t errlen);
 
 /* Field access: a failure here is a hypervisor bug, reported with the field and the error
  * (vmx_field_failed panics). Inline, because every exit does a dozen of them: the success
- * path is the VMREAD/VMWRITE and one branch on CF|ZF. */
+ * path is the VMREAD/VMWRITE and one branch on CF|ZF (asm goto: no flag copied to a register
+ * and tested). */
 #ifdef HOST_TEST
 /* Host unit tests and fuzz harnesses provide their own doubles. */
 u64 vmcs_read(enum vmcs_field f);
@@ -35,19 +36,18 @@ __attribute__((noreturn, cold)) void vmx_field_failed(bool write, enum vmcs_fiel
 static inline u64 vmcs_read(enum vmcs_field f)
 {
 	u64 v;
-	u8 bad;
-	__asm__ volatile("vmread %2, %0; setbe %1" : "=r"(v), "=qm"(bad) : "r"((u64)f) : "cc");
-	if (__builtin_expect(bad, 0))
-		vmx_field_failed(false, f, 0);
+	__asm__ goto("vmread %1, %0; jbe %l[failed]" : "=r"(v) : "r"((u64)f) : "cc" : failed);
 	return v;
+failed:
+	vmx_field_failed(false, f, 0);
 }
 
 static inline void vmcs_write(enum vmcs_field f, u64 v)
 {
-	u8 bad;
-	__asm__ volatile("vmwrite %1, %2; setbe %0" : "=qm"(bad) : "rm"(v), "r"((u64)f) : "cc");
-	if (__builtin_expect(bad, 0))
-		vmx_field_failed(true, f, v);
+	__asm__ goto("vmwrite %0, %1; jbe %l[failed]" : : "rm"(v), "r"((u64)f) : "cc" : failed);
+	return;
+failed:
+	vmx_field_failed(true, f, v);
 }
 #endif
 
