@@ -364,11 +364,13 @@ def ratio(bid):
 def mmio_exits(R):
     rec = R[("mmio", "hv")]
     s, n = rec["summary"], rec["bench"]["mmio"]["n"]
-    pf = s.get("exits.exception_nmi", 0)
+    # Trapped (apicv=off): one #PF exit per read; with APIC virtualization an APIC-access exit
+    # where the CPU does not virtualize the read, none for the version register.
+    pf = s.get("exits.exception_nmi", 0) + s.get("exits.apic_access", 0)
     other = s.get("mmu.shadow_faults", 0) + s.get("mmu.guest_faults", 0)
-    return (pf - other) / n, {"reason": "exception_nmi", "exits.exception_nmi": pf,
+    return (pf - other) / n, {"reason": "exception_nmi+apic_access", "exits.exception_nmi+apic_access": pf,
                               "not_mmio (shadow+guest faults)": other,
-                              "raw exception_nmi/N": pf / n}
+                              "raw exits/N": pf / n}
 
 
 def fast_vs_slow(R):
@@ -537,9 +539,10 @@ FIGURES = [
      ratio("fork")),
     ("ctxsw", "context switches, 8 spaces x 64 pages, hypervisor/native", "ratio", ("<=", 1.5),
      ratio("ctxsw")),
-    ("mmio_heavy", "1,000,000 LAPIC version reads, hypervisor/native", "ratio", None,
+    ("mmio_heavy", "1,000,000 LAPIC version reads, hypervisor/native", "ratio", ("<=", 1.5),
      ratio("mmio")),
-    ("mmio_exits_per_access", "VM exits per MMIO access", "exits", ("==", 1.0), mmio_exits),
+    ("mmio_exits_per_access", "VM exits per LAPIC read (APIC virtualization: none)", "exits",
+     ("==", 0.0), mmio_exits),
 ] + [
     (name, desc, "ratio", ("<=", target), linux_figure(name))
     for name, desc, target in LINUX_WORKLOADS
