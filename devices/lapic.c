@@ -574,7 +574,10 @@ u32 lapic_tmr_changes(void) { return tmr_changes; }
 
 void lapic_apic_write(u32 offset, u64 now)
 {
-	if (lapic_mode() == LAPIC_MODE_XAPIC && !(offset & 0xf) && offset < LAPIC_WINDOW_SIZE) {
+	/* x2APIC mode: only a virtualized SELF IPI of a vector below 16 exits this way */
+	bool x2_self = x2apic_mode() && offset == LAPIC_REG_SELF_IPI;
+	if ((lapic_mode() == LAPIC_MODE_XAPIC || x2_self) && !(offset & 0xf) &&
+	    offset < LAPIC_WINDOW_SIZE) {
 		timer_catch_up(now);
 		if (!reg_write(offset, REG(offset), now))
 			record_error(APIC_ESR_ILLEGAL_REG);

@@ -16,8 +16,8 @@
  *
  * Without EPT the CPU recognizes an APIC access by its physical address (29.4.6): the shadow
  * maps the guest's APIC window to the APIC-access page (mmu_set_apic_access), only in xAPIC
- * mode. In x2APIC mode the window is MMIO again and RDMSR/WRMSR of the x2APIC MSRs exit (no
- * MSR bitmaps, no "virtualize x2APIC mode"); interrupts and EOIs are still virtual.
+ * mode. In x2APIC mode the window is MMIO again, and "virtualize x2APIC mode" with the MSR
+ * bitmaps does the same for the x2APIC MSRs (x2apic_virtualization, below).
  */
 #include "vmx/apicv.h"
 #include "vmx/insn.h"
@@ -32,13 +32,14 @@
 #include "kernel/pmm.h"
 
 static hpa_t access_page;          /* the APIC-access page: its contents are never used */
+static u8 *msr_bitmap;             /* MSR bitmaps (x2APIC virtualization), NULL without */
 static gfn_t mapped_gfn = ~0ULL;   /* the guest frame mapped to it now, ~0: none */
 static u64 eoi_exit[4];            /* the EOI-exit bitmap as last written */
 static u32 eoi_exit_tmr = ~0u;     /* lapic_tmr_changes() it was built at */
 
 u32 apicv_proc_controls(const struct vcpu *v)
 {
-	return v->apicv ? CPU_TPR_SHADOW : 0;
+	return !v->apicv ? 0 : CPU_TPR_SHADOW | (v->apicv_x2 ? CPU_USE_MSR_BITMAPS : 0);
 }
 
 u32 apicv_secondary_controls(const struct vcpu *v)
@@ -47,10 +48,53 @@ u32 apicv_secondary_controls(const struct vcpu *v)
 			  CPU2_VIRTUAL_INTR_DELIVERY : 0;
 }
 
+/*
+ * x2APIC mode (SDM Vol. 3C 29.5): with "virtualize x2APIC mode" and the MSR bitmaps passing
+ * them, RDMSR of the registers the page holds as the model would answer (ID, version, TPR,
+ * LDR, SVR, ISR, TMR, IRR, ESR, the six LVTs, initial count, divide) reads the page, and
+ * WRMSR of TPR, EOI and SELF IPI is virtualized (the CPU checks their reserved bits: #GP).
+ * Everything else keeps exiting: PPR and the current count are computed, the ICR sends, a
+ * reserved or write-only MSR faults in the model. Off outside x2APIC mode, where a passed
+ * MSR would reach the host's own APIC.
+ */
+static const u16 x2apic_reads[] = {
+	0x802, 0x803, 0x808, 0x80d, 0x80f,
+	0x810, 0x811, 0x812, 0x813, 0x814, 0x815, 0x816, 0x817, /* ISR */
+	0x818, 0x819, 0x81a, 0x81b, 0x81c, 0x81d, 0x81e, 0x81f, /* TMR */
+	0x820, 0x821, 0x822, 0x823, 0x824, 0x825, 0x826, 0x827, /* IRR */
+	0x828, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837, 0x838, 0x83e,
+};
+static const u16 x2apic_writes[] = { 0x808, 0x80b, 0x83f };
+
+/* The MSR bitmaps' low-MSR halves (SDM 24.6.9): reads at byte 0, writes at byte 2048; a set
+ * bit makes the access exit. */
+static void msr_exits(u32 msr, bool write, bool exit)
+{
+	u8 *b = msr_bitmap + (write ? 2048 : 0) + msr / 8;
+	*b = exit ? (u8)(*b | BIT(msr % 8)) : (u8)(*b & ~BIT(msr % 8));
+}
+
+static void x2apic_virtualization(bool on)
+{
+	for (u32 i = 0; i < ARRAY_SIZE(x2apic_reads); i++)
+		msr_exits(x2apic_reads[i], false, !on);
+	for (u32 i = 0; i < ARRAY_SIZE(x2apic_writes); i++)
+		msr_exits(x2apic_writes[i], true, !on);
+	u64 c = vmcs_read(SECONDARY_VM_EXEC_CONTROL);
+	c = on ? (c & ~CPU2_VIRTUALIZE_APIC_ACCESSES) | CPU2_VIRTUALIZE_X2APIC
+	       : (c & ~CPU2_VIRTUALIZE_X2APIC) | CPU2_VIRTUALIZE_APIC_ACCESSES;
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, c);
+}
+
 void apicv_follow_base(void)
 {
 	if (!vcpu0.apicv)
 		return;
+	if (vcpu0.apicv_x2) {
+		bool x2 = lapic_mode() == LAPIC_MODE_X2APIC;
+		if (x2 != !!(vmcs_read(SECONDARY_VM_EXEC_CONTROL) & CPU2_VIRTUALIZE_X2APIC))
+			x2apic_virtualization(x2);
+	}
 	gfn_t gfn = lapic_mode() == LAPIC_MODE_XAPIC ? lapic_window_base() >> PAGE_SHIFT : ~0ULL;
 	if (gfn == mapped_gfn)
 		return;
@@ -85,13 +129,21 @@ void apicv_setup(struct vcpu *v)
 	vmcs_write(VIRTUAL_APIC_PAGE_ADDR, (u64)(uintptr_t)lapic_regs());
 	vmcs_write(APIC_ACCESS_ADDR, access_page);
 	vmcs_write(TPR_THRESHOLD, 0);
+	if (v->apicv_x2) {
+		msr_bitmap = (u8 *)(uintptr_t)pmm_alloc();
+		if (!msr_bitmap)
+			panic("apicv: no page left for the MSR bitmaps");
+		memset(msr_bitmap, 0xff, PAGE_SIZE); /* every MSR exits, as without bitmaps */
+		vmcs_write(MSR_BITMAP, (u64)(uintptr_t)msr_bitmap);
+	}
 	for (int i = 0; i < 4; i++)
 		vmcs_write(EOI_EXIT_BITMAP0 + 2 * (u32)i, 0);
 	apicv_sync();
 	apicv_follow_base();
 	pr_info("apicv: on: LAPIC reads, TPR writes, EOIs and interrupt delivery stay in the guest "
-		"(virtual-APIC page %#llx, APIC-access page %#llx)",
-		(u64)(uintptr_t)lapic_regs(), access_page);
+		"(virtual-APIC page %#llx, APIC-access page %#llx); x2APIC mode %s",
+		(u64)(uintptr_t)lapic_regs(), access_page, v->apicv_x2 ? "virtualized too" :
+		"traps (no x2APIC virtualization or MSR bitmaps)");
 }
 
 /* Exit qualification of an APIC-access exit (SDM Table 27-6): the page offset in bits 11:0,

@@ -29,6 +29,13 @@ bool vmx_apicv_available(u64 pin_cap, u64 proc_cap, u64 proc2_cap)
 	       (proc2_1 & need2) == need2;
 }
 
+bool vmx_x2apic_virtualization_available(u64 proc_cap, u64 proc2_cap)
+{
+	u32 proc1 = (u32)(proc_cap >> 32);
+	return (proc1 & CPU_USE_MSR_BITMAPS) && (proc1 & CPU_ACTIVATE_SECONDARY) &&
+	       ((proc2_cap >> 32) & CPU2_VIRTUALIZE_X2APIC);
+}
+
 u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1)
 {
 	return (value | fixed0) & fixed1;

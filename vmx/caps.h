@@ -30,6 +30,8 @@ u32 vmx_secondary_controls(u64 proc_cap, u64 proc2_cap);
  * (SDM Vol. 3C 24.6.8, ch. 29). All or nothing: the hypervisor has no half way.
  */
 bool vmx_apicv_available(u64 pin_cap, u64 proc_cap, u64 proc2_cap);
+/* And x2APIC mode virtualized too: "use MSR bitmaps" and "virtualize x2APIC mode". */
+bool vmx_x2apic_virtualization_available(u64 proc_cap, u64 proc2_cap);
 
 /* Makes a CR0/CR4 value legal in VMX operation: sets fixed-1 bits, clears fixed-0 bits (A.7/A.8). */
 u64 vmx_fix_cr(u64 value, u64 fixed0, u64 fixed1);

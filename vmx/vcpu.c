@@ -66,6 +66,7 @@ static void setup_controls(struct vcpu *v)
 	} else if (!v->apicv) {
 		pr_info("apicv: off (apicv=off): every local APIC access traps");
 	}
+	v->apicv_x2 = v->apicv && vmx_x2apic_virtualization_available(c->proc, c->proc2);
 	u32 proc2 = vmx_secondary_controls(c->proc, c->proc2) | apicv_secondary_controls(v);
 	/* With the TPR shadow, MOV to/from CR8 reads and writes the virtual TPR without an exit. */
 	u32 cr8_exits = v->apicv ? 0 : CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING;

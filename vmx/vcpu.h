@@ -78,6 +78,7 @@ struct vcpu {
 	/* APIC virtualization (vmx/apicv.c): asked for (apicv=on, before vcpu_setup), then on
 	 * only when the CPU has every control it needs (fixed from vcpu_setup on). */
 	bool apicv;
+	bool apicv_x2; /* and x2APIC mode's MSRs virtualized too (the CPU has the controls) */
 	/* entry_check=1: the entry checker runs before every VM entry (vmx_debug_hooks
 	 * check_entry); a broken rule stops the run instead of entering. */
 	bool strict_entry;

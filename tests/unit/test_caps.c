@@ -278,6 +278,11 @@ static void test_apicv_available(void **state)
 	}
 	/* allowed-0 halves say nothing about what may be 1 */
 	assert_false(vmx_apicv_available(BOCHS_PIN, BOCHS_PROC, 0x301));
+	/* x2APIC mode too: MSR bitmaps (primary bit 28) and "virtualize x2APIC mode" (bit 4) */
+	assert_true(vmx_x2apic_virtualization_available(BOCHS_PROC, BOCHS_PROC2));
+	assert_false(vmx_x2apic_virtualization_available(BOCHS_PROC & ~(1ULL << (32 + 28)),
+							 BOCHS_PROC2));
+	assert_false(vmx_x2apic_virtualization_available(BOCHS_PROC, BOCHS_PROC2 & ~(1ULL << 36)));
 }
 
 int main(void)

@@ -1271,6 +1271,14 @@ static void test_apic_write_exit(void **state)
 	assert_true(lapic_rdmsr(0x83e, &v, now));
 	assert_int_equal(v, 0);
 	assert_int_equal(page[LAPIC_REG_TIMER_DCR / 4], 0); /* the page says so again */
+	/* x2APIC mode's one APIC-write exit: a virtualized SELF IPI of an illegal vector */
+	assert_true(lapic_wrmsr(0x80f, 0x1ff, now));
+	page[LAPIC_REG_SELF_IPI / 4] = 5;
+	lapic_apic_write(LAPIC_REG_SELF_IPI, now);
+	assert_true(lapic_wrmsr(0x828, 0, now));
+	assert_true(lapic_rdmsr(0x828, &v, now));
+	assert_int_equal(v, APIC_ESR_SEND_ILLEGAL | APIC_ESR_RECV_ILLEGAL); /* sent to itself */
+	assert_int_equal(lapic_highest_irr(), 0x70); /* nothing new accepted */
 }
 
 int main(void)
