@@ -90,3 +90,16 @@ def test_x2apic_reserved_bits_match_bare_bochs_and_self_ipi_the_sdm(hv):
     for case in SDM_ONLY:
         assert_ok(f"{case} vec=13 eip=at rf=1" in got, r,
                   f"{case} want #GP(0) (SDM: SELF IPI bits 31:8 are reserved)")
+
+
+def test_same_lines_with_apicv_off(hv):
+    """The same guest with every local APIC access trapped (apicv=off): the model's own checks
+    (x2APIC reserved bits, SELF IPI, CPUID's APIC bit) give every line the CPU's APIC
+    virtualization gives in the default run above."""
+    _, _, r = runs(hv)
+    off = hv.boot_bochs(GUEST, hv_cmdline="apicv=off")
+    assert_ok("apicv: off (apicv=off)" in off.serial, off, "the boot log does not say apicv is off")
+    assert_ok("apicv: on" in r.serial, r, "the default run did not have APIC virtualization on")
+    assert_same(off, comparable(r.guest_lines), comparable(off.guest_lines), "lines with apicv=off")
+    assert_clean(off)
+    assert_summary(off, "debug_exit", code=0, status=1)
