@@ -66,8 +66,10 @@ def test_quick_bench_runs_and_reports_every_figure(quick_run):
     figs = {f["operation"]: f for f in doc["figures"]}
     missing = [op for op in OPERATIONS if op not in figs]
     assert not missing, f"operations missing from results.json: {missing}\n{out}"
+    # exits per LAPIC read are 0 with APIC virtualization (test below); the rest are costs
     bad = {op: figs[op]["figure"] for op in OPERATIONS
-           if not isinstance(figs[op]["figure"], (int, float)) or figs[op]["figure"] <= 0}
+           if not isinstance(figs[op]["figure"], (int, float)) or figs[op]["figure"] < 0 or
+           (figs[op]["figure"] == 0 and op != "mmio_exits_per_access")}
     assert not bad, f"figures that are not positive numbers: {bad}\n{out}"
     for op in OPERATIONS:
         f = figs[op]
