@@ -146,6 +146,35 @@ void apicv_setup(struct vcpu *v)
 		"traps (no x2APIC virtualization or MSR bitmaps)");
 }
 
+/*
+ * Bochs 2.7 records the IDT-vectoring information of an event only where it checks the event
+ * for an exit, which virtual-interrupt delivery skips: an exit in the middle of delivering a
+ * virtual interrupt (a shadow page fault on the stack the frame goes to: common under shadow
+ * paging) reports the event delivered before it (a guest INT3 in Linux's text patching, an
+ * injected exception) instead. Re-delivering that event loses the interrupt and runs the
+ * handler of something that did not happen (Linux then died with #UD in native_set_pte,
+ * test_bench's Linux boot). The SDM's answer is the virtual interrupt as an external
+ * interrupt (KVM re-injects it so). It is recognized by what the delivery did: SVI moved
+ * during this run to a vector the guest was interrupted for (RFLAGS.IF still 1: the handler
+ * never ran), which no event of the guest's own does. Misread only if a virtual interrupt was
+ * delivered, its handler set IF again before its EOI, and a fault of its own was then
+ * interrupted by an exit, all in one run: Linux's handlers run with IF clear until the EOI.
+ */
+u32 apicv_vectoring(struct vcpu *v, u32 idt)
+{
+	u32 status = (u32)vmcs_read(GUEST_INTR_STATUS), svi = status >> 8;
+	u32 type = (idt >> INTR_INFO_TYPE_SHIFT) & 7;
+	if (!svi || svi == (u32)(v->intr_status_entry >> 8) ||
+	    (type == INTR_TYPE_EXT_INTR && (idt & INTR_INFO_VECTOR_MASK) == svi) ||
+	    !(vmcs_read(GUEST_RFLAGS) & RFLAGS_IF))
+		return idt;
+	if (!v->apicv_stale_vectoring++)
+		pr_info("apicv: an exit interrupted the delivery of virtual interrupt %#x and the CPU "
+			"reported another event (%#x) as being delivered: %#x re-delivered (Bochs "
+			"behaviour, vmx/apicv.c)", svi, idt, svi);
+	return INTR_INFO_VALID | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | svi;
+}
+
 /* Exit qualification of an APIC-access exit (SDM Table 27-6): the page offset in bits 11:0,
  * the access type in 15:12. */
 enum { APIC_ACCESS_READ = 0, APIC_ACCESS_WRITE = 1, APIC_ACCESS_FETCH = 2 };

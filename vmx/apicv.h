@@ -20,6 +20,12 @@ void apicv_sync(void);
  * goes (x2APIC mode, disabled). Runs before the next entry's root load. */
 void apicv_follow_base(void);
 
+/* An exit during event delivery (IDT-vectoring information idt valid): the event to deliver
+ * again. That is idt itself, except when the event was a virtual interrupt whose delivery
+ * the exit interrupted and the CPU reported stale information (see apicv.c): then the
+ * virtual interrupt, as an external interrupt. */
+u32 apicv_vectoring(struct vcpu *v, u32 idt);
+
 void handle_apic_access(struct vcpu *v);
 void handle_apic_write(struct vcpu *v);
 void handle_virtualized_eoi(struct vcpu *v);

@@ -198,6 +198,8 @@ static void reinject_vectoring(struct vcpu *v, u32 reason)
 	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO);
 	if (!(idt & INTR_INFO_VALID) || v->end != END_NONE || reason == EXIT_TRIPLE_FAULT)
 		return;
+	if (v->apicv)
+		idt = apicv_vectoring(v, idt);
 	u32 type = (idt >> INTR_INFO_TYPE_SHIFT) & 7, vec = idt & INTR_INFO_VECTOR_MASK;
 	u32 pending = (u32)vmcs_read(VM_ENTRY_INTR_INFO);
 	if (pending & INTR_INFO_VALID) {

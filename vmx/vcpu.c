@@ -461,6 +461,8 @@ void vcpu_run(struct vcpu *v)
 				  vmcs_read(GUEST_RIP));
 			break;
 		}
+		if (v->apicv) /* for apicv_vectoring: what a delivery during the run changes */
+			v->intr_status_entry = (u16)vmcs_read(GUEST_INTR_STATUS);
 		trace_entry_done(rdtsc());
 		int st = vmx_enter(&v->regs, v->launched);
 		u64 exit_tsc = rdtsc();

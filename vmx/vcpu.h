@@ -79,6 +79,7 @@ struct vcpu {
 	 * only when the CPU has every control it needs (fixed from vcpu_setup on). */
 	bool apicv;
 	bool apicv_x2; /* and x2APIC mode's MSRs virtualized too (the CPU has the controls) */
+	u16 intr_status_entry; /* APIC virtualization: GUEST_INTR_STATUS at the latest entry */
 	/* entry_check=1: the entry checker runs before every VM entry (vmx_debug_hooks
 	 * check_entry); a broken rule stops the run instead of entering. */
 	bool strict_entry;
@@ -94,6 +95,7 @@ struct vcpu {
 	u64 intr_injected;  /* external interrupts injected */
 	u64 hlt_waits;      /* HLTs that waited for a device timer */
 	u64 ram_emulations; /* #PF exits with MMU_EMULATE: an access to RAM emulated */
+	u64 apicv_stale_vectoring; /* exits mid virtual-interrupt delivery with stale IDT info */
 	u64 exits_total;
 	u64 exits[EXIT_REASON_MAX + 1]; /* last slot: reasons beyond the table */
 	/* End of run. */
