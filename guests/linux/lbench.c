@@ -94,8 +94,9 @@ static const char *const reason_names[EXIT_REASONS] = {
 	[7] = "interrupt_window", [8] = "nmi_window", [10] = "cpuid", [12] = "hlt",
 	[14] = "invlpg", [16] = "rdtsc", [18] = "vmcall", [28] = "cr_access", [29] = "dr_access",
 	[30] = "io", [31] = "rdmsr", [32] = "wrmsr", [36] = "mwait", [37] = "monitor_trap",
-	[39] = "monitor", [40] = "pause", [52] = "preemption_timer", [54] = "wbinvd",
-	[55] = "xsetbv", [65] = "other",
+	[39] = "monitor", [40] = "pause", [44] = "apic_access", [45] = "virtualized_eoi",
+	[52] = "preemption_timer", [54] = "wbinvd", [55] = "xsetbv", [56] = "apic_write",
+	[65] = "other",
 };
 
 struct counter {
