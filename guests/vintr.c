@@ -81,13 +81,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	idt_set_handler(VEC, on_irq);
 	idt_set_handler(VEC_BP, on_bp);
 	struct pt_pool pool = PT_POOL(pool_pages);
-	root = pt_alloc(&pool);
-	for (uint32_t va = 0; va < 0x400000; va += 0x1000)
-		pt_map(&pool, PT_MODE_32, root, va, va, PTE_P | PTE_W, 1);
-	pt_map(&pool, PT_MODE_32, root, 0xfec00000u, 0xfec00000u, PTE_P | PTE_W | PTE_PCD, 2);
-	write_cr4(read_cr4() | CR4_PSE);
-	write_cr3((uint32_t)root);
-	write_cr0(read_cr0() | CR0_PG);
+	root = pt_paging32_low4m(&pool);
 	*(volatile uint32_t *)APIC_SVR = 0x1ff; /* software-enabled, spurious vector 0xff */
 	one_case("stack_mapped", false);
 	one_case("stack_fault", true);

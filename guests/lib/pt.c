@@ -372,3 +372,15 @@ void lm_unexpected(void)
 	       pt_fault.ec, pt_fault.ip, pt_fault.cr2);
 	guest_exit(IDT_UNEXPECTED_EXIT);
 }
+
+void *pt_paging32_low4m(struct pt_pool *pool)
+{
+	void *root = pt_alloc(pool);
+	for (uint32_t va = 0; va < 0x400000; va += 0x1000)
+		pt_map(pool, PT_MODE_32, root, va, va, PTE_P | PTE_W, 1);
+	pt_map(pool, PT_MODE_32, root, 0xfec00000u, 0xfec00000u, PTE_P | PTE_W | PTE_PCD, 2);
+	write_cr4(read_cr4() | CR4_PSE);
+	write_cr3((uint32_t)root);
+	write_cr0(read_cr0() | CR0_PG);
+	return root;
+}

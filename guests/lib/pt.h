@@ -106,6 +106,10 @@ void *pt_map(struct pt_pool *pool, enum pt_mode m, void *root, uint64_t va, uint
 void *pt_entry(enum pt_mode m, void *root, uint64_t va, int level);
 uint64_t pt_get(enum pt_mode m, const void *e);
 void pt_set(enum pt_mode m, void *e, uint64_t v); /* high half first, then low */
+/* 32-bit paging on: the low 4 MiB identity-mapped with 4 KiB pages (so that a test can rewrite
+ * one page's PTE), the I/O APIC and local APIC windows with one uncached 4 MiB page. Returns
+ * the page directory. */
+void *pt_paging32_low4m(struct pt_pool *pool);
 
 /* ---- segments, CPL3 ---- */
 /* Loads a GDT (selectors above) and TR. 32-bit modes: call after idt_init(); also installs the
