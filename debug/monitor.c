@@ -146,6 +146,13 @@ static const struct flag_name proc_flags[] = {
 	{ CPU_USE_MSR_BITMAPS, "msr-bitmaps" }, { CPU_MONITOR_EXITING, "monitor" },
 	{ CPU_PAUSE_EXITING, "pause" }, { CPU_ACTIVATE_SECONDARY, "secondary" }, { 0, 0 },
 };
+static const struct flag_name proc2_flags[] = {
+	{ CPU2_VIRTUALIZE_APIC_ACCESSES, "apic-accesses" }, { CPU2_ENABLE_EPT, "ept" },
+	{ CPU2_ENABLE_RDTSCP, "rdtscp" }, { CPU2_VIRTUALIZE_X2APIC, "x2apic-mode" },
+	{ CPU2_ENABLE_VPID, "vpid" }, { CPU2_UNRESTRICTED_GUEST, "unrestricted" },
+	{ CPU2_APIC_REGISTER_VIRT, "apic-register-virt" },
+	{ CPU2_VIRTUAL_INTR_DELIVERY, "virtual-intr-delivery" }, { 0, 0 },
+};
 static const struct flag_name exit_flags[] = {
 	{ EXIT_SAVE_DEBUG_CONTROLS, "save-debug" }, { EXIT_HOST_ADDR_SPACE_SIZE, "host-64bit" },
 	{ EXIT_ACK_INTR_ON_EXIT, "ack-intr" }, { EXIT_SAVE_IA32_PAT, "save-pat" },
@@ -196,6 +203,8 @@ static void decode_field(u32 f, u64 v, char *buf, size_t n)
 	switch (f) {
 	case PIN_BASED_VM_EXEC_CONTROL: decode_flags(buf, n, v, pin_flags); break;
 	case CPU_BASED_VM_EXEC_CONTROL: decode_flags(buf, n, v, proc_flags); break;
+	case SECONDARY_VM_EXEC_CONTROL: decode_flags(buf, n, v, proc2_flags); break;
+	case GUEST_INTR_STATUS: fmt_snprintf(buf, n, " svi=%#llx rvi=%#llx", v >> 8, v & 0xff); break;
 	case VM_EXIT_CONTROLS: decode_flags(buf, n, v, exit_flags); break;
 	case VM_ENTRY_CONTROLS: decode_flags(buf, n, v, entry_flags); break;
 	case VM_ENTRY_INTR_INFO: case VM_EXIT_INTR_INFO: case IDT_VECTORING_INFO:
@@ -352,6 +361,8 @@ static void cmd_stats(struct vcpu *v)
 	const struct mmu_stats *s = &mmu_stats;
 	out("exits=%llu intr_injected=%llu hlt_waits=%llu", v->exits_total, v->intr_injected,
 	    v->hlt_waits);
+	out("apicv=%s x2apic_virtualized=%s stale_vectoring_fixed=%llu", v->apicv ? "on" : "off",
+	    v->apicv_x2 ? "yes" : "no", v->apicv_stale_vectoring);
 	for (u32 r = 0; r <= EXIT_REASON_MAX; r++)
 		if (v->exits[r])
 			out("  exits.%s=%llu avg_cost=%llu", r == EXIT_REASON_MAX ? "other"

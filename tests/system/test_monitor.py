@@ -90,6 +90,9 @@ def test_monitor_session(hv):
     assert_ok("slot 0 gpa 0-0x4000000" in o["slots"] and "memslots generation" in o["slots"], r,
               "slots: no guest RAM slot / generation")
     assert_ok("exits=" in o["stats"] and "mmu shadow_faults=" in o["stats"], r, "stats")
+    assert_ok("apicv=on x2apic_virtualized=yes" in o["stats"], r, "stats: APIC virtualization")
+    assert_ok("virtual-intr-delivery" in o["vmcs"] and "GUEST_INTR_STATUS" in o["vmcs"], r,
+              "vmcs: secondary controls decoded, the guest interrupt status shown")
     assert_ok("last 5 exits" in o["trace 5"] and "cost=" in o["trace 5"], r, "trace")
     assert_ok("stepped one instruction: rip=" in o["step"], r, "step")
     assert_ok(f"breakpoint at {work:#x}" in o["break"], r, "break not set")
