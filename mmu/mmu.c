@@ -1391,10 +1391,14 @@ void mmu_set_apic_access(gfn_t gfn, hpa_t hpa)
 	if (gfn == apic_gfn && (gfn == ~0ULL || hpa == apic_hpa))
 		return;
 	/* Rare (the guest moves its APIC window, or switches it to x2APIC mode or off): every
-	 * leaf of the old frame, and any MMIO spte of the new one, go with all shadow pages. */
+	 * leaf of the old frame, and any MMIO spte of the new one, go with all shadow pages. The
+	 * first mapping, before the guest ran (no APIC leaf and no MMIO spte was ever made),
+	 * has nothing to drop. */
+	bool nothing_cached = apic_gfn == ~0ULL && !mmu_stats.mmio_sptes;
 	apic_gfn = gfn;
 	apic_hpa = hpa;
-	mmu_zap_all_fast();
+	if (!nothing_cached)
+		mmu_zap_all_fast();
 }
 
 /* A fault on the APIC-access page's frame: a leaf to the APIC-access page with the guest's
