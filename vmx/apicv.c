@@ -23,6 +23,7 @@
 #include "vmx/insn.h"
 #include "vmx/vmx.h"
 #include "vmx/caps.h"
+#include "vmx/vectoring.h"
 #include "devices/irq.h"
 #include "devices/lapic.h"
 #include "mmu/mmu.h"
@@ -162,17 +163,15 @@ void apicv_setup(struct vcpu *v)
  */
 u32 apicv_vectoring(struct vcpu *v, u32 idt)
 {
-	u32 status = (u32)vmcs_read(GUEST_INTR_STATUS), svi = status >> 8;
-	u32 type = (idt >> INTR_INFO_TYPE_SHIFT) & 7;
-	if (!svi || svi == (u32)(v->intr_status_entry >> 8) ||
-	    (type == INTR_TYPE_EXT_INTR && (idt & INTR_INFO_VECTOR_MASK) == svi) ||
-	    !(vmcs_read(GUEST_RFLAGS) & RFLAGS_IF))
-		return idt;
-	if (!v->apicv_stale_vectoring++)
+	u32 again = vectoring_redeliver(idt, v->intr_status_entry,
+					(u16)vmcs_read(GUEST_INTR_STATUS),
+					vmcs_read(GUEST_RFLAGS) & RFLAGS_IF);
+	if (again != idt && !v->apicv_stale_vectoring++)
 		pr_info("apicv: an exit interrupted the delivery of virtual interrupt %#x and the CPU "
 			"reported another event (%#x) as being delivered: %#x re-delivered (Bochs "
-			"behaviour, vmx/apicv.c)", svi, idt, svi);
-	return INTR_INFO_VALID | (INTR_TYPE_EXT_INTR << INTR_INFO_TYPE_SHIFT) | svi;
+			"behaviour, vmx/apicv.c)", again & INTR_INFO_VECTOR_MASK, idt,
+			again & INTR_INFO_VECTOR_MASK);
+	return again;
 }
 
 /* Exit qualification of an APIC-access exit (SDM Table 27-6): the page offset in bits 11:0,
