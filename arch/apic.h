@@ -14,6 +14,7 @@
 #define LAPIC_MSR_TSC_DEADLINE 0x6e0
 #define LAPIC_MSR_X2APIC_FIRST 0x800 /* 0x800 + (MMIO offset >> 4) */
 #define LAPIC_MSR_X2APIC_LAST 0xbff  /* the whole range is reserved for x2APIC (#GP if unused) */
+#define LAPIC_X2APIC_MSR(off) (LAPIC_MSR_X2APIC_FIRST + ((off) >> 4)) /* off: enum lapic_reg */
 
 /* IA32_APIC_BASE (SDM 11.4.4): bits 0-7 and 9 reserved, address bits 12..MAXPHYADDR-1. */
 #define APIC_BASE_BSP BIT(8)   /* bootstrap processor: read-only here */

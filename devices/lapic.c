@@ -60,9 +60,10 @@ static struct lapic {
  * virtual-APIC page (SDM Vol. 3C 29.1.1), so that with APIC virtualization (vmx/apicv.c) this
  * page is that page and the CPU itself reads the registers and delivers, acknowledges and
  * retires interrupts in it. TPR, IRR, ISR, TMR and the ICR have no other copy (the CPU changes
- * them without an exit: VTPR, VIRR, VISR, a virtualized ICR-high write); PPR is computed (ppr()), as are the ID, LDR and ICR in
- * x2APIC mode; the other readable registers are mirrored here from la by mirror() after
- * every change, so that a virtualized read returns what a trapped one would.
+ * them without an exit: VTPR, VIRR, VISR, a virtualized ICR-high write); PPR is computed
+ * (ppr()), as are the ID and LDR in x2APIC mode; the other readable registers are mirrored
+ * here from la by mirror() after every change, so that a virtualized read returns what a
+ * trapped one would.
  */
 static u32 regs[1024] __attribute__((aligned(4096)));
 #define REG(off) regs[(off) >> 2]
@@ -462,11 +463,7 @@ static bool reg_read(u32 off, u64 now, u64 *val)
 	case LAPIC_REG_TIMER_CCR: *val = current_count(now); return true;
 	case LAPIC_REG_TIMER_DCR: *val = la.tdcr; return true;
 	}
-	if (in_bank(off, LAPIC_REG_ISR))
-		*val = REG(off);
-	else if (in_bank(off, LAPIC_REG_TMR))
-		*val = REG(off);
-	else if (in_bank(off, LAPIC_REG_IRR))
+	if (in_bank(off, LAPIC_REG_ISR) || in_bank(off, LAPIC_REG_TMR) || in_bank(off, LAPIC_REG_IRR))
 		*val = REG(off);
 	else if (is_lvt(off))
 		*val = la.lvt[lvt_index(off)];

@@ -144,10 +144,10 @@ bool lapic_take_nmi(void);
 /* ---- APIC virtualization (vmx/apicv.c; SDM Vol. 3C ch. 29) ---- */
 
 /* The register page: 4 KiB, page-aligned, every register's 32 bits at its xAPIC offset: the
- * layout of VMX's virtual-APIC page, which it is when APIC virtualization is on. TPR, IRR, ISR,
- * TMR and the ICR are kept only here, so the CPU's virtual TPR writes, interrupt deliveries (VIRR ->
- * VISR) and EOIs change the model's state itself; the other readable registers are copied
- * here after every change. */
+ * layout of VMX's virtual-APIC page, which it is when APIC virtualization is on. TPR, IRR,
+ * ISR, TMR and the ICR are kept only here, so the CPU's virtual TPR writes, interrupt
+ * deliveries (VIRR -> VISR) and EOIs change the model's state itself; the other readable
+ * registers are copied here after every change. */
 u32 *lapic_regs(void);
 /* The highest vector in IRR / ISR, or -1: the RVI and SVI of the guest interrupt status. */
 int lapic_highest_irr(void);

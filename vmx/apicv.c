@@ -34,9 +34,7 @@
 
 static hpa_t access_page;          /* the APIC-access page: its contents are never used */
 static u8 *msr_bitmap;             /* MSR bitmaps (x2APIC virtualization), NULL without */
-static gfn_t mapped_gfn = ~0ULL;   /* the guest frame mapped to it now, ~0: none */
-static u64 eoi_exit[4];            /* the EOI-exit bitmap as last written */
-static u32 eoi_exit_tmr = ~0u;     /* lapic_tmr_changes() it was built at */
+static u32 eoi_exit_tmr = ~0u;     /* lapic_tmr_changes() the EOI-exit bitmap was built at */
 
 u32 apicv_proc_controls(const struct vcpu *v)
 {
@@ -58,19 +56,19 @@ u32 apicv_secondary_controls(const struct vcpu *v)
  * reserved or write-only MSR faults in the model. Off outside x2APIC mode, where a passed
  * MSR would reach the host's own APIC.
  */
-static const u16 x2apic_reads[] = {
-	0x802, 0x803, 0x808, 0x80d, 0x80f,
-	0x810, 0x811, 0x812, 0x813, 0x814, 0x815, 0x816, 0x817, /* ISR */
-	0x818, 0x819, 0x81a, 0x81b, 0x81c, 0x81d, 0x81e, 0x81f, /* TMR */
-	0x820, 0x821, 0x822, 0x823, 0x824, 0x825, 0x826, 0x827, /* IRR */
-	0x828, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837, 0x838, 0x83e,
+static const u16 x2apic_reads[] = { /* register offsets; the MSR is LAPIC_X2APIC_MSR(off) */
+	LAPIC_REG_ID, LAPIC_REG_VERSION, LAPIC_REG_TPR, LAPIC_REG_LDR, LAPIC_REG_SVR, LAPIC_REG_ESR,
+	LAPIC_REG_LVT_TIMER, LAPIC_REG_LVT_THERMAL, LAPIC_REG_LVT_PERF, LAPIC_REG_LVT_LINT0,
+	LAPIC_REG_LVT_LINT1, LAPIC_REG_LVT_ERROR, LAPIC_REG_TIMER_ICR, LAPIC_REG_TIMER_DCR,
 };
-static const u16 x2apic_writes[] = { 0x808, 0x80b, 0x83f };
+static const u16 x2apic_read_banks[] = { LAPIC_REG_ISR, LAPIC_REG_TMR, LAPIC_REG_IRR };
+static const u16 x2apic_writes[] = { LAPIC_REG_TPR, LAPIC_REG_EOI, LAPIC_REG_SELF_IPI };
 
 /* The MSR bitmaps' low-MSR halves (SDM 24.6.9): reads at byte 0, writes at byte 2048; a set
- * bit makes the access exit. */
-static void msr_exits(u32 msr, bool write, bool exit)
+ * bit makes the access exit. off: the x2APIC register's offset. */
+static void msr_exits(u32 off, bool write, bool exit)
 {
+	u32 msr = LAPIC_X2APIC_MSR(off);
 	u8 *b = msr_bitmap + (write ? 2048 : 0) + msr / 8;
 	*b = exit ? (u8)(*b | BIT(msr % 8)) : (u8)(*b & ~BIT(msr % 8));
 }
@@ -79,6 +77,9 @@ static void x2apic_virtualization(bool on)
 {
 	for (u32 i = 0; i < ARRAY_SIZE(x2apic_reads); i++)
 		msr_exits(x2apic_reads[i], false, !on);
+	for (u32 i = 0; i < ARRAY_SIZE(x2apic_read_banks); i++)
+		for (u32 w = 0; w < 8; w++) /* 8 registers, 16 bytes apart */
+			msr_exits(x2apic_read_banks[i] + 16 * w, false, !on);
 	for (u32 i = 0; i < ARRAY_SIZE(x2apic_writes); i++)
 		msr_exits(x2apic_writes[i], true, !on);
 	u64 c = vmcs_read(SECONDARY_VM_EXEC_CONTROL);
@@ -96,11 +97,9 @@ void apicv_follow_base(void)
 		if (x2 != !!(vmcs_read(SECONDARY_VM_EXEC_CONTROL) & CPU2_VIRTUALIZE_X2APIC))
 			x2apic_virtualization(x2);
 	}
-	gfn_t gfn = lapic_mode() == LAPIC_MODE_XAPIC ? lapic_window_base() >> PAGE_SHIFT : ~0ULL;
-	if (gfn == mapped_gfn)
-		return;
-	mapped_gfn = gfn;
-	mmu_set_apic_access(gfn, access_page);
+	/* (the MMU does nothing when the frame is unchanged) */
+	mmu_set_apic_access(lapic_mode() == LAPIC_MODE_XAPIC ? lapic_window_base() >> PAGE_SHIFT
+							      : ~0ULL, access_page);
 }
 
 void apicv_sync(void)
@@ -110,13 +109,9 @@ void apicv_sync(void)
 	if (lapic_tmr_changes() == eoi_exit_tmr)
 		return;
 	eoi_exit_tmr = lapic_tmr_changes();
-	for (int i = 0; i < 4; i++) {
-		u64 w = lapic_tmr_word(2 * i) | (u64)lapic_tmr_word(2 * i + 1) << 32;
-		if (w != eoi_exit[i]) {
-			eoi_exit[i] = w;
-			vmcs_write(EOI_EXIT_BITMAP0 + 2 * (u32)i, w);
-		}
-	}
+	for (int i = 0; i < 4; i++)
+		vmcs_write(EOI_EXIT_BITMAP0 + 2 * (u32)i,
+			   lapic_tmr_word(2 * i) | (u64)lapic_tmr_word(2 * i + 1) << 32);
 }
 
 void apicv_setup(struct vcpu *v)
@@ -137,9 +132,7 @@ void apicv_setup(struct vcpu *v)
 		memset(msr_bitmap, 0xff, PAGE_SIZE); /* every MSR exits, as without bitmaps */
 		vmcs_write(MSR_BITMAP, (u64)(uintptr_t)msr_bitmap);
 	}
-	for (int i = 0; i < 4; i++)
-		vmcs_write(EOI_EXIT_BITMAP0 + 2 * (u32)i, 0);
-	apicv_sync();
+	apicv_sync(); /* the guest interrupt status and the EOI-exit bitmap */
 	apicv_follow_base();
 	pr_info("apicv: on: LAPIC reads, TPR writes, EOIs and interrupt delivery stay in the guest "
 		"(virtual-APIC page %#llx, APIC-access page %#llx); x2APIC mode %s",

@@ -56,8 +56,9 @@ static void setup_controls(struct vcpu *v)
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, control("pin-based", c->pin, pin));
 	/* No MSR or I/O bitmaps: every RDMSR/WRMSR and every I/O instruction exits. CR3 accesses
 	 * exit because the guest's CR3 is virtual (the real one points at hypervisor tables).
-	 * Secondary controls only for "enable RDTSCP" (vmx/caps.h): no EPT, VPID or
-	 * unrestricted guest, so INVPCID and XSAVES keep #UD, as CPUID says. */
+	 * Secondary controls for "enable RDTSCP" (vmx/caps.h) and APIC virtualization
+	 * (vmx/apicv.c): no EPT, VPID or unrestricted guest, so INVPCID and XSAVES keep #UD, as
+	 * CPUID says. */
 	if (v->apicv && !vmx_apicv_available(c->pin, c->proc, c->proc2)) {
 		pr_info("apicv: off: the CPU lacks TPR shadow, APIC-access virtualization, "
 			"APIC-register virtualization or virtual-interrupt delivery; every local APIC "
