@@ -5,6 +5,7 @@ page (a shadow-paging fault under the hypervisor, after which NMIs must be block
 a single NMI afterwards. A public x86 test suite's event-injection test hung at the nested
 case. Every line must match bare Bochs."""
 from conftest import assert_clean, assert_ok, assert_summary
+from test_conform import assert_same
 from test_paging import bare_guest_lines, bare_run, comparable
 
 GUEST = "nmi"
@@ -23,9 +24,7 @@ def test_nmi_to_self_matches_bare_bochs(hv):
     r = hv.boot_bochs(GUEST)
     got = comparable(r.guest_lines)
     assert_ok("HV hypervisor detected" in r.guest_lines, r, "the guest did not see the hypervisor")
-    assert_ok(got == want, r, "guest output differs from bare Bochs:\n" +
-              "\n".join(f"bare: {a}\n  hv: {b}" for a, b in zip(want, got) if a != b) +
-              (f"\nlengths {len(want)} / {len(got)}" if len(want) != len(got) else ""))
+    assert_same(r, want, got, "guest output (lines against bare Bochs)")
     assert_clean(r)
     assert_summary(r, "debug_exit", code=0)
 
@@ -48,8 +47,6 @@ def test_interrupt_delivery_faulting_on_its_stack_matches_bare_bochs(hv):
         r = hv.boot_bochs("vintr", hv_cmdline=f"apicv={apicv}")
         got = comparable(r.guest_lines)
         assert_ok(f"apicv: {apicv}" in r.serial, r, f"the boot log does not say apicv: {apicv}")
-        assert_ok(got == want, r, f"apicv={apicv}: guest output differs from bare Bochs:\n" +
-                  "\n".join(f"bare: {a}\n  hv: {b}" for a, b in zip(want, got) if a != b) +
-                  (f"\nlengths {len(want)} / {len(got)}" if len(want) != len(got) else ""))
+        assert_same(r, want, got, f"apicv={apicv}: guest output (lines against bare Bochs)")
         assert_clean(r)
         assert_summary(r, "debug_exit", code=0)
