@@ -232,6 +232,13 @@ static inline bool x86_code64(u64 efer, u64 cs_ar)
  * so that SMAP is checked as the CPU did. Never injected: a guest's error code comes from the
  * walker. Kept here so that no architectural PFEC bit is ever given the same position. */
 #define PFEC_SW_AC BIT(31)
+
+/* Whether a page fault on an instruction fetch sets PFEC_I: with SMEP, or with
+ * execute-disable in use (PAE or 4-level paging with IA32_EFER.NXE) (SDM Vol. 3A, 4.7). */
+static inline bool pfec_reports_fetch(bool smep, bool pae, bool nxe)
+{
+	return smep || (pae && nxe);
+}
 _Static_assert(!(PFEC_SW_AC & (PFEC_P | PFEC_W | PFEC_U | PFEC_RSVD | PFEC_I | PFEC_PK | PFEC_SS |
 			       PFEC_SGX)), "the software PFEC bit overlaps an architectural one");
 

@@ -307,8 +307,11 @@ static void cmd_mem(char *kind, char *addr, char *len)
 
 static void show_spte(int level, u64 e)
 {
-	if (!is_shadow_present(e)) {
-		out("  spte L%d %016llx not present", level, e);
+	if (is_trap_spte(e)) {
+		out("  spte L%d %016llx not present: TRAP, not built yet (an access exits)", level, e);
+	} else if (!is_shadow_present(e)) {
+		out("  spte L%d %016llx not present%s", level, e, mmu_pf_bypass_active() ?
+		    ": zero, the guest's entry is not present (its fault here: no exit)" : "");
 	} else if (is_mmio_spte(e)) {
 		out("  spte L%d %016llx MMIO gfn=%#llx gen=%llu (%s, memslots gen %llu) W=%llu U=%llu",
 		    level, e, mmio_spte_gfn(e), mmio_spte_gen(e),
@@ -375,6 +378,8 @@ static void cmd_stats(struct vcpu *v)
 	    s->obsolete_freed);
 	out("mmu sp_in_use=%llu/%llu sp_created=%llu sp_reused=%llu links=%llu", s->sp_in_use,
 	    s->sp_pool, s->sp_created, s->sp_reused, mmu_links_used());
+	out("mmu pf_bypass_active=%s notrap_sptes=%llu trap_faults=%llu",
+	    mmu_pf_bypass_active() ? "yes" : "no", s->notrap_sptes, s->trap_faults);
 }
 
 static void cmd_trace(char *arg)

@@ -199,7 +199,8 @@ void hv_start(const struct hv_config *cfg, const struct mb2_info *mb)
 		hv_fail_boot("VMX", err);
 	if (vmx_enable(err, sizeof(err)))
 		hv_fail_boot("VMX", err);
-	struct mmu_cpu mmu_cpu = { .maxphyaddr = cpu_maxphyaddr(), .nx = cpu_has_nx() };
+	struct mmu_cpu mmu_cpu = { .maxphyaddr = cpu_maxphyaddr(), .nx = cpu_has_nx(),
+				   .pf_bypass = cfg->pf_bypass };
 	if (!mmu_init(cfg->shadow_pages, 36, &mmu_cpu))
 		hv_fail_boot("mmu", "not enough memory for the shadow page pool (lower shadow_pages=)");
 	if (cfg->mmu_audit >= 0) {

@@ -15,6 +15,7 @@ void cmdline_defaults(struct hv_config *cfg)
 		.mmu_audit = -1, /* the build's default */
 		.screen = true,
 		.apicv = true,
+		.pf_bypass = true,
 	};
 }
 
@@ -205,9 +206,12 @@ static int apply(struct hv_config *c, const char *k, size_t kn, const char *v, s
 		r = eq(v, vn, "on") ? (c->screen = true, 0) : eq(v, vn, "off") ? (c->screen = false, 0) : -1;
 	else if (eq(k, kn, "apicv"))
 		r = eq(v, vn, "on") ? (c->apicv = true, 0) : eq(v, vn, "off") ? (c->apicv = false, 0) : -1;
+	else if (eq(k, kn, "pf_bypass"))
+		r = eq(v, vn, "on") ? (c->pf_bypass = true, 0) :
+		    eq(v, vn, "off") ? (c->pf_bypass = false, 0) : -1;
 	else {
 		fmt_snprintf(err, errlen, "cmdline: unknown option '%.*s' (known: guest_mem= loglevel= "
-			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check= screen= apicv=)", (int)kn, k);
+			     "serial= baud= gdb= shadow_pages= mmu_audit= selftest= tsc= entry_check= screen= apicv= pf_bypass=)", (int)kn, k);
 		return -1;
 	}
 	if (r)

@@ -33,6 +33,7 @@ struct hv_config {
 	bool entry_check; /* entry_check=0|1: the entry checker before every VM entry */
 	bool screen;      /* screen=on|off: the console on the loader's framebuffer too */
 	bool apicv;       /* apicv=on|off: VMX APIC virtualization when the CPU has it (on) */
+	bool pf_bypass;   /* pf_bypass=on|off: the guest's not-present faults without an exit (on) */
 };
 
 /* Fills cfg with the defaults. */

@@ -107,7 +107,7 @@ static u32 access_pfec(const struct walk *w)
 	if (w->user)
 		ec |= PFEC_U;
 	/* I/D: a fetch, reported only with SMEP or with execute-disable in use (4.7). */
-	if (w->fetch && (w->ctx->smep || w->xd))
+	if (w->fetch && pfec_reports_fetch(w->ctx->smep, w->ctx->mode != GWALK_32, w->ctx->nxe))
 		ec |= PFEC_I;
 	return ec;
 }

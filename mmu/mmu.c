@@ -22,13 +22,13 @@
 #define RMAP_HASH_SIZE 65536
 #define LINK_MAX (512 * 1024)  /* rmap and parent links (8 bytes each: 4 MiB) */
 /* The obsolete-page reclaim's work per exit (mmu_reclaim), in units: an spte cleared or a
- * parent unlinked costs RECLAIM_PRESENT_COST (chains to walk), RECLAIM_SCAN_PER_UNIT empty
- * entries looked at cost 1, about 11 instructions a unit: 1,536 units keep the costliest exit
- * of the zap benchmark at ~18,700 instructions (docs/bench.md `zap_exit_max`; issue 16's
- * bound is 20,000), freeing ~6 sparse pages per exit. */
+ * parent unlinked costs RECLAIM_PRESENT_COST (chains to walk), a page looked at costs
+ * RECLAIM_PAGE_COST (its present-entry bitmap: empty entries are never scanned), about 11
+ * instructions a unit: 1,536 units keep the costliest exit of the zap benchmark under
+ * issue 16's bound of 20,000 instructions (docs/bench.md `zap_exit_max`). */
 #define RECLAIM_BUDGET 1536
 #define RECLAIM_PRESENT_COST 16
-#define RECLAIM_SCAN_PER_UNIT 2
+#define RECLAIM_PAGE_COST 8
 #define RECLAIM_BATCH 16       /* obsolete shadow pages freed per exit at most */
 #ifndef MMU_AUDIT_DEFAULT
 #define MMU_AUDIT_DEFAULT 0    /* DEBUG=1 builds set it: audit at every named point */
@@ -80,7 +80,17 @@ struct sp {
 	u32 parents;             /* link chain: the sptes that point at this page */
 	u32 flood;               /* guest writes to its table since a fault last went through
 				  * it (write-flood detection: track_write) */
-	u32 free_pos;            /* obsolete, partly freed: entries below it are clear */
+	u32 np_faults;           /* not-present faults reflected at its entries (pf_bypass:
+				  * notrap_fault fills the rest from the guest's table at the
+				  * NOTRAP_FILL_AFTER-th) */
+};
+
+/* Per shadow page, which entries are present (is_shadow_present: a RAM leaf, an MMIO spte,
+ * a link to a child): kept by every function that sets or clears an spte, checked by the
+ * audit. Freeing a page visits its present entries only, never the empty ones (zero or
+ * TRAP). Beside struct sp, from the page allocator (mmu_init), like the audit marks. */
+struct present_bits {
+	u64 w[SPTE_ENTRIES / 64];
 };
 
 /* With the audit on, per shadow page: the entries changed since the last audit point, the
@@ -111,6 +121,7 @@ struct spte_mmio_layout spte_mmio_layout = SPTE_MMIO_LAYOUT(SPTE_L1TF_CACHE_BITS
 
 static struct sp sps[SP_MAX];
 static struct audit_marks *marks; /* marks[i] belongs to sps[i] */
+static struct present_bits *present; /* present[i] belongs to sps[i] */
 #define MARKS(s) (&marks[(s) - sps])
 static struct sp *hash[SP_HASH_SIZE];
 static struct sp *gfn_hash[GFN_HASH_SIZE];
@@ -125,6 +136,16 @@ static gfn_t table_gfn_lo = ~0ULL, table_gfn_hi; /* every such shadow's gfn is i
 static struct sp *root;
 static bool mmio_sptes_enabled;
 static bool nx_enabled;
+/* Reflected faults without an exit ("pf_bypass" in docs/mmu.md): on when asked for
+ * (struct mmu_cpu) and the TRAP spte can exist (bit 51 reserved, as for MMIO sptes). Then an
+ * empty spte is TRAP ("not built yet") and zero means "the guest's entry is not present"
+ * (spte.h); without it every empty spte is zero. A PAE-format root's PDPTEs are always zero
+ * when empty (a PDPTE cannot hold reserved bits): root_refill says one that was present was
+ * cleared, and the root is refilled before the next VM entry, so that no P=0 fault on a
+ * PDPTE reaches the guest while its own entry is present. */
+static bool pf_bypass;
+static u64 spte_empty;
+static bool root_refill;
 static u32 maxphyaddr;
 static hpa_t pool_base;    /* the shadow page pool: sp_of_hpa() */
 /* ram_slot's cache: guest RAM is mostly one big slot. Valid while the memslots generation is
@@ -235,6 +256,8 @@ static void list_splice(struct sp_list *from, struct sp_list *to)
 static u32 ref_of(const struct sp *s, int i) { return (u32)((s - sps) << 9) | (u32)i; }
 static u64 *ref_ptr(u32 ref) { return &sps[ref >> 9].spt[ref & 511]; }
 static struct sp *ref_sp(u32 ref) { return &sps[ref >> 9]; }
+static void present_set(u32 ref) { present[ref >> 9].w[(ref & 511) / 64] |= BIT(ref & 63); }
+static void present_clear(u32 ref) { present[ref >> 9].w[(ref & 511) / 64] &= ~BIT(ref & 63); }
 
 static u32 link_alloc(u32 ref, u32 next)
 {
@@ -320,18 +343,33 @@ static inline void audit_note(u32 ref)
  * linear and combined mappings of VPID 0 (SDM Vol. 3C 28.3.3.1), so the guest resumes with
  * no translation cached from an spte changed during the exit. Enabling VPID means adding an
  * INVVPID (or KVM's remote-TLB-flush bookkeeping) wherever an spte loses permissions. */
+/* What an emptied spte of s holds: TRAP (with pf_bypass), but zero in a PAE-format root. */
+static u64 empty_of(const struct sp *s)
+{
+	return (s->role & ROLE_PAE_ROOT) ? 0 : spte_empty;
+}
+
+/* A present PDPTE of s was cleared: with pf_bypass a root must not keep it clear (above). */
+static void pdpte_cleared(const struct sp *s)
+{
+	if (pf_bypass && (s->role & ROLE_PAE_ROOT))
+		root_refill = true;
+}
+
 static void spte_clear(u32 ref)
 {
-	u64 *p = ref_ptr(ref), old = *p;
-	if (old) {
-		shadow_epoch++;
-		audit_note(ref);
-	}
-	if (!is_shadow_present(old) || is_mmio_spte(old)) {
-		*p = 0;
+	u64 *p = ref_ptr(ref), old = *p, empty = empty_of(ref_sp(ref));
+	if (old == empty)
 		return;
-	}
-	*p = 0;
+	audit_note(ref);
+	*p = empty;
+	if (!is_shadow_present(old))
+		return; /* zero to TRAP: no translation was there (shadow_epoch stays) */
+	shadow_epoch++;
+	present_clear(ref);
+	if (is_mmio_spte(old))
+		return;
+	pdpte_cleared(ref_sp(ref));
 	if (is_leaf_ref(ref)) {
 		chain_remove(rmap_head(spte_hpa(old)), ref);
 		return;
@@ -344,6 +382,8 @@ static void spte_clear(u32 ref)
 static void spte_set_leaf(u32 ref, u64 spte)
 {
 	spte_clear(ref);
+	if (is_shadow_present(spte))
+		present_set(ref);
 	if (is_shadow_present(spte) && !is_mmio_spte(spte)) {
 		u32 *h = rmap_head(spte_hpa(spte));
 		u32 l = link_alloc(ref, *h);
@@ -364,6 +404,7 @@ static void spte_set_child(u32 ref, struct sp *child, bool pae_root)
 	child->parents = l;
 	hpa_t t = (hpa_t)(uintptr_t)child->spt;
 	*ref_ptr(ref) = pae_root ? make_pdpte(t) : make_nonleaf_spte(t);
+	present_set(ref);
 	audit_note(ref);
 }
 
@@ -411,11 +452,12 @@ static void unhash(struct sp *s)
 		*pp = s->gfn_next;
 }
 
-/* Unlinks s from its parents and its entries from their children and rmap chains, from
- * s->free_pos on, while *budget lasts (units: RECLAIM_BUDGET); true when all is done. An
- * obsolete page freed in parts keeps its place: nothing reaches it (no lookup returns an
- * obsolete page, no root is one), and what is left of it stays consistent (every remaining
- * present spte is still on its child's or frame's chain). */
+/* Unlinks s from its parents and its present entries from their children and rmap chains
+ * (its present-entry bitmap: what is left of a page freed in parts), while *budget lasts
+ * (units: RECLAIM_BUDGET); true when all is done. An obsolete page freed in parts keeps its
+ * place: nothing reaches it (no lookup returns an obsolete page, no root is one), and what is
+ * left of it stays consistent (every remaining present spte is still on its child's or
+ * frame's chain, and in the bitmap). */
 static bool sp_clear_some(struct sp *s, s64 *budget)
 {
 	while (s->parents) {
@@ -423,26 +465,23 @@ static bool sp_clear_some(struct sp *s, s64 *budget)
 			return false;
 		u32 ref = links[s->parents].ref;
 		chain_remove(&s->parents, ref);
-		*ref_ptr(ref) = 0;
+		*ref_ptr(ref) = empty_of(ref_sp(ref));
+		present_clear(ref);
+		pdpte_cleared(ref_sp(ref));
 		shadow_epoch++;
 		audit_note(ref);
 		*budget -= RECLAIM_PRESENT_COST;
 	}
-	u32 n = (s->role & ROLE_PAE_ROOT) ? 4 : SPTE_ENTRIES, i = s->free_pos;
-	/* The scan costs a unit per RECLAIM_SCAN_PER_UNIT entries, charged as it goes. */
-	*budget -= (s64)(n - i) / RECLAIM_SCAN_PER_UNIT;
-	for (; i < n; i++) {
-		if (!s->spt[i])
-			continue;
-		if (*budget <= 0) {
-			*budget += (s64)(n - i) / RECLAIM_SCAN_PER_UNIT; /* not scanned after all */
-			s->free_pos = i;
-			return false;
+	*budget -= RECLAIM_PAGE_COST;
+	u64 *bits = present[s - sps].w;
+	for (u32 w = 0; w < SPTE_ENTRIES / 64; w++) {
+		while (bits[w]) {
+			if (*budget <= 0)
+				return false;
+			spte_clear(ref_of(s, (int)(w * 64 + (u32)__builtin_ctzll(bits[w]))));
+			*budget -= RECLAIM_PRESENT_COST;
 		}
-		spte_clear(ref_of(s, i));
-		*budget -= RECLAIM_PRESENT_COST;
 	}
-	s->free_pos = n;
 	return true;
 }
 
@@ -450,7 +489,6 @@ static bool sp_clear_some(struct sp *s, s64 *budget)
  * The caller has taken it off its list. */
 static void sp_release(struct sp *s)
 {
-	s->free_pos = 0;
 	unhash(s);
 	s->in_use = 0;
 	if (s == root)
@@ -471,7 +509,7 @@ static void sp_free(struct sp *s)
 
 /* Frees the oldest obsolete pages, within RECLAIM_BUDGET units of work and RECLAIM_BATCH
  * pages per call: a page with hundreds of children is freed over several exits, resuming
- * where the last one stopped (sp.free_pos). */
+ * with what its present-entry bitmap says is left. */
 void mmu_reclaim(void)
 {
 	s64 budget = RECLAIM_BUDGET;
@@ -548,16 +586,29 @@ static inline void mmu_topup(void)
 	walk_pages_left = WALK_PAGES;
 }
 
+/* Fills a new table with its empty value (a string store: one instruction per entry). */
+static void spte_fill(u64 *spt, u64 v)
+{
+#if defined(__x86_64__)
+	u64 n = SPTE_ENTRIES;
+	__asm__ volatile("rep stosq" : "+D"(spt), "+c"(n) : "a"(v) : "memory");
+#else
+	for (int i = 0; i < SPTE_ENTRIES; i++)
+		spt[i] = v;
+#endif
+}
+
 static struct sp *sp_alloc(gfn_t gfn, u32 role)
 {
 	if (walk_pages_left-- <= 0 || !free_list.count)
 		walk_invariant_broken("shadow page");
 	struct sp *s = free_list.head.next;
 	list_del(&free_list, s);
-	memset(s->spt, 0, PAGE_SIZE);
+	spte_fill(s->spt, empty_of(&(struct sp){ .role = role }));
 	memset(MARKS(s)->changed, 0, sizeof(MARKS(s)->changed));
 	memset(MARKS(s)->descend, 0, sizeof(MARKS(s)->descend));
 	MARKS(s)->below_changed = false;
+	memset(present[s - sps].w, 0, sizeof(present[0].w));
 	*s = (struct sp){ .spt = s->spt, .gfn = gfn, .role = role, .in_use = 1,
 			  .valid_gen = mmu_valid_gen };
 	u32 h = hash_of(gfn, role);
@@ -642,10 +693,14 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 	pool_base = pmm_alloc_contig(pool_pages, PAGE_SIZE);
 	u64 mark_pages = (pool_pages * sizeof(struct audit_marks) + PAGE_SIZE - 1) / PAGE_SIZE;
 	u64 marks_base = pool_base ? pmm_alloc_contig(mark_pages, PAGE_SIZE) : 0;
-	if (!marks_base)
+	u64 present_pages = (pool_pages * sizeof(struct present_bits) + PAGE_SIZE - 1) / PAGE_SIZE;
+	u64 present_base = marks_base ? pmm_alloc_contig(present_pages, PAGE_SIZE) : 0;
+	if (!present_base)
 		return false;
 	marks = (struct audit_marks *)(uintptr_t)marks_base;
 	memset(marks, 0, mark_pages * PAGE_SIZE);
+	present = (struct present_bits *)(uintptr_t)present_base;
+	memset(present, 0, present_pages * PAGE_SIZE);
 	for (u64 i = pool_pages; i-- > 0;) {
 		sps[i].spt = (u64 *)(uintptr_t)(pool_base + i * PAGE_SIZE);
 		list_add(&free_list, &sps[i]);
@@ -658,12 +713,18 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu)
 	/* Bit 51 must be reserved for MMIO sptes to fault with RSVD (spte.h). */
 	mmio_sptes_enabled = maxphyaddr <= 51;
 	spte_init_mmio(maxphyaddr); /* the L1TF bits for this CPU's L1D width */
+	pf_bypass = cpu->pf_bypass && mmio_sptes_enabled;
+	spte_empty = pf_bypass ? spte_trap() : 0;
+	root_refill = false;
 	gctx.mode = GWALK_NONE;
 	gctx.maxphyaddr = maxphyaddr;
-	pr_info("mmu: %llu shadow pages (%llu KiB, audit marks %llu KiB); MAXPHYADDR %u: MMIO "
-		"sptes %s; NX %s", pool_pages, pool_pages * 4, mark_pages * 4, maxphyaddr,
-		mmio_sptes_enabled ? "on" : "off (every MMIO access takes the slow path)",
-		nx_enabled ? "on" : "off");
+	pr_info("mmu: %llu shadow pages (%llu KiB, audit marks %llu KiB, present bits %llu KiB); "
+		"MAXPHYADDR %u: MMIO sptes %s; NX %s; pf_bypass %s", pool_pages, pool_pages * 4,
+		mark_pages * 4, present_pages * 4,
+		maxphyaddr, mmio_sptes_enabled ? "on" : "off (every MMIO access takes the slow path)",
+		nx_enabled ? "on" : "off",
+		pf_bypass ? "on" : cpu->pf_bypass ? "off (MAXPHYADDR 52: no reserved bit for TRAP sptes)"
+						  : "off");
 	return true;
 }
 
@@ -832,6 +893,19 @@ static bool gpte_leaf(const struct sp *s, u64 g, u64 rsvd, u64 *spte)
 	return true;
 }
 
+/* Makes spte ref zero ("notrap", spte.h): its guest entry is known not present, so a fault
+ * there is the guest's own and goes to it without an exit (pf_bypass). */
+static void set_notrap(u32 ref)
+{
+	spte_clear(ref);
+	u64 *p = ref_ptr(ref);
+	if (*p) {
+		*p = 0;
+		audit_note(ref);
+	}
+}
+
+
 static void track_write(u64 gpa, u64 len)
 {
 	gfn_t gfn = gpa >> PAGE_SHIFT;
@@ -869,12 +943,22 @@ static void track_write(u64 gpa, u64 len)
 				fill = i;
 		}
 	}
+	/* pf_bypass: the entries' new values (the write is done), read once. */
+	u64 gnew[2] = { 0, 0 };
+	bool have_new = pf_bypass && last - first < 2 &&
+			walk_read(NULL, (gfn << PAGE_SHIFT) + first * 8, gnew, (int)(last - first + 1) * 8);
+	u64 rsvd_new = ~0ULL; /* gwalk_pte_rsvd, once a value is mapped from */
 	bool filled = false;
 	for (struct sp *s = *gfn_bucket(gfn), *next; s; s = next) {
 		next = s->gfn_next;
 		if (s->gfn != gfn || is_obsolete(s))
 			continue;
-		if (++s->flood >= FLOOD_WRITES) {
+		/* pf_bypass: a leaf entry whose spte is zero written present, mapped from its value
+		 * (below), is a table in use (most likely the guest's answer to its own fault there,
+		 * which reached it without an exit), not a flood. */
+		bool answer = have_new && first == last &&
+			      ROLE_LEVEL(s->role) == 1 && !s->spt[first] && (gnew[0] & PTE_P);
+		if (!answer && ++s->flood >= FLOOD_WRITES) {
 			mmu_stats.flood_zaps++;
 			list_del(&active_list, s);
 			sp_free(s);
@@ -882,14 +966,26 @@ static void track_write(u64 gpa, u64 len)
 		}
 		mmu_stats.pte_updates++;
 		for (u32 i = first; i <= last; i++) {
-			u64 leaf;
+			u64 leaf, gn = gnew[i - first];
+			u32 ref = ref_of(s, (int)i);
 			if (i == fill && ROLE_LEVEL(s->role) == 1 && links_free() > WALK_LINKS &&
 			    (by_value ? gpte_leaf(s, g, rsvd, &leaf)
 				      : (leaf = prefetch_leaf(s, &w, m), true))) {
-				spte_set_leaf(ref_of(s, (int)i), leaf);
+				spte_set_leaf(ref, leaf);
 				filled = true;
-			} else if (s->spt[i]) {
-				spte_clear(ref_of(s, (int)i));
+			} else if (!have_new) {
+				spte_clear(ref);
+			} else if (!(gn & PTE_P)) {
+				set_notrap(ref); /* the guest's own fault, no exit */
+			} else if (ROLE_LEVEL(s->role) == 1 && !s->spt[i] && links_free() > WALK_LINKS &&
+				   gpte_leaf(s, gn, rsvd_new == ~0ULL ? (rsvd_new = gwalk_pte_rsvd(&gctx))
+								      : rsvd_new, &leaf)) {
+				/* The guest fills a hole its faults reached it through without an exit:
+				 * mapped now, as the answer to a reflected fault is (by value). */
+				spte_set_leaf(ref, leaf);
+				mmu_stats.prefetched++;
+			} else {
+				spte_clear(ref);
 			}
 		}
 	}
@@ -969,6 +1065,11 @@ bool mmu_guest_paging_on(void)
 	return gctx.mode != GWALK_NONE;
 }
 
+bool mmu_pf_bypass_active(void)
+{
+	return pf_bypass && gctx.mode != GWALK_NONE;
+}
+
 /* ---- roots ---- */
 
 static u32 mode_bits(void) { return (u32)gctx.mode << ROLE_MODE_SHIFT; }
@@ -1005,7 +1106,7 @@ hpa_t mmu_before_entry(void)
 {
 	if (obsolete_list.count)
 		mmu_reclaim();
-	if (root && !audit_pending && !is_obsolete(root))
+	if (root && !audit_pending && !root_refill && !is_obsolete(root))
 		return (hpa_t)(uintptr_t)root->spt;
 	return mmu_load_root();
 }
@@ -1031,8 +1132,9 @@ static struct sp *get_root(void)
 
 hpa_t mmu_load_root(void)
 {
-	if (!root || is_obsolete(root)) {
+	if (!root || is_obsolete(root) || root_refill) {
 		mmu_topup(); /* nothing is held yet; it may zap all, and the root is built below */
+		root_refill = false; /* get_root refills a PAE-format root's missing PDPTEs */
 		root = get_root();
 		audit_pending = true;
 	}
@@ -1123,10 +1225,18 @@ static struct child_key child_for(u64 la, int level, const struct gwalk_result *
  * key no longer matches the guest's entries, e.g. a large page that became dirty). The caller
  * reserved the pages (mmu_topup). ~0u only when a PAE-format root has no PD for la (the guest
  * retries). */
+static u32 shadow_path_to(u64 la, const struct gwalk_result *w, int stop);
+
 static u32 shadow_path(u64 la, const struct gwalk_result *w)
 {
+	return shadow_path_to(la, w, 1);
+}
+
+/* shadow_path down to the spte at level stop (whose guest entry the walk w read). */
+static u32 shadow_path_to(u64 la, const struct gwalk_result *w, int stop)
+{
 	struct sp *s = root;
-	for (int level = root_level(); level > 1; level--) {
+	for (int level = root_level(); level > stop; level--) {
 		int i = shadow_index(la, level);
 		s->flood = 0; /* a fault goes through it: in use as a table */
 		bool pae_root = level == 3 && root_level() == 3;
@@ -1150,7 +1260,7 @@ static u32 shadow_path(u64 la, const struct gwalk_result *w)
 			panic("mmu: shadow entry %#llx points outside the pool", e);
 	}
 	s->flood = 0;
-	return ref_of(s, shadow_index(la, 1));
+	return ref_of(s, shadow_index(la, stop));
 }
 
 /* ---- faults ---- */
@@ -1306,7 +1416,7 @@ static void prefetch_around(u32 ref)
 	u64 rsvd = gwalk_pte_rsvd(&gctx);
 	for (u32 j = 0; j < PREFETCH_PTES; j++) {
 		u32 i = base + j;
-		if (i == idx || s->spt[i] || links_free() <= WALK_LINKS)
+		if (i == idx || is_shadow_present(s->spt[i]) || links_free() <= WALK_LINKS)
 			continue;
 		u64 leaf;
 		if (direct) { /* a direct page's role already lacks W while its D is clear */
@@ -1344,17 +1454,31 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec, u64 *gpa)
 	return true;
 }
 
-/* The leaf spte ref for la in the current root, without building anything; ~0u if absent. */
+/* The leaf spte ref for la in the current root, without building anything; ~0u if absent.
+ * Follows the tables as the CPU does (a present non-leaf spte points into the pool: the
+ * audit checks it), looking the page up only at the end: every RSVD fault (an MMIO or a TRAP
+ * spte) takes this walk before anything else. */
 static u32 existing_leaf_walk(u64 la)
 {
-	struct sp *s = root;
-	for (int level = root_level(); s && level > 1; level--) {
-		u64 e = s->spt[shadow_index(la, level)];
+	if (!root)
+		return ~0u;
+	const u64 *t = root->spt;
+	int level = root_level();
+	if (level == 3) { /* a PAE-format root: 4 PDPTEs */
+		u64 e = t[(la >> 30) & 3];
+		if (!(e & SPTE_P))
+			return ~0u;
+		t = (const u64 *)(uintptr_t)spte_hpa(e);
+		level = 2;
+	}
+	for (; level > 1; level--) {
+		u64 e = t[SPTE_INDEX(la, level)];
 		if (!is_shadow_present(e))
 			return ~0u;
-		s = sp_of_hpa(spte_hpa(e));
+		t = (const u64 *)(uintptr_t)spte_hpa(e);
 	}
-	return s ? ref_of(s, shadow_index(la, 1)) : ~0u;
+	struct sp *s = sp_of_hpa((hpa_t)(uintptr_t)t);
+	return s ? ref_of(s, (int)SPTE_INDEX(la, 1)) : ~0u;
 }
 
 /* existing_leaf_walk with a small cache of its answers, valid while neither the root nor any
@@ -1465,6 +1589,70 @@ static bool pt_write_fast(u64 la, u32 ec, struct mmu_verdict *v)
 	return true;
 }
 
+/* The level of the guest entry a walk that failed read last (the not-present one), in the
+ * shadow's numbering: 4-level guests walk from level 4; 32-bit and PAE guests from their
+ * page directory, level 2 (a PAE guest's PDPTEs are not in w). */
+static int fault_level(const struct gwalk_result *w)
+{
+	return (gctx.mode == GWALK_LONG4 ? 5 : 3) - w->levels;
+}
+
+/*
+ * A table shadow at whose entries the guest took NOTRAP_FILL_AFTER not-present faults (a heap
+ * or a stack growing, a file mapped page by page): every TRAP entry whose guest entry is not
+ * present becomes zero at once (KVM's former prefetch_page, but only for tables that show the
+ * need: filling every new shadow costs a read and a store per entry, measured at fork +0.3 on
+ * the Linux bench, docs/bench.md). The rest of the guest's faults in that table then reach it
+ * without an exit. 32-bit guests: a shadow PT is one half of the guest's table (quadrant), a
+ * shadow PD a quarter, two shadow entries (2 MiB each) per guest PDE (4 MiB).
+ */
+#define NOTRAP_FILL_AFTER 2
+bool mmu_notrap_fill = true;
+
+static void notrap_fill(struct sp *s)
+{
+	const struct memslot *m = ram_slot(s->gfn);
+	if (!m)
+		return;
+	const void *t = (const void *)(uintptr_t)memslot_gfn_to_hpa(m, s->gfn);
+	u32 quad = (s->role >> ROLE_QUAD_SHIFT) & 3, shift = 0;
+	const u64 *g64 = t;
+	const u32 *g32 = t;
+	if (gctx.mode == GWALK_32) {
+		shift = ROLE_LEVEL(s->role) == 1 ? 0 : 1; /* two shadow PDEs per guest PDE */
+		g32 += quad * (SPTE_ENTRIES >> shift);
+	}
+	for (u32 i = 0; i < SPTE_ENTRIES; i++) {
+		if (s->spt[i] != spte_empty)
+			continue;
+		bool p = gctx.mode == GWALK_32 ? g32[i >> shift] & PTE_P : g64[i] & PTE_P;
+		if (!p) {
+			s->spt[i] = 0;
+			audit_note(ref_of(s, (int)i));
+		}
+	}
+	mmu_stats.notrap_fills++;
+}
+
+/* A not-present fault reflected to the guest: the spte of the guest entry that is not
+ * present becomes zero (notrap), building the shadow down to its table (the upper guest
+ * entries are present: the walk went through them), so that the next fault there goes to
+ * the guest without an exit. A PAE guest's missing PDPTE is zero in the root already. */
+static void notrap_fault(u64 la, const struct gwalk_result *w)
+{
+	int level = fault_level(w);
+	if (level >= root_level() && root_level() == 3)
+		return;
+	u32 ref = shadow_path_to(la, w, level);
+	if (ref == ~0u)
+		return;
+	set_notrap(ref);
+	mmu_stats.notrap_sptes++;
+	struct sp *s = ref_sp(ref);
+	if (mmu_notrap_fill && ++s->np_faults == NOTRAP_FILL_AFTER)
+		notrap_fill(s);
+}
+
 static struct mmu_verdict page_fault(u64 la, u32 ec)
 {
 	struct gwalk_result w;
@@ -1472,16 +1660,21 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	 * emulate. Nothing can change the memslots in between, so an MMIO spte installed here is
 	 * never stale when installed (install_mmio() asserts it; a second vCPU would have to
 	 * refuse while a memslot update is in progress instead). */
-	if (ec & PFEC_RSVD) { /* only MMIO sptes set reserved bits */
+	if (ec & PFEC_RSVD) { /* only MMIO and TRAP sptes set reserved bits */
 		if (!root)
 			mmu_load_root();
 		u32 ref = existing_leaf(la);
-		if (ref == ~0u || !is_mmio_spte(*ref_ptr(ref)))
-			panic("mmu: RSVD fault at %#llx without an MMIO spte", la);
-		u64 gpa;
-		if (mmio_fast_path(ref, la, ec, &gpa))
-			return emulate_at(gpa, true);
-		spte_clear(ref); /* stale: rebuild from the guest tables and memslots */
+		u64 e = ref == ~0u ? 0 : *ref_ptr(ref);
+		if (is_mmio_spte(e)) {
+			u64 gpa;
+			if (mmio_fast_path(ref, la, ec, &gpa))
+				return emulate_at(gpa, true);
+			spte_clear(ref); /* stale: rebuild from the guest tables and memslots */
+		} else if (!pf_bypass || is_shadow_present(e)) {
+			panic("mmu: RSVD fault at %#llx without an MMIO spte (spte %#llx)", la, e);
+		} else {
+			mmu_stats.trap_faults++; /* a TRAP spte on the way: built below */
+		}
 	}
 	struct mmu_verdict fast;
 	if ((ec & (PFEC_P | PFEC_W | PFEC_RSVD | PFEC_I)) == (PFEC_P | PFEC_W) && root &&
@@ -1495,6 +1688,8 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	if (st == GWALK_FAULT) {
 		mmu_stats.guest_faults++;
 		note_guest_fault(la, ec, &w);
+		if (pf_bypass && !(w.error_code & PFEC_P))
+			notrap_fault(la, &w);
 		return (struct mmu_verdict){ MMU_GUEST_FAULT, w.error_code, 0 };
 	}
 	if (st == GWALK_BAD_TABLE) {
@@ -1772,6 +1967,47 @@ static struct sp *audit_child(u64 e, int level)
 	return child;
 }
 
+/* A zero spte (notrap) of s, entry i at la, with pf_bypass: the CPU gives the guest a
+ * not-present fault there without an exit, so the guest's own walk must fail not-present at
+ * this level or above. In a direct page (no guest entry) none may be zero; in a PAE-format
+ * root a zero PDPTE is right only where the guest's is not present (refilled before entry). */
+static u64 audit_zero(const struct sp *s, int i, u64 la)
+{
+	if (!mmu_pf_bypass_active())
+		return 0; /* every #PF exits */
+	const char *why = NULL;
+	if (s->role & ROLE_PAE_ROOT) {
+		if (s == root && !root_refill &&
+		    (gctx.mode == GWALK_32 || (gctx.pdpte[i] & PTE_P)))
+			why = "a zero PDPTE where the guest's is present";
+	} else if (s->role & ROLE_DIRECT) {
+		why = "a zero spte in a direct page";
+	} else {
+		struct gwalk_ctx ctx = gctx;
+		struct gwalk_result w;
+		ctx.smap = false;
+		if (gwalk(&ctx, &audit_ops, la, 0, &w) != GWALK_FAULT || (w.error_code & PFEC_P) ||
+		    fault_level(&w) < (int)ROLE_LEVEL(s->role))
+			why = "zero (the guest's fault, no exit) but the guest's entry is present";
+	}
+	if (!why)
+		return 0;
+	pr_err("audit: level-%u spte %d at la %#llx: %s", ROLE_LEVEL(s->role), i, la, why);
+	return 1;
+}
+
+/* The present-entry bitmap says what the table holds (sp_clear_some frees by it). */
+static u64 audit_present_bit(const struct sp *s, int i)
+{
+	bool bit = present[s - sps].w[i / 64] & BIT(i & 63);
+	if (bit == is_shadow_present(s->spt[i]))
+		return 0;
+	pr_err("audit: level-%u spte %d (%#llx) is %s, its present bit %s", ROLE_LEVEL(s->role),
+	       i, s->spt[i], is_shadow_present(s->spt[i]) ? "present" : "empty",
+	       bit ? "set" : "clear");
+	return 1;
+}
+
 static u64 audit_table(const struct sp *s, u64 la_base)
 {
 	u64 bad = 0;
@@ -1780,6 +2016,9 @@ static u64 audit_table(const struct sp *s, u64 la_base)
 	int n = pae_root ? 4 : SPTE_ENTRIES;
 	for (int i = 0; i < n; i++) {
 		u64 e = s->spt[i];
+		if (!e)
+			bad += audit_zero(s, i, entry_la(s, i, la_base));
+		bad += audit_present_bit(s, i);
 		if (!is_shadow_present(e))
 			continue;
 		u64 la = entry_la(s, i, la_base);
@@ -1819,6 +2058,10 @@ static u64 audit_changed(struct sp *s, u64 la_base)
 		int i = w * 64 + __builtin_ctzll(bits);
 		u64 e = s->spt[i];
 		bool changed = MARKS(s)->changed[w] & BIT(i & 63);
+		if (!e && changed)
+			bad += audit_zero(s, i, entry_la(s, i, la_base));
+		if (changed)
+			bad += audit_present_bit(s, i);
 		if (!is_shadow_present(e))
 			continue;
 		u64 la = entry_la(s, i, la_base);

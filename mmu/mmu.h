@@ -27,6 +27,11 @@ struct mmu_stats {
 	u64 pte_updates;        /* shadow pages whose entries such a write fixed in place */
 	u64 flood_zaps;         /* shadow pages zapped by write-flood detection */
 	u64 prefetched;         /* leaves mapped by the write that answered a reflected fault */
+	u64 notrap_sptes;       /* sptes made zero at a reflected not-present fault: the next
+				 * fault there goes to the guest without an exit (pf_bypass) */
+	u64 trap_faults;        /* #PF exits on a TRAP spte (nothing built yet; pf_bypass) */
+	u64 notrap_fills;       /* table shadows made zero wherever the guest's entries are not
+				 * present, after repeated faults there (pf_bypass) */
 };
 
 extern struct mmu_stats mmu_stats;
@@ -36,6 +41,8 @@ extern struct memslot_set guest_memslots;
 struct mmu_cpu {
 	u32 maxphyaddr; /* physical-address width: reserved bits, MMIO sptes (bit 51), L1TF bits */
 	bool nx;        /* execute-disable: sptes use XD for non-executable guest pages */
+	bool pf_bypass; /* reflect the guest's not-present faults without an exit (docs/mmu.md,
+			 * "Reflected faults without an exit"; cmdline pf_bypass=) */
 };
 
 /* Allocates the shadow-page pool (pool_pages pages) and the rmap pool. False if out of memory. */
@@ -103,6 +110,10 @@ int mmu_set_guest_paging(const struct mmu_paging *p);
 /* A MOV to CR3 with every other paging bit unchanged: the same as mmu_set_guest_paging with
  * only cr3 different, without rebuilding the context. -1 as there (PAE PDPTEs). */
 int mmu_set_guest_cr3(u64 cr3);
+/* True when the guest's not-present faults may reach it without an exit (pf_bypass, and
+ * the guest's paging on): every zero spte then has a not-present guest entry (docs/mmu.md).
+ * The caller sets the page-fault error-code mask and match to match (vmx/vcpu.c). */
+bool mmu_pf_bypass_active(void);
 bool mmu_guest_paging_on(void);
 
 /* For mmu_translate's acc, beside GWALK_ACC_*: RFLAGS.AC was 1 (CPL < 3), so SMAP lets an
@@ -164,6 +175,9 @@ extern bool mmu_audit_enabled;
 /* Prefetch around a fault under shadows of guest tables too, not only inside large guest
  * pages (mmu.c prefetch_around; off: measured slower on Linux, docs/mmu.md). */
 extern bool mmu_prefetch_tables;
+/* A table shadow with repeated not-present faults gets zero sptes wherever the guest's
+ * entries are not present (pf_bypass; mmu.c notrap_fill): on by default; tests turn it off. */
+extern bool mmu_notrap_fill;
 /* With mmu_audit_enabled, every named point audits the sptes changed since the previous one,
  * and every mmu_audit_every-th (mmu_audit=N; N = 1: every 1000th) and the first after a
  * memslot change the whole tables; mmu_audits_done counts the audits they ran,

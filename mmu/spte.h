@@ -48,7 +48,16 @@
  * gpa must be below 2^46 to be cached (a guest wider than 46 bits takes the slow path for
  * frames above: mmu.c install_mmio()).
  *
- * A zero spte is not present; the guest's access faults and the fault handler fills it.
+ * Empty sptes: an entry with nothing built under it yet is either zero or the TRAP spte.
+ * With pf_bypass (mmu.c, "Reflected faults without an exit"; KVM's former bypass_guest_pf)
+ * the two mean different things, and the CPU tells them apart by the fault's error code:
+ *   TRAP (P, bit 51, bit 63 and the L1TF bits; never an MMIO spte, whose bit 63 is 0): not
+ *     built yet. An access faults with P|RSVD and exits; the fault handler builds it.
+ *   zero ("notrap"): the guest's own entry here is not present. An access faults with P=0,
+ *     and the page-fault error-code mask/match deliver such a fault straight to the guest,
+ *     without an exit. Only where the guest's entry is known not present (and its table is
+ *     write-protected, so that a write making it present is seen).
+ * Without pf_bypass every empty spte is zero and every #PF exits.
  */
 #ifndef MMU_SPTE_H
 #define MMU_SPTE_H
@@ -81,7 +90,7 @@ _Static_assert(!((SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE | SPTE_GUEST_WRITABLE) 
 #define SPTE_LEVEL_SHIFT(level) (PAGE_SHIFT + 9 * ((level) - 1))
 #define SPTE_INDEX(addr, level) (((addr) >> SPTE_LEVEL_SHIFT(level)) & (SPTE_ENTRIES - 1))
 
-/* MMIO sptes. */
+/* MMIO sptes (and the TRAP spte below). */
 #define SPTE_MMIO_MARK BIT(51)
 #define SPTE_MMIO_VALUE (SPTE_P | SPTE_MMIO_MARK)
 #define SPTE_MMIO_ACC_W BIT(1)
@@ -170,11 +179,24 @@ static inline void spte_init_mmio(u32 maxphyaddr)
 	spte_mmio_layout = (struct spte_mmio_layout)SPTE_MMIO_LAYOUT(c);
 }
 
-static inline bool is_shadow_present(u64 spte) { return spte & SPTE_P; }
+/* The TRAP spte: "not built yet" (see the header comment). P and the reserved bit 51 make
+ * every access through it fault with P|RSVD, at any level; bit 63 (XD, or reserved without
+ * NX) sets it apart from every MMIO spte; the L1TF bits put the address a speculative load
+ * would use where no RAM is, as for MMIO sptes. */
+#define SPTE_TRAP_ID (SPTE_P | SPTE_MMIO_MARK | SPTE_XD)
+static inline u64 spte_trap(void) { return SPTE_TRAP_ID | spte_mmio_layout.rsvd_mask; }
+static inline bool is_trap_spte(u64 spte) { return (spte & SPTE_TRAP_ID) == SPTE_TRAP_ID; }
+
+/* An spte with something built: a RAM leaf, an MMIO spte or a link to a child table. Zero
+ * and TRAP are empty. */
+static inline bool is_shadow_present(u64 spte)
+{
+	return (spte & SPTE_P) && !is_trap_spte(spte);
+}
 
 static inline bool is_mmio_spte(u64 spte)
 {
-	return (spte & SPTE_MMIO_VALUE) == SPTE_MMIO_VALUE;
+	return (spte & (SPTE_MMIO_VALUE | SPTE_XD)) == SPTE_MMIO_VALUE;
 }
 
 static inline hpa_t spte_hpa(u64 spte) { return spte & SPTE_ADDR_MASK; }

@@ -105,6 +105,9 @@ BENCHMARKS = [
     dict(id="eoi", guest="bench_micro", platforms=["hv"], op="eoi", n=(20000, 100)),
     dict(id="tpr", guest="bench_micro", platforms=["hv"], op="tpr", n=(100000, 200)),
     dict(id="guest_pf", guest="bench_micro", platforms=["hv"], op="guest_pf", n=(100000, 200)),
+    # the same with every #PF exiting (pf_bypass=off): the walk and the injection
+    dict(id="guest_pf_exit", guest="bench_micro", platforms=["hv"], op="guest_pf",
+         n=(100000, 200), hv_cmdline="pf_bypass=off"),
     # end-to-end workloads (bench_e2e.c), hypervisor and bare Bochs
     dict(id="compute", guest="bench_e2e", platforms=["hv", "bare"], op="compute",
          n=(10000000, 100000)),
@@ -522,6 +525,8 @@ FIGURES = [
      micro_exits("tpr", "cr8_write", "cr_access")),
     ("guest_pf", "#PF reflected to the guest (not-present PTE), its handler excluded",
      "ticks/op", ("<=", 600), micro_exits("guest_pf", "guest_pf", "exception_nmi")),
+    ("guest_pf_exit", "#PF reflected to the guest through an exit (pf_bypass=off)",
+     "ticks/op", None, micro_exits("guest_pf_exit", "guest_pf", "exception_nmi")),
 ] + [
     (f"memslot_change_{k}", f"memslot change with {k} MMIO sptes live", "ticks/op", None,
      memslot(k)) for k in MEMSLOT_SIZES

@@ -19,10 +19,14 @@ typedef void (*exit_handler)(struct vcpu *v);
 			   BIT(EXIT_CR_ACCESS) | BIT(EXIT_IO_INSTRUCTION) | BIT(EXIT_RDMSR) | \
 			   BIT(EXIT_WRMSR) | BIT(EXIT_XSETBV))
 
+/* The CPU shut the guest down. With pf_bypass the guest's own page faults (and a #DF made of
+ * them) may never have exited: CR2, which the CPU sets for each #PF and the exit path keeps,
+ * names the last one. */
 static void handle_triple_fault(struct vcpu *v)
 {
 	vcpu_stop(v, END_TRIPLE_FAULT, "guest triple fault at rip=%#llx (an exception it could "
-		  "not deliver, e.g. no IDT)", vmcs_read(GUEST_RIP));
+		  "not deliver, e.g. no IDT; CR2=%#llx, the address of its last page fault)",
+		  vmcs_read(GUEST_RIP), v->regs.cr2);
 }
 
 static void handle_hlt(struct vcpu *v)

@@ -255,6 +255,33 @@ int vcpu_update_cr3(struct vcpu *v)
 	return mmu_set_guest_cr3(v->cr3); /* CR0, CR4, EFER unchanged: the VMCS keeps them */
 }
 
+/* Which #PFs exit (docs/mmu.md, "Reflected faults without an exit"). With the MMU's
+ * pf_bypass, a fault with P=0 met a zero spte, i.e. a not-present guest entry: the CPU
+ * delivers it to the guest itself, with the error code the guest's own walk would give --
+ * unless the guest and the CPU running it would set PFEC_I differently (a 32-bit guest runs
+ * on PAE tables with NX): then fetch faults exit too, and the walker injects the guest's
+ * code. Exception bitmap bit 14 clear: exit iff (error code & mask) != match (SDM Vol. 3C,
+ * 25.2). Otherwise every #PF exits (bit 14 set, mask = match = 0). */
+static void set_pf_filter(struct vcpu *v)
+{
+	u64 bm = vmcs_read(EXCEPTION_BITMAP);
+	u32 mask = 0;
+	if (mmu_pf_bypass_active()) {
+		bool lma = v->efer & EFER_LMA;
+		bool guest_i = pfec_reports_fetch(v->cr4 & CR4_SMEP, (v->cr4 & CR4_PAE) || lma,
+						  v->efer & EFER_NXE);
+		bool real_i = pfec_reports_fetch(vcpu_real_cr4(v->cr0, v->cr4) & CR4_SMEP, true,
+						 vcpu_real_efer(v->efer) & EFER_NXE);
+		mask = PFEC_P | (guest_i != real_i ? PFEC_I : 0);
+		bm &= ~BIT(VEC_PF);
+	} else {
+		bm |= BIT(VEC_PF);
+	}
+	vmcs_write(EXCEPTION_BITMAP, bm);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, mask);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+}
+
 int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 {
 	struct mmu_paging p = {
@@ -265,6 +292,7 @@ int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 	};
 	if (mmu_set_guest_paging(&p))
 		return -1;
+	set_pf_filter(v);
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));

@@ -552,7 +552,7 @@ static void setup(bool paging)
 	ram = (u8 *)(uintptr_t)pmm_alloc_contig(RAM_PAGES, PAGE_SIZE);
 	win = (u8 *)(uintptr_t)pmm_alloc_contig(WIN_PAGES, PAGE_SIZE);
 	CHECK(ram && win, "out of memory");
-	GUARDED(CHECK(mmu_init(POOL_PAGES, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx() }), "mmu_init failed"));
+	GUARDED(CHECK(mmu_init(POOL_PAGES, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx(), true }), "mmu_init failed"));
 	u64 pool = mmu_stats.sp_pool;
 	memset(&mmu_stats, 0, sizeof(mmu_stats));
 	mmu_stats.sp_pool = pool;

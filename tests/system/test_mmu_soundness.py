@@ -177,6 +177,15 @@ def test_freed_pae_root_with_mmu_audit(hv):
     check_case(hv, "pae_root", SMALL_POOL + " mmu_audit=1", min_checks=16)
 
 
+@pytest.mark.parametrize("case", ["pae_root", "emul", "mmio_pte", "smap"])
+def test_case_with_every_fault_exiting(hv, case):
+    """pf_bypass=off (docs/mmu.md, "Reflected faults without an exit"): every #PF exits, the
+    guest's own faults are all injected by the hypervisor, empty sptes are zero; the same
+    observations as on bare Bochs. (The other tests run with the default, pf_bypass=on.)"""
+    pool = SMALL_POOL + " " if case == "pae_root" else ""
+    check_case(hv, case, pool + "pf_bypass=off", min_checks=16 if case == "pae_root" else 1)
+
+
 def test_page_table_in_a_replaced_memslot(hv):
     """Issue 11 item 2: a page table inside a guest-created memslot, the slot deleted and added
     again (fresh zeroed backing), moved away with a new slot at the old address, or shrunk

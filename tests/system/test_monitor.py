@@ -2,6 +2,7 @@
 at a terminal. Ctrl-A c pauses the guest and opens the monitor; every command is run and its
 output checked: help, regs, vmcs, mem (virtual and physical), walk, slots, stats, trace, step,
 break, continue, reboot; typed bytes outside the escape reach the guest ('q' ends it)."""
+import re
 import subprocess
 
 from conftest import GUESTS, ROOT, RUN_BOCHS, Console, RunResult, _free_port, _tail, \
@@ -91,6 +92,8 @@ def test_monitor_session(hv):
               "slots: no guest RAM slot / generation")
     assert_ok("exits=" in o["stats"] and "mmu shadow_faults=" in o["stats"], r, "stats")
     assert_ok("apicv=on x2apic_virtualized=yes" in o["stats"], r, "stats: APIC virtualization")
+    assert_ok(re.search(r"mmu pf_bypass_active=(yes|no) notrap_sptes=\d+ trap_faults=\d+",
+                        o["stats"]), r, "stats: reflected faults without an exit")
     assert_ok("virtual-intr-delivery" in o["vmcs"] and "GUEST_INTR_STATUS" in o["vmcs"], r,
               "vmcs: secondary controls decoded, the guest interrupt status shown")
     assert_ok("last 5 exits" in o["trace 5"] and "cost=" in o["trace 5"], r, "trace")

@@ -208,9 +208,13 @@ static bool free_everything(u64 *in_use, u64 *links)
 	return !*in_use && !*links;
 }
 
+/* pf_bypass for the next init_mmu (as the hypervisor's default: on). */
+static bool want_pf_bypass = true;
+
 static void init_mmu(u64 pool)
 {
-	assert_true(mmu_init(pool, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx() }));
+	assert_true(mmu_init(pool, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx(),
+								  want_pf_bypass }));
 	paging_off();
 	add_slot(0, 0, RAM_PAGES, HPA(0), 0);
 	/* Counters from here on (sp_in_use is 0: the previous test freed everything). */
@@ -227,6 +231,8 @@ static int setup(void **state)
 	fake_log_reset();
 	fake_panic_jmp = NULL;
 	mmu_audit_enabled = true;
+	want_pf_bypass = true;
+	mmu_notrap_fill = true;
 	ram = (u8 *)(uintptr_t)pmm_alloc_contig(RAM_PAGES, 2 * MiB);
 	if (!ram)
 		return -1;
@@ -427,8 +433,8 @@ static void test_off_memslot_move_clears_old_leaves(void **state)
 	/* The old range's leaves are gone; the tables stay; nothing was built or zapped. */
 	e = leaf_spte(old_la + 0x3000, &n);
 	assert_int_equal(n, 3);
-	assert_int_equal(e, 0);
-	assert_int_equal(leaf_spte(old_la, NULL), 0);
+	assert_int_equal(e, spte_trap()); /* empty: "not built yet" (pf_bypass) */
+	assert_int_equal(leaf_spte(old_la, NULL), spte_trap());
 	assert_int_equal(leaf_spte(0x5000, NULL), e0);
 	assert_int_equal(mmu_stats.sp_created, created);
 	assert_int_equal(mmu_stats.sp_in_use, in_use);
@@ -2265,6 +2271,445 @@ static void test_snd_write_refault_after_unprotect_emulates(void **state)
 	assert_int_equal(fake_mmio_count, 2); /* PD_A is in this walk: emulated as always */
 }
 
+/* ======================================================================================== */
+/* pf_bypass: the guest's not-present faults without an exit                                */
+/* ======================================================================================== */
+
+/* What the CPU does with an access at la (error-code bits ec: EC_W, EC_U) on the shadow
+ * tables of the root the next VM entry loads (mmu_before_entry), with CR0.WP=1 (always on
+ * under the hypervisor), under the #PF filter vmx/vcpu.c sets: with mmu_pf_bypass_active(),
+ * a fault with P=0 goes to the guest without an exit. SDM Vol. 3A 4.5 and 4.7, Vol. 3C 25.2.
+ * Data accesses only (the I/D rule is vmx/vcpu.c's, checked in Bochs). */
+enum hw_outcome { HW_OK, HW_DIRECT, HW_EXIT };
+
+static enum hw_outcome hw_walk(u64 la, u32 ec_access, u32 *ec, u64 *hpa)
+{
+	u64 *t = (u64 *)(uintptr_t)mmu_before_entry(), e = 0;
+	int level = depth;
+	*ec = ec_access & (EC_W | EC_U);
+	if (depth == 3) { /* a PAE-format root: 4 PDPTEs */
+		e = t[(la >> 30) & 3];
+		if (!(e & SPTE_P))
+			goto fault;
+		t = (u64 *)(uintptr_t)spte_hpa(e);
+		level = 2;
+	}
+	for (;; level--) {
+		e = t[SPTE_INDEX(la, level)];
+		if (!(e & SPTE_P))
+			goto fault;
+		if (e & SPTE_MMIO_MARK) { /* reserved while MAXPHYADDR <= 51 */
+			*ec |= EC_P | EC_RSVD;
+			goto fault;
+		}
+		if (level == 1)
+			break;
+		t = (u64 *)(uintptr_t)spte_hpa(e);
+	}
+	if (((*ec & EC_W) && !(e & SPTE_RW)) || ((*ec & EC_U) && !(e & SPTE_US))) {
+		*ec |= EC_P;
+		goto fault;
+	}
+	*hpa = spte_hpa(e) | (la & (PAGE_SIZE - 1));
+	return HW_OK;
+fault:
+	return mmu_pf_bypass_active() && !(*ec & EC_P) ? HW_DIRECT : HW_EXIT;
+}
+
+/* An access as the guest runs it: the CPU's walk, the hypervisor's exits until the access
+ * completes, is emulated, or the guest takes a fault (directly or injected). */
+struct hw_result {
+	enum { R_OK, R_EMULATED, R_FAULT } kind;
+	bool direct; /* the fault reached the guest without an exit */
+	u32 ec;
+	u64 hpa;
+	int exits;
+};
+
+static struct hw_result hw_access(u64 la, u32 ec_access)
+{
+	struct hw_result r = { 0 };
+	for (r.exits = 0; r.exits < 8; r.exits++) {
+		u32 ec;
+		enum hw_outcome o = hw_walk(la, ec_access, &ec, &r.hpa);
+		if (o == HW_OK)
+			return r;
+		if (o == HW_DIRECT) {
+			r.kind = R_FAULT, r.direct = true, r.ec = ec;
+			return r;
+		}
+		if (fake_pf_count >= FAKE_MAX_CALLS || fake_mmio_count >= FAKE_MAX_CALLS)
+			fake_pf_count = fake_mmio_count = 0; /* a long run: only this call is read */
+		int pf = fake_pf_count, mmio = fake_mmio_count;
+		if (fault(la, ec) == MMU_GUEST_FAULT) {
+			r.kind = R_FAULT, r.ec = fake_pf_calls[pf].ec, r.exits++;
+			return r;
+		}
+		if (fake_mmio_count != mmio) {
+			r.kind = R_EMULATED, r.exits++;
+			return r;
+		}
+	}
+	fail_msg("la %#llx ec %#x: 8 exits and the access neither completes nor faults", la,
+		 ec_access);
+	return r;
+}
+
+/* The access must end as the guest's own tables say (mmu_translate: the walk the CPU would
+ * make natively): the frame they map, or their fault with their error code. */
+static struct hw_result expect_native(u64 la, u32 ec_access)
+{
+	u64 gpa = 0;
+	u32 nec = 0;
+	u32 acc = ((ec_access & EC_W) ? GWALK_ACC_WRITE : 0) | ((ec_access & EC_U) ? GWALK_ACC_USER : 0);
+	bool ok = mmu_translate(la, acc, &gpa, &nec);
+	struct hw_result r = hw_access(la, ec_access);
+	if (ok && r.kind == R_FAULT)
+		fail_msg("la %#llx ec %#x: the guest maps gpa %#llx, but it takes #PF ec %#x (%s)",
+			 la, ec_access, gpa, r.ec, r.direct ? "without an exit" : "injected");
+	if (ok && r.kind == R_OK && r.hpa != HPA(gpa))
+		fail_msg("la %#llx: reaches host %#llx, the guest maps gpa %#llx", la, r.hpa, gpa);
+	if (!ok && r.kind != R_FAULT)
+		fail_msg("la %#llx ec %#x: the guest's tables fault (ec %#x), the access %s", la,
+			 ec_access, nec, r.kind == R_OK ? "completes" : "is emulated");
+	if (!ok && r.ec != nec)
+		fail_msg("la %#llx ec %#x: #PF ec %#x (%s), the guest's tables give %#x", la,
+			 ec_access, r.ec, r.direct ? "without an exit" : "injected", nec);
+	return r;
+}
+
+/* A not-present PTE: the first fault exits and is reflected; its spte becomes zero, and the
+ * next faults there reach the guest without an exit, with the native error code. When the
+ * guest makes the PTE present (its write to the table zaps the table's shadow: 32-bit), the
+ * access completes: no stale zero sends it to the guest's handler. */
+static void test_pfb_32_not_present_pte(void **state)
+{
+	(void)state;
+	setup_32();
+	assert_true(mmu_pf_bypass_active());
+	struct hw_result r = expect_native(0x5000, 0);
+	assert_false(r.direct);
+	assert_int_equal(mmu_stats.guest_faults, 1);
+	assert_int_equal(mmu_stats.notrap_sptes, 1);
+	int n;
+	assert_int_equal(leaf_spte(0x5000, &n), 0);
+	assert_int_equal(n, depth);
+	assert_int_equal(leaf_spte(0x4000, NULL), spte_trap()); /* a neighbour: not built yet */
+	r = expect_native(0x5000, 0);
+	assert_true(r.direct);
+	r = expect_native(0x5008, EC_W);
+	assert_true(r.direct);
+	r = expect_native(0x5000, EC_U | EC_W);
+	assert_true(r.direct);
+	assert_int_equal(mmu_stats.guest_faults, 1);
+	expect_audit_clean("notrap pte");
+	/* The guest writes PTE 5 through PT_A's own mapping (the walk uses PT_A: emulated). */
+	expect_native(PT_A + 4 * 5, EC_W);
+	pte32(PT_A, 5, 0x9000 | G_P | G_RW); /* what the emulator writes */
+	r = expect_native(0x5000, 0);
+	assert_int_equal(r.kind, R_OK);
+	expect_native(0x5000, EC_W);
+	expect_audit_clean("pte present again");
+}
+
+/* 4-level: a not-present PDE's spte (level 2) becomes zero; the guest's tracked write of a
+ * present PDE makes it TRAP again (the access completes), and a write of a not-present PTE
+ * makes that PTE's spte zero at once: the next access reaches the guest without any exit. */
+static void test_pfb_long4_pde_and_pte_writes(void **state)
+{
+	(void)state;
+	build_long4();
+	*g64(L4_PT + 8 * 6) = 0x1c6000 | G_P | G_RW;
+	set_paging(paging_long4());
+	u64 la = L4_BASE + 0x400000 + 0x3000; /* PD[2]: not present */
+	struct hw_result r = expect_native(la, 0);
+	assert_false(r.direct);
+	int n;
+	u64 s[4];
+	n = mmu_shadow_walk(la, s);
+	assert_int_equal(n, 3);
+	assert_int_equal(s[2], 0);
+	assert_true(expect_native(la + 0x10000, EC_W).direct); /* anywhere under that PDE */
+	assert_true(expect_native(L4_BASE + 0x1000, 0).kind == R_FAULT); /* PT[1]: not present */
+	expect_audit_clean("notrap pde");
+	write64(L4_PD + 8 * 2, L4_PT | G_P | G_RW | G_US); /* the PDE, present */
+	assert_true(is_trap_spte(leaf_spte(la, NULL)) || mmu_shadow_walk(la, s) == 3);
+	n = mmu_shadow_walk(la, s);
+	assert_true(is_trap_spte(s[2]));
+	expect_native(la + 0x1000, 0); /* PT[4] through PD[2]: now mapped */
+	/* A PTE the guest clears: zero at once, no exit at its next access. */
+	expect_native(L4_BASE + 0x6000, 0);
+	assert_int_equal(expect_native(L4_BASE + 0x6000, 0).kind, R_OK);
+	write64(L4_PT + 8 * 6, 0);
+	assert_int_equal(leaf_spte(L4_BASE + 0x6000, NULL), 0);
+	u64 gf = mmu_stats.guest_faults;
+	r = expect_native(L4_BASE + 0x6000, EC_W);
+	assert_true(r.direct);
+	assert_int_equal(r.exits, 0);
+	assert_int_equal(mmu_stats.guest_faults, gf);
+	expect_audit_clean("pte cleared");
+}
+
+/* 32-bit: the guest writes its page directory; the emulated write zaps the PD's shadows,
+ * the root's children, clearing its PDPTEs. A PDPTE cannot hold the TRAP pattern, so the
+ * root is refilled before the next entry: without that, every access in that quadrant would
+ * take a not-present fault straight to the guest, whose PDE is present. */
+static void test_pfb_32_pd_write_refills_root(void **state)
+{
+	(void)state;
+	setup_32();
+	expect_native(0x3000, 0);
+	assert_true(expect_native(0x1000010, 0).kind == R_FAULT); /* PDE 4: not present */
+	assert_true(expect_native(0x1000010, 0).direct);
+	expect_native(PD_A + 4 * 4, EC_W); /* the write to PDE 4: emulated, PD shadows zapped */
+	pte32(PD_A, 4, PT_B | G_P | G_RW | G_US);
+	struct hw_result r = expect_native(0x1003000, 0); /* PT_B[3] through PDE 4 */
+	assert_int_equal(r.kind, R_OK);
+	expect_native(0x3000, 0);
+	expect_native(0x40003000, 0);
+	expect_audit_clean("root refilled");
+}
+
+/* A table shadow where the guest took NOTRAP_FILL_AFTER (2) not-present faults is filled
+ * from the guest's table (notrap_fill): zero wherever its entries are not present, so the
+ * guest's next faults anywhere in that table never exit. 32-bit: a shadow PD quadrant has
+ * two entries per guest PDE; 4-level: every level. Present entries are left alone. */
+static void test_pfb_notrap_fill(void **state)
+{
+	(void)state;
+	setup_32();
+	expect_native(0x3000, 0); /* builds PT_A's lower shadow */
+	assert_false(expect_native(0x5000, 0).direct); /* PTE 5: not present, 1st fault */
+	assert_false(expect_native(0xc000, 0).direct); /* PTE 0xc: 2nd: the table is filled */
+	assert_int_equal(mmu_stats.notrap_fills, 1);
+	u64 gf = mmu_stats.guest_faults;
+	struct hw_result r = expect_native(0xd000, EC_W);
+	assert_true(r.direct);
+	assert_int_equal(r.exits, 0);
+	assert_true(expect_native(0x1ff000, 0).direct);
+	assert_int_equal(expect_native(0x4000, 0).kind, R_OK); /* present PTEs: still built */
+	assert_int_equal(mmu_stats.guest_faults, gf);
+	/* The PD: PDEs 4 and 5 not present (two faults in PD_A's quadrant 0), then PDE 6. */
+	assert_false(expect_native(0x1000010, 0).direct);
+	assert_false(expect_native(0x1400010, 0).direct);
+	assert_int_equal(mmu_stats.notrap_fills, 2);
+	assert_int_equal(expect_native(0x1800010, 0).exits, 0);
+	assert_int_equal(expect_native(0x1a00010, 0).exits, 0); /* PDE 6's second 2 MiB */
+	expect_native(0x812345, 0); /* a 4 MiB page (PDE 2): present, mapped */
+	expect_audit_clean("fill 32");
+
+	build_long4();
+	set_paging(paging_long4());
+	expect_native(L4_BASE + 0x4000, 0);
+	expect_native(L4_BASE + 0x7000, 0);
+	expect_native(L4_BASE + 0x8000, EC_W);
+	assert_int_equal(expect_native(L4_BASE + 0x9000, EC_W).exits, 0); /* PT filled */
+	expect_native(L4_BASE + 0x600000, 0);
+	expect_native(L4_BASE + 0x800000, 0);
+	assert_int_equal(expect_native(L4_BASE + 0xa00000, 0).exits, 0); /* PD filled */
+	expect_native(L4_BASE + 0x4000, EC_W);
+	expect_audit_clean("fill long4");
+
+	/* Off: the first fault at each entry exits (and makes it zero), the next ones do not. */
+	mmu_notrap_fill = false;
+	mmu_zap_all_fast();
+	for (u64 p = 7; p <= 10; p++) {
+		assert_false(expect_native(L4_BASE + p * 0x1000, 0).direct);
+		assert_true(expect_native(L4_BASE + p * 0x1000, 0).direct);
+	}
+	assert_int_equal(mmu_stats.notrap_fills, 4); /* 32-bit PT and PD, 4-level PT and PD */
+}
+
+/* The guest fills an entry whose spte is zero (its faults there reached it without an exit,
+ * so no reflected fault names the write that answers them): the write maps the page from the
+ * PTE's value at once, and such writes are a table in use, not a flood: four in a row keep
+ * the table's shadow. Writes that change present entries still count as a flood. */
+static void test_pfb_answer_by_value(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	expect_native(L4_BASE + 0x4000, 0);
+	expect_native(L4_BASE + 0x7000, 0);
+	expect_native(L4_BASE + 0x8000, 0); /* the PT is filled: zero where not present */
+	u64 created = mmu_stats.sp_created, zaps = mmu_stats.flood_zaps;
+	for (u64 p = 0x10; p < 0x14; p++) {
+		assert_true(expect_native(L4_BASE + p * 0x1000, EC_W).direct);
+		write64(L4_PT + 8 * p, (0x100000 + p * 0x1000) | G_P | G_RW | G_A | G_D);
+		struct hw_result r = expect_native(L4_BASE + p * 0x1000, EC_W);
+		assert_int_equal(r.kind, R_OK);
+		assert_int_equal(r.exits, 0); /* mapped by the write, writable (D set) */
+	}
+	assert_int_equal(mmu_stats.flood_zaps, zaps);
+	assert_int_equal(mmu_stats.sp_created, created);
+	expect_audit_clean("answered by value");
+	/* A PTE without A: not mapped from its value (the walk must set A); the access exits. */
+	write64(L4_PT + 8 * 0x14, 0x114000 | G_P | G_RW);
+	struct hw_result r = expect_native(L4_BASE + 0x14000, 0);
+	assert_int_equal(r.kind, R_OK);
+	assert_true(r.exits > 0);
+	assert_true(*g64(L4_PT + 8 * 0x14) & G_A);
+	/* Rewriting present entries is a flood: the third write zaps the table's shadow. */
+	for (u64 p = 0x10; p < 0x13; p++)
+		write64(L4_PT + 8 * p, (0x180000 + p * 0x1000) | G_P | G_RW | G_A | G_D);
+	assert_int_equal(mmu_stats.flood_zaps, zaps + 1);
+	expect_native(L4_BASE + 0x10000, 0);
+	expect_audit_clean("flood");
+}
+
+/* The audit knows what a zero spte promises: the guest's own entry is not present. */
+static void test_pfb_audit_catches_zero_over_present(void **state)
+{
+	(void)state;
+	setup_32();
+	expect_native(0x3000, 0);
+	expect_audit_clean("before");
+	u64 saved = *leaf_ptr(0x3000);
+	*leaf_ptr(0x3000) = 0; /* corrupt: PTE 3 is present */
+	u64 bad = mmu_audit("zero over a present PTE");
+	assert_true(bad >= 1);
+	if (!strstr(fake_last_err, "present"))
+		fail_msg("audit message: %s", fake_last_err);
+	*leaf_ptr(0x3000) = saved;
+	expect_audit_clean("repaired");
+	/* A zero spte in a direct page (a 4 MiB guest page): no guest entry to promise anything. */
+	expect_native(0x812000, 0);
+	assert_true(is_trap_spte(*leaf_ptr(0x813000)));
+	*leaf_ptr(0x813000) = 0;
+	assert_true(mmu_audit("zero in a direct page") >= 1);
+	if (!strstr(fake_last_err, "direct"))
+		fail_msg("audit message: %s", fake_last_err);
+	*leaf_ptr(0x813000) = spte_trap();
+}
+
+/* pf_bypass=off: every empty spte is zero, nothing is made notrap, every fault exits. */
+static void test_pfb_off(void **state)
+{
+	(void)state;
+	want_pf_bypass = false;
+	reinit(POOL_PAGES);
+	setup_32();
+	assert_false(mmu_pf_bypass_active());
+	for (int i = 0; i < 3; i++) {
+		struct hw_result r = expect_native(0x5000, 0);
+		assert_false(r.direct);
+	}
+	assert_int_equal(mmu_stats.guest_faults, 3);
+	assert_int_equal(mmu_stats.notrap_sptes, 0);
+	assert_int_equal(leaf_spte(0x4000, NULL), 0);
+	expect_native(0x3000, 0);
+	expect_audit_clean("pf_bypass off");
+}
+
+/* Random guest tables and random tracked writes to them, with an access checked against the
+ * guest's own walk after each (expect_native): whatever the history, no access reaches the
+ * guest's handler while its tables map the page, and none completes while they do not.
+ * 4-level and 32-bit (writes fixed in place, and zapping). */
+static u64 pfb_rand_state = 0x9e3779b97f4a7c15ULL;
+static u32 pfb_rand(u32 n)
+{
+	pfb_rand_state ^= pfb_rand_state << 13;
+	pfb_rand_state ^= pfb_rand_state >> 7;
+	pfb_rand_state ^= pfb_rand_state << 17;
+	return (u32)(pfb_rand_state % n);
+}
+
+#define PFB_PT_X 0x40000ULL
+#define PFB_PT_Y 0x41000ULL
+
+static u64 pfb_pte(void)
+{
+	static const u64 flags[] = { 0, G_P, G_P | G_RW, G_P | G_US, G_P | G_RW | G_US,
+				     G_P | G_RW | G_US | G_A | G_D, 0 };
+	u64 f = flags[pfb_rand(7)];
+	if (!f)
+		return 0;
+	return (0x100000ULL + pfb_rand(16) * PAGE_SIZE) | f;
+}
+
+static u64 pfb_pde(void)
+{
+	switch (pfb_rand(5)) {
+	case 0:
+	case 1:
+		return 0;
+	case 2:
+		return PFB_PT_X | G_P | G_RW | G_US;
+	case 3:
+		return PFB_PT_Y | G_P | G_RW | G_US;
+	default: /* a large page over 0x800000 (2 MiB or 4 MiB aligned) */
+		return 0x800000ULL | G_P | G_RW | G_US | G_PS | (pfb_rand(2) ? G_D : 0);
+	}
+}
+
+static void pfb_write(u64 gpa, u64 v, bool wide)
+{
+	u32 v32 = (u32)v;
+	assert_true(guest_phys_write(gpa, wide ? (void *)&v : (void *)&v32, wide ? 8 : 4));
+}
+
+static void pfb_random_run(bool wide, u64 base, u64 pd, int ops)
+{
+	u32 es = wide ? 8 : 4;
+	for (int i = 0; i < 8; i++) {
+		pfb_write(PFB_PT_X + i * es, pfb_pte(), wide);
+		pfb_write(PFB_PT_Y + i * es, pfb_pte(), wide);
+	}
+	for (int i = 0; i < 4; i++)
+		pfb_write(pd + i * es, pfb_pde(), wide);
+	u64 pde_span = wide ? 0x200000ULL : 0x400000ULL;
+	int direct = 0;
+	for (int op = 0; op < ops; op++) {
+		switch (pfb_rand(4)) {
+		case 0: /* the guest rewrites a PTE */
+			pfb_write((pfb_rand(2) ? PFB_PT_X : PFB_PT_Y) + pfb_rand(8) * es, pfb_pte(),
+				  wide);
+			break;
+		case 1: /* ... or a PDE, now and then */
+			if (pfb_rand(4) == 0)
+				pfb_write(pd + pfb_rand(4) * es, pfb_pde(), wide);
+			break;
+		default: {
+			u64 la = base + pfb_rand(4) * pde_span + pfb_rand(8) * PAGE_SIZE + 8 * pfb_rand(4);
+			static const u32 ecs[] = { 0, EC_W, EC_U, EC_U | EC_W };
+			direct += expect_native(la, ecs[pfb_rand(4)]).direct;
+		}
+		}
+	}
+	expect_audit_clean("random run");
+	if (!direct)
+		fail_msg("no fault reached the guest without an exit in %d operations", ops);
+}
+
+static void test_pfb_random_long4(void **state)
+{
+	(void)state;
+	build_long4();
+	set_paging(paging_long4());
+	pfb_random_run(true, L4_BASE, L4_PD, 3000);
+}
+
+static void test_pfb_random_32(void **state)
+{
+	(void)state;
+	setup_32();
+	pfb_random_run(false, 0x2000000, PD_A + 4 * 8, 3000); /* PDEs 8-11: la 32-48 MiB */
+}
+
+/* The same with new table shadows all TRAP: every zero then comes from a reflected fault
+ * (notrap_fault) or a tracked write. */
+static void test_pfb_random_without_fill(void **state)
+{
+	(void)state;
+	mmu_notrap_fill = false;
+	build_long4();
+	set_paging(paging_long4());
+	pfb_random_run(true, L4_BASE, L4_PD, 2000);
+	mmu_zap_all_fast();
+	setup_32();
+	pfb_random_run(false, 0x2000000, PD_A + 4 * 8, 2000);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -2324,6 +2769,16 @@ int main(void)
 		T(test_snd_debugger_write_tracked),
 		T(test_snd_wp0_clean_large_page_alias),
 		T(test_snd_smap_ac_reaches_walker),
+		T(test_pfb_32_not_present_pte),
+		T(test_pfb_long4_pde_and_pte_writes),
+		T(test_pfb_32_pd_write_refills_root),
+		T(test_pfb_notrap_fill),
+		T(test_pfb_answer_by_value),
+		T(test_pfb_audit_catches_zero_over_present),
+		T(test_pfb_off),
+		T(test_pfb_random_long4),
+		T(test_pfb_random_32),
+		T(test_pfb_random_without_fill),
 		T(test_snd_smap_mmio_fast_path),
 		T(test_snd_smap_wp0_user_write_emulated),
 		T(test_snd_write_refault_after_unprotect_emulates),

@@ -161,7 +161,7 @@ static int setup(void **state)
 	mmu_audit_enabled = true;
 	ram = (u8 *)(uintptr_t)pmm_alloc_contig(RAM_PAGES, 2 * MiB);
 	slot1_backing = (u8 *)(uintptr_t)pmm_alloc_contig(SLOT1_PAGES, PAGE_SIZE);
-	if (!ram || !slot1_backing || !mmu_init(POOL_PAGES, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx() }))
+	if (!ram || !slot1_backing || !mmu_init(POOL_PAGES, PHYS_BITS, &(struct mmu_cpu){ cpu_maxphyaddr(), cpu_has_nx(), true }))
 		return -1;
 	struct mmu_paging off = { 0 };
 	if (mmu_set_guest_paging(&off))

@@ -379,6 +379,41 @@ static void test_l1tf_every_width(void **state)
 	}
 }
 
+/* ---- The TRAP spte (pf_bypass: "not built yet") ---- */
+
+/* For every L1D width: TRAP is P, bit 51, bit 63 and the L1TF bits, written out by hand for
+ * C = 44; not present, not MMIO; and no MMIO spte (any gfn, generation, permission) nor any
+ * RAM leaf is taken for it. */
+static void test_trap_spte(void **state)
+{
+	(void)state;
+	assert_int_equal(spte_trap(), 0x80080f8000000001ULL); /* C = 44: bits 0, 39-43, 51, 63 */
+	for (u32 maxphy = 36; maxphy <= 51; maxphy++) {
+		spte_init_mmio(maxphy);
+		u64 t = spte_trap();
+		assert_true(is_trap_spte(t));
+		assert_false(is_shadow_present(t));
+		assert_false(is_mmio_spte(t));
+		assert_true((t & spte_mmio_layout.rsvd_mask) == spte_mmio_layout.rsvd_mask);
+		assert_true(t & BIT(51));
+		for (size_t i = 0; i < ARRAY_SIZE(gfns); i++)
+			for (int g = 0; g < 64; g++)
+				for (int p = 0; p < 4; p++) {
+					u64 m = make_mmio_spte(gfns[i], p & 1, p & 2, rnd() & GEN_MASK);
+					if (is_trap_spte(m) || !is_mmio_spte(m) || !is_shadow_present(m))
+						fail_msg("C %u: MMIO spte %#llx taken for TRAP or not "
+							 "present", spte_mmio_layout.cache_bits, m);
+				}
+		for (int i = 0; i < 20000; i++) {
+			u64 leaf = make_leaf_spte(rnd() & ((1ULL << 51) - 1), i & 1, i & 2, i & 4,
+						  i & 8, i & 16);
+			assert_false(is_trap_spte(leaf));
+		}
+	}
+	spte_init_mmio(36);
+	assert_false(is_trap_spte(0));
+}
+
 /* ---- Leaf and non-leaf sptes ---- */
 
 static void test_leaf_spte_never_mmio(void **state)
@@ -502,6 +537,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_l1tf_cache_bits, reset_layout),
 		cmocka_unit_test_teardown(test_l1tf_by_hand, reset_layout),
 		cmocka_unit_test_teardown(test_l1tf_every_width, reset_layout),
+		cmocka_unit_test_teardown(test_trap_spte, reset_layout),
 		cmocka_unit_test(test_leaf_spte_never_mmio),
 		cmocka_unit_test(test_leaf_spte_by_hand),
 		cmocka_unit_test(test_leaf_spte_permissions),
