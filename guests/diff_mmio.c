@@ -522,6 +522,36 @@ static void paged_forms(void)
 	write_cr0(read_cr0() & ~CR0_PG);
 }
 
+/* One code address running a MOV from a device register, then other MOVs written over it
+ * (another destination register, another register of the device) and the first again: the
+ * hypervisor keeps the decode of the last MMIO MOV (vmx/insn.c decode_mov_cached) and must
+ * never reuse it for changed bytes. */
+static uint8_t smc_buf[16] __attribute__((aligned(16)));
+
+static void smc_case(const char *name, uint8_t modrm, uint32_t addr)
+{
+	smc_buf[0] = 0x8b; /* MOV r32, r/m32 */
+	smc_buf[1] = modrm; /* mod 00, r/m 101: disp32 */
+	for (int i = 0; i < 4; i++)
+		smc_buf[2 + i] = (uint8_t)(addr >> (8 * i));
+	smc_buf[6] = 0xc3; /* RET */
+	uint32_t a = 0x11111111, c = 0x22222222, d = 0x33333333;
+	__asm__ volatile("call *%3" : "+a"(a), "+c"(c), "+d"(d) : "S"(smc_buf) : "memory", "cc");
+	printf("%s: a=%08x c=%08x d=%08x\n", name, a, c, d);
+}
+
+static void smc_forms(void)
+{
+	reg_set(R_TMICT, 0x01234567);
+	reg_set(R_LDR, 0x5a000000);
+	smc_case("smc.tmict_eax", 0x05, TMICT);
+	smc_case("smc.tmict_eax_again", 0x05, TMICT);
+	smc_case("smc.tmict_ecx", 0x0d, TMICT);
+	smc_case("smc.ldr_ecx", 0x0d, LDR);
+	smc_case("smc.ldr_edx", 0x15, LDR);
+	smc_case("smc.tmict_eax_last", 0x05, TMICT);
+}
+
 int guest_main(uint32_t magic, struct mb1_info *mbi)
 {
 	(void)magic, (void)mbi;
@@ -542,6 +572,7 @@ int guest_main(uint32_t magic, struct mb1_info *mbi)
 	test_xchg_bits();
 	string_forms();
 	segment_forms();
+	smc_forms();
 	paged_forms();
 	wr(TMICT, 0);
 	wr(TPR, 0);
