@@ -146,6 +146,14 @@ static bool nx_enabled;
 static bool pf_bypass;
 static u64 spte_empty;
 static bool root_refill;
+/* With pf_bypass an RSVD fault is an MMIO spte or a TRAP, and only a look at the leaf tells
+ * which (~90 instructions on every shadow fault). The linear pages where an MMIO spte was
+ * installed are remembered in a one-hash Bloom filter, cleared at zap-all: an RSVD fault on
+ * a page it does not name is a TRAP. One it misses (the same shadow table reached at another
+ * linear address) takes the slow path, which is right for MMIO too (it installs the spte
+ * again); one it names wrongly is looked at, as before. */
+#define MMIO_LA_BITS 4096
+static u64 mmio_la_seen[MMIO_LA_BITS / 64];
 static u32 maxphyaddr;
 static hpa_t pool_base;    /* the shadow page pool: sp_of_hpa() */
 /* ram_slot's cache: guest RAM is mostly one big slot. Valid while the memslots generation is
@@ -525,6 +533,7 @@ void mmu_reclaim(void)
 
 void mmu_zap_all_fast(void)
 {
+	memset(mmio_la_seen, 0, sizeof(mmio_la_seen)); /* no MMIO spte is reachable now */
 	shadow_epoch++;
 	mmu_valid_gen++;
 	list_splice(&active_list, &obsolete_list);
@@ -579,6 +588,21 @@ static void topup_slow(void)
 }
 
 /* Called where no shadow page is held (start of a fault or a root load). May zap all. */
+static u32 mmio_la_hash(u64 la)
+{
+	return (u32)(((la >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 52); /* 12 bits */
+}
+
+static void mmio_la_note(u64 la)
+{
+	mmio_la_seen[mmio_la_hash(la) / 64] |= BIT(mmio_la_hash(la) & 63);
+}
+
+static bool mmio_la_maybe(u64 la)
+{
+	return mmio_la_seen[mmio_la_hash(la) / 64] & BIT(mmio_la_hash(la) & 63);
+}
+
 static inline void mmu_topup(void)
 {
 	if (free_list.count < WALK_PAGES || links_free() < WALK_LINKS)
@@ -1485,14 +1509,23 @@ static u32 existing_leaf_walk(u64 la)
  * present spte changed (shadow_epoch): an MMIO loop asks for the same two pages (its code
  * page, for the instruction bytes, and the device page, for the MMIO spte) at every exit.
  * A cached ref is the right slot; its content is read again by every user. */
-static u32 existing_leaf(u64 la)
+static inline u32 leaf_cached(u64 la)
 {
 	u64 page = la & ~(PAGE_SIZE - 1);
 	for (unsigned i = 0; i < LEAF_CACHE; i++)
 		if (leaf_cache[i].la_page == page && leaf_cache[i].root == root && root &&
 		    leaf_cache[i].epoch == shadow_epoch)
 			return leaf_cache[i].ref;
-	u32 ref = existing_leaf_walk(la);
+	return ~0u;
+}
+
+static u32 existing_leaf(u64 la)
+{
+	u64 page = la & ~(PAGE_SIZE - 1);
+	u32 ref = leaf_cached(la);
+	if (ref != ~0u)
+		return ref;
+	ref = existing_leaf_walk(la);
 	if (ref != ~0u) {
 		unsigned i = leaf_cache_next++ % LEAF_CACHE;
 		leaf_cache[i].root = root;
@@ -1663,7 +1696,12 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	if (ec & PFEC_RSVD) { /* only MMIO and TRAP sptes set reserved bits */
 		if (!root)
 			mmu_load_root();
-		u32 ref = existing_leaf(la);
+		/* The leaf cache first (a driver's MMIO loop); then the leaf itself, unless the
+		 * Bloom filter says no MMIO spte was made at this page: a TRAP (the audit's runs
+		 * always look, for the panic below). */
+		u32 ref = leaf_cached(la);
+		if (ref == ~0u && (!pf_bypass || mmu_audit_enabled || mmio_la_maybe(la)))
+			ref = existing_leaf(la);
 		u64 e = ref == ~0u ? 0 : *ref_ptr(ref);
 		if (is_mmio_spte(e)) {
 			u64 gpa;
@@ -1710,6 +1748,7 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	mmu_stats.mmio_slow++;
 	/* Write permission is cached only once the guest entry is dirty, so that the first
 	 * write takes the slow path and the walker sets D as the CPU would. */
+	mmio_la_note(la);
 	install_mmio(ref, w.gpa >> PAGE_SHIFT, w.writable && (w.dirty || gctx.mode == GWALK_NONE),
 		     w.user);
 	return emulate_at(w.gpa, true);

@@ -2557,6 +2557,35 @@ static void test_pfb_answer_by_value(void **state)
 	expect_audit_clean("flood");
 }
 
+/* An MMIO spte met through a linear address other than the one it was made at (one shadow PT
+ * under two PDEs): the filter of MMIO pages (mmio_la_seen) does not name that page, so the
+ * RSVD fault is taken for a TRAP, and the slow path must still emulate the access at the
+ * device, never map or inject anything. */
+static void test_pfb_mmio_spte_through_alias(void **state)
+{
+	(void)state;
+	mmu_audit_enabled = false; /* with the audit on every RSVD fault looks at its leaf */
+	setup_32();
+	pte32(PD_A, 5, PT_A | G_P | G_RW | G_US); /* la 20 MiB: PT_A again */
+	int calls = fake_mmio_count;
+	assert_int_equal(hw_access(0x9000, 0).kind, R_EMULATED); /* makes the MMIO spte */
+	assert_int_equal(hw_access(0x9000, 0).kind, R_EMULATED); /* fast path */
+	u64 fast = mmu_stats.mmio_fast, slow = mmu_stats.mmio_slow;
+	assert_int_equal(fast, 1);
+	assert_int_equal(hw_access(0x1403000, 0).kind, R_OK); /* the alias's path is built */
+	int n;
+	assert_true(is_mmio_spte(leaf_spte(0x1409000, &n))); /* the CPU meets the MMIO spte */
+	calls = fake_mmio_count - 2;
+	struct hw_result r = hw_access(0x1409000, 0);
+	assert_int_equal(r.kind, R_EMULATED);
+	assert_int_equal(r.exits, 1);
+	expect_mmio_call(calls + 2, MMIO_GPA, 0x1409000);
+	assert_int_equal(mmu_stats.mmio_fast + mmu_stats.mmio_slow, fast + slow + 1);
+	assert_int_equal(mmu_stats.guest_faults, 0);
+	mmu_audit_enabled = true;
+	expect_audit_clean("MMIO through an alias");
+}
+
 /* The audit knows what a zero spte promises: the guest's own entry is not present. */
 static void test_pfb_audit_catches_zero_over_present(void **state)
 {
@@ -2774,6 +2803,7 @@ int main(void)
 		T(test_pfb_32_pd_write_refills_root),
 		T(test_pfb_notrap_fill),
 		T(test_pfb_answer_by_value),
+		T(test_pfb_mmio_spte_through_alias),
 		T(test_pfb_audit_catches_zero_over_present),
 		T(test_pfb_off),
 		T(test_pfb_random_long4),
