@@ -390,14 +390,15 @@ static void spte_clear(u32 ref)
 static void spte_set_leaf(u32 ref, u64 spte)
 {
 	spte_clear(ref);
-	if (is_shadow_present(spte))
+	if (is_shadow_present(spte)) {
 		present_set(ref);
-	if (is_shadow_present(spte) && !is_mmio_spte(spte)) {
-		u32 *h = rmap_head(spte_hpa(spte));
-		u32 l = link_alloc(ref, *h);
-		if (!l)
-			walk_invariant_broken("rmap link");
-		*h = l;
+		if (!is_mmio_spte(spte)) {
+			u32 *h = rmap_head(spte_hpa(spte));
+			u32 l = link_alloc(ref, *h);
+			if (!l)
+				walk_invariant_broken("rmap link");
+			*h = l;
+		}
 	}
 	*ref_ptr(ref) = spte;
 	audit_note(ref);
@@ -587,22 +588,25 @@ static void topup_slow(void)
 		panic("mmu: shadow page pool (%llu pages) cannot hold one walk", mmu_stats.sp_pool);
 }
 
-/* Called where no shadow page is held (start of a fault or a root load). May zap all. */
-static u32 mmio_la_hash(u64 la)
+/* mmio_la_seen's bit for linear page la (12 bits of a multiplicative hash). */
+static u32 mmio_la_bit(u64 la)
 {
-	return (u32)(((la >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 52); /* 12 bits */
+	return (u32)(((la >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL) >> 52);
 }
 
 static void mmio_la_note(u64 la)
 {
-	mmio_la_seen[mmio_la_hash(la) / 64] |= BIT(mmio_la_hash(la) & 63);
+	u32 b = mmio_la_bit(la);
+	mmio_la_seen[b / 64] |= BIT(b & 63);
 }
 
 static bool mmio_la_maybe(u64 la)
 {
-	return mmio_la_seen[mmio_la_hash(la) / 64] & BIT(mmio_la_hash(la) & 63);
+	u32 b = mmio_la_bit(la);
+	return mmio_la_seen[b / 64] & BIT(b & 63);
 }
 
+/* Called where no shadow page is held (start of a fault or a root load). May zap all. */
 static inline void mmu_topup(void)
 {
 	if (free_list.count < WALK_PAGES || links_free() < WALK_LINKS)
@@ -613,13 +617,8 @@ static inline void mmu_topup(void)
 /* Fills a new table with its empty value (a string store: one instruction per entry). */
 static void spte_fill(u64 *spt, u64 v)
 {
-#if defined(__x86_64__)
 	u64 n = SPTE_ENTRIES;
 	__asm__ volatile("rep stosq" : "+D"(spt), "+c"(n) : "a"(v) : "memory");
-#else
-	for (int i = 0; i < SPTE_ENTRIES; i++)
-		spt[i] = v;
-#endif
 }
 
 static struct sp *sp_alloc(gfn_t gfn, u32 role)
@@ -1519,21 +1518,24 @@ static inline u32 leaf_cached(u64 la)
 	return ~0u;
 }
 
-static u32 existing_leaf(u64 la)
+/* existing_leaf_walk, its answer kept in the cache (the caller found none there). */
+static u32 leaf_walk_cache(u64 la)
 {
-	u64 page = la & ~(PAGE_SIZE - 1);
-	u32 ref = leaf_cached(la);
-	if (ref != ~0u)
-		return ref;
-	ref = existing_leaf_walk(la);
+	u32 ref = existing_leaf_walk(la);
 	if (ref != ~0u) {
 		unsigned i = leaf_cache_next++ % LEAF_CACHE;
 		leaf_cache[i].root = root;
 		leaf_cache[i].epoch = shadow_epoch;
-		leaf_cache[i].la_page = page;
+		leaf_cache[i].la_page = la & ~(PAGE_SIZE - 1);
 		leaf_cache[i].ref = ref;
 	}
 	return ref;
+}
+
+static u32 existing_leaf(u64 la)
+{
+	u32 ref = leaf_cached(la);
+	return ref != ~0u ? ref : leaf_walk_cache(la);
 }
 
 static struct mmu_verdict page_fault(u64 la, u32 ec);
@@ -1696,12 +1698,12 @@ static struct mmu_verdict page_fault(u64 la, u32 ec)
 	if (ec & PFEC_RSVD) { /* only MMIO and TRAP sptes set reserved bits */
 		if (!root)
 			mmu_load_root();
-		/* The leaf cache first (a driver's MMIO loop); then the leaf itself, unless the
-		 * Bloom filter says no MMIO spte was made at this page: a TRAP (the audit's runs
-		 * always look, for the panic below). */
+		/* The leaf cache first (a driver's MMIO loop); on a miss the leaf itself, unless
+		 * the Bloom filter says no MMIO spte was made at this page: a TRAP (the audit's
+		 * runs always look, for the panic below). */
 		u32 ref = leaf_cached(la);
 		if (ref == ~0u && (!pf_bypass || mmu_audit_enabled || mmio_la_maybe(la)))
-			ref = existing_leaf(la);
+			ref = leaf_walk_cache(la);
 		u64 e = ref == ~0u ? 0 : *ref_ptr(ref);
 		if (is_mmio_spte(e)) {
 			u64 gpa;

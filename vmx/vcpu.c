@@ -262,7 +262,7 @@ int vcpu_update_cr3(struct vcpu *v)
  * on PAE tables with NX): then fetch faults exit too, and the walker injects the guest's
  * code. Exception bitmap bit 14 clear: exit iff (error code & mask) != match (SDM Vol. 3C,
  * 25.2). Otherwise every #PF exits (bit 14 set, mask = match = 0). */
-static void set_pf_filter(struct vcpu *v)
+static void set_pf_filter(struct vcpu *v, u64 real_cr4, u64 real_efer)
 {
 	u64 bm = vmcs_read(EXCEPTION_BITMAP);
 	u32 mask = 0;
@@ -270,8 +270,8 @@ static void set_pf_filter(struct vcpu *v)
 		bool lma = v->efer & EFER_LMA;
 		bool guest_i = pfec_reports_fetch(v->cr4 & CR4_SMEP, (v->cr4 & CR4_PAE) || lma,
 						  v->efer & EFER_NXE);
-		bool real_i = pfec_reports_fetch(vcpu_real_cr4(v->cr0, v->cr4) & CR4_SMEP, true,
-						 vcpu_real_efer(v->efer) & EFER_NXE);
+		bool real_i = pfec_reports_fetch(real_cr4 & CR4_SMEP, real_cr4 & CR4_PAE,
+						 real_efer & EFER_NXE);
 		mask = PFEC_P | (guest_i != real_i ? PFEC_I : 0);
 		bm &= ~BIT(VEC_PF);
 	} else {
@@ -292,12 +292,13 @@ int vcpu_update_paging(struct vcpu *v, bool load_pdptes)
 	};
 	if (mmu_set_guest_paging(&p))
 		return -1;
-	set_pf_filter(v);
+	u64 real_cr4 = vcpu_real_cr4(v->cr0, v->cr4), real_efer = vcpu_real_efer(v->efer);
+	set_pf_filter(v, real_cr4, real_efer);
 	vmcs_write(CR0_READ_SHADOW, v->cr0);
 	vmcs_write(CR4_READ_SHADOW, v->cr4);
 	vmcs_write(GUEST_CR0, vcpu_real_cr0(v->cr0));
-	vmcs_write(GUEST_CR4, vcpu_real_cr4(v->cr0, v->cr4));
-	vmcs_write(GUEST_IA32_EFER, vcpu_real_efer(v->efer));
+	vmcs_write(GUEST_CR4, real_cr4);
+	vmcs_write(GUEST_IA32_EFER, real_efer);
 	u64 entry = vmcs_read(VM_ENTRY_CONTROLS);
 	entry = (v->efer & EFER_LMA) ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
 	vmcs_write(VM_ENTRY_CONTROLS, entry);
