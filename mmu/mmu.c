@@ -1575,6 +1575,29 @@ static struct mmu_verdict map_apic_access(u32 ref, u32 ec, const struct gwalk_re
 	return handled;
 }
 
+bool mmu_mmio_cached(u64 la, u32 ec, u64 code_la, u64 *gpa, hpa_t *code_hpa)
+{
+	if (mmu_audit_enabled || !root) /* the audit point of mmu_page_fault sees every fault */
+		return false;
+	u64 page = la & ~(PAGE_SIZE - 1), code_page = code_la & ~(PAGE_SIZE - 1);
+	u32 ref = ~0u, code_ref = ~0u;
+	for (unsigned i = 0; i < LEAF_CACHE; i++) {
+		if (leaf_cache[i].root != root || leaf_cache[i].epoch != shadow_epoch)
+			continue;
+		if (leaf_cache[i].la_page == page)
+			ref = leaf_cache[i].ref;
+		if (leaf_cache[i].la_page == code_page)
+			code_ref = leaf_cache[i].ref;
+	}
+	if (ref == ~0u || code_ref == ~0u)
+		return false;
+	u64 code = *ref_ptr(code_ref);
+	if (!is_shadow_present(code) || is_mmio_spte(code) || is_apic_access(code))
+		return false;
+	*code_hpa = spte_hpa(code) | (code_la & (PAGE_SIZE - 1));
+	return mmio_fast_path(ref, la, ec, gpa);
+}
+
 bool mmu_shadow_hpa(u64 la, hpa_t *hpa)
 {
 	u32 ref = existing_leaf(la);

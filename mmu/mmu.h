@@ -84,6 +84,15 @@ void mmu_unprotect(u64 gpa, u64 la);
  * RFLAGS.AC was 1) and says what is left to do. */
 struct mmu_verdict mmu_page_fault(u64 la, u32 ec);
 
+/* The MMIO exit's fast path (vmx/insn.c mmio_fast_exit): an RSVD fault (hardware error code
+ * ec, plus PFEC_SW_AC) at la that mmu_page_fault would answer with MMU_EMULATE_DEVICE from a
+ * current MMIO spte, when the leaf cache holds both that spte and the RAM leaf of code_la,
+ * where the faulting instruction is (a driver's register loop): true with the device's gpa
+ * and the host address of code_la (as mmu_shadow_hpa), counted as mmu_page_fault counts it.
+ * False, having changed nothing, when anything else may be going on (a page not cached, a
+ * stale or refusing spte, the audit on): then mmu_page_fault decides. */
+bool mmu_mmio_cached(u64 la, u32 ec, u64 code_la, u64 *gpa, hpa_t *code_hpa);
+
 /* APIC virtualization (vmx/apicv.c): guest frame gfn, the local APIC's register window, is
  * mapped to host page hpa, the APIC-access page, in every shadow leaf that maps it (with the
  * guest's permissions), although it is in no memslot: the CPU then virtualizes the accesses

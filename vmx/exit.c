@@ -106,6 +106,8 @@ static void handle_exception(struct vcpu *v)
 		/* SMAP depends on RFLAGS.AC, which the error code does not carry. */
 		if ((v->cr4 & CR4_SMAP) && (vmcs_read(GUEST_RFLAGS) & RFLAGS_AC))
 			ec |= PFEC_SW_AC;
+		if ((ec & PFEC_RSVD) && mmio_fast_exit(v, la, ec))
+			return;
 		struct mmu_verdict r = mmu_page_fault(la, ec);
 		switch (r.what) {
 		case MMU_HANDLED:

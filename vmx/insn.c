@@ -165,19 +165,18 @@ static void store_cpu(struct vcpu *v, const struct emu_cpu *cpu)
  */
 static const u8 *code_bytes(struct vcpu *v, bool *m64);
 
-/* An instruction's len bytes as two words, the bytes past len cleared: bytes 0-7 and 7-14
- * (code_bytes leaves EMU_MAX_INSN = 15 readable; the 16th may be past the host page). */
-static void insn_words(const u8 *code, u32 len, u64 w[2])
+/* The masks of an instruction's len bytes in its two words, bytes 0-7 and 7-14 (code_bytes
+ * leaves EMU_MAX_INSN = 15 readable; the 16th may be past the host page). */
+static void insn_masks(u32 len, u64 mask[2])
 {
-	typedef u64 __attribute__((may_alias, aligned(1))) u64_unaligned;
-	w[0] = *(const u64_unaligned *)code;
-	w[1] = *(const u64_unaligned *)(code + 7);
-	if (len < 8) {
-		w[0] &= (1ULL << (8 * len)) - 1;
-		w[1] = 0;
-	} else {
-		w[1] &= len == 15 ? ~0ULL : (1ULL << (8 * (len - 7))) - 1;
-	}
+	mask[0] = len < 8 ? (1ULL << (8 * len)) - 1 : ~0ULL;
+	mask[1] = len < 8 ? 0 : len == 15 ? ~0ULL : (1ULL << (8 * (len - 7))) - 1;
+}
+
+typedef u64 __attribute__((may_alias, aligned(1))) u64_unaligned;
+static inline u64 insn_word(const u8 *code, int i)
+{
+	return *(const u64_unaligned *)(code + 7 * i);
 }
 
 /*
@@ -190,29 +189,67 @@ static void insn_words(const u8 *code, u32 len, u64 w[2])
 static struct {
 	const u8 *code;
 	bool m64;
-	u64 words[2];
+	u64 words[2], masks[2]; /* the instruction's bytes, and which bytes of the words they are */
 	struct emu_mov m;
 } mov_cache;
 
-static bool decode_mov_cached(const u8 *code, bool m64, struct emu_mov *m)
+/* The decode of the MOV at code (in the cache until the next call), or NULL. */
+static const struct emu_mov *decode_mov_cached(const u8 *code, bool m64)
 {
-	_Static_assert(EMU_MAX_INSN == 15, "insn_words: bytes 0-7 and 7-14");
-	u64 w[2];
-	if (code == mov_cache.code && m64 == mov_cache.m64) {
-		insn_words(code, mov_cache.m.len, w);
-		if (w[0] == mov_cache.words[0] && w[1] == mov_cache.words[1]) {
-			*m = mov_cache.m;
-			return true;
-		}
-	}
-	if (!emu_decode_mov(code, m64, m))
-		return false;
-	insn_words(code, m->len, w);
+	_Static_assert(EMU_MAX_INSN == 15, "insn_masks: bytes 0-7 and 7-14");
+	if (code == mov_cache.code && m64 == mov_cache.m64 &&
+	    (insn_word(code, 0) & mov_cache.masks[0]) == mov_cache.words[0] &&
+	    (insn_word(code, 1) & mov_cache.masks[1]) == mov_cache.words[1])
+		return &mov_cache.m;
+	struct emu_mov m;
+	if (!emu_decode_mov(code, m64, &m))
+		return NULL;
+	insn_masks(m.len, mov_cache.masks);
+	mov_cache.words[0] = insn_word(code, 0) & mov_cache.masks[0];
+	mov_cache.words[1] = insn_word(code, 1) & mov_cache.masks[1];
 	mov_cache.code = code;
 	mov_cache.m64 = m64;
-	mov_cache.words[0] = w[0];
-	mov_cache.words[1] = w[1];
-	mov_cache.m = *m;
+	mov_cache.m = m;
+	return &mov_cache.m;
+}
+
+/* fast_mov with the code bytes known: code, in 64-bit code when m64. */
+static bool fast_mov_at(struct vcpu *v, const u8 *code, bool m64, u64 gpa, u64 la, bool device)
+{
+	const struct emu_mov *m = decode_mov_cached(code, m64);
+	if (!m)
+		return false;
+	u64 rip = v->last_rip;
+	if ((gpa & (PAGE_SIZE - 1)) + m->size > PAGE_SIZE)
+		return false; /* the access crosses into the next page */
+	/* RAM: a write to a guest page table (the kernel editing a PTE) or to ROM. */
+	const struct memslot *ram = device ? NULL : memslot_lookup(&guest_memslots,
+								   gpa >> PAGE_SHIFT);
+	if ((ram && m->load) || (!ram && m->xchg))
+		return false; /* a read of RAM that faulted, XCHG with a device: the emulator */
+	u64 old = 0, val = 0;
+	if (m->xchg && !guest_phys_read(gpa, &old, (u64)m->size))
+		return false;
+	if (!m->load)
+		val = emu_mov_store_value(m, m->has_imm ? 0 : vcpu_get_gpr(v, m->reg));
+	if (ram) {
+		/* Tracked: the shadows of a guest table follow the write (mmu.c track_write). A
+		 * write to ROM is dropped. */
+		if (!(ram->flags & MEMSLOT_F_READONLY))
+			guest_phys_write(gpa, &val, (u64)m->size);
+		if (m->xchg) /* the old value into the register (one vCPU: nothing in between) */
+			vcpu_set_gpr(v, m->reg, emu_mov_load_result(m, vcpu_get_gpr(v, m->reg), old));
+	} else if (m->load) {
+		if (!mmio_read(gpa, m->size, &val))
+			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
+		vcpu_set_gpr(v, m->reg, emu_mov_load_result(m, vcpu_get_gpr(v, m->reg), val));
+	} else if (!mmio_write(gpa, m->size, val)) {
+		pr_debug("mmio: write to unassigned %#llx ignored", gpa);
+	}
+	rip += m->len;
+	vcpu_complete_instruction(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
+	if (la != ~0ULL) /* an APIC-access exit reports no linear address */
+		vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, m->size, !m->load, false));
 	return true;
 }
 
@@ -222,41 +259,7 @@ static bool fast_mov(struct vcpu *v, u64 gpa, u64 la, bool device)
 	 * into the next page (or wrap EIP), and 16-bit code, go the slow way. */
 	bool m64;
 	const u8 *code = code_bytes(v, &m64);
-	struct emu_mov m;
-	if (!code || !decode_mov_cached(code, m64, &m))
-		return false;
-	u64 rip = v->last_rip;
-	if ((gpa & (PAGE_SIZE - 1)) + m.size > PAGE_SIZE)
-		return false; /* the access crosses into the next page */
-	/* RAM: a write to a guest page table (the kernel editing a PTE) or to ROM. */
-	const struct memslot *ram = device ? NULL : memslot_lookup(&guest_memslots,
-								   gpa >> PAGE_SHIFT);
-	if ((ram && m.load) || (!ram && m.xchg))
-		return false; /* a read of RAM that faulted, XCHG with a device: the emulator */
-	u64 old = 0, val = 0;
-	if (m.xchg && !guest_phys_read(gpa, &old, (u64)m.size))
-		return false;
-	if (!m.load)
-		val = emu_mov_store_value(&m, m.has_imm ? 0 : vcpu_get_gpr(v, m.reg));
-	if (ram) {
-		/* Tracked: the shadows of a guest table follow the write (mmu.c track_write). A
-		 * write to ROM is dropped. */
-		if (!(ram->flags & MEMSLOT_F_READONLY))
-			guest_phys_write(gpa, &val, (u64)m.size);
-		if (m.xchg) /* the old value into the register (one vCPU: nothing in between) */
-			vcpu_set_gpr(v, m.reg, emu_mov_load_result(&m, vcpu_get_gpr(v, m.reg), old));
-	} else if (m.load) {
-		if (!mmio_read(gpa, m.size, &val))
-			pr_debug("mmio: read from unassigned %#llx: all ones", gpa);
-		vcpu_set_gpr(v, m.reg, emu_mov_load_result(&m, vcpu_get_gpr(v, m.reg), val));
-	} else if (!mmio_write(gpa, m.size, val)) {
-		pr_debug("mmio: write to unassigned %#llx ignored", gpa);
-	}
-	rip += m.len;
-	vcpu_complete_instruction(m64 ? rip : rip & 0xffffffffULL, vmcs_read(GUEST_RFLAGS));
-	if (la != ~0ULL) /* an APIC-access exit reports no linear address */
-		vcpu_raise_breakpoints(vcpu_breakpoint_hits(la, m.size, !m.load, false));
-	return true;
+	return code && fast_mov_at(v, code, m64, gpa, la, device);
 }
 
 bool emulate_instruction(void)
@@ -266,6 +269,21 @@ bool emulate_instruction(void)
 }
 
 static bool emulate(u64 gpa, u64 la, bool device);
+
+static bool run_emulator(struct vcpu *v, u64 gpa, u64 la);
+static bool code_la_of(struct vcpu *v, u64 *code_la, bool *m64);
+
+bool mmio_fast_exit(struct vcpu *v, u64 la, u32 ec)
+{
+	u64 code_la, gpa;
+	hpa_t code;
+	bool m64;
+	if (!code_la_of(v, &code_la, &m64) || !mmu_mmio_cached(la, ec, code_la, &gpa, &code))
+		return false;
+	if (!fast_mov_at(v, (const u8 *)(uintptr_t)code, m64, gpa, la, true))
+		run_emulator(v, gpa, la);
+	return true;
+}
 
 bool mmio_emulate(u64 gpa, u64 la)
 {
@@ -277,23 +295,31 @@ bool mmio_emulate_device(u64 gpa, u64 la)
 	return emulate(gpa, la, true);
 }
 
-/* The code bytes at the guest's RIP, from the host page the shadow maps them to (the page the
- * CPU fetched them from); NULL when they may cross into the next page, or in 16-bit code. */
-static const u8 *code_bytes(struct vcpu *v, bool *m64)
+/* The linear address of the guest's instruction at RIP, and whether it is 64-bit code; false
+ * in 16-bit code and when its bytes may cross into the next page (or wrap EIP). */
+static bool code_la_of(struct vcpu *v, u64 *code_la, bool *m64)
 {
 	u64 cs_ar = vmcs_read(GUEST_CS_AR);
 	*m64 = x86_code64(v->efer, cs_ar);
 	if (!*m64 && !(cs_ar & AR_DB))
-		return NULL;
-	u64 rip = v->last_rip, code_la = rip;
+		return false;
+	u64 rip = v->last_rip, la = rip;
 	if (!*m64) {
 		if ((u32)rip > 0xffffffffu - EMU_MAX_INSN)
-			return NULL;
-		code_la = (u32)(vmcs_read(GUEST_CS_BASE) + (u32)rip);
+			return false;
+		la = (u32)(vmcs_read(GUEST_CS_BASE) + (u32)rip);
 	}
+	*code_la = la;
+	return (la & (PAGE_SIZE - 1)) <= PAGE_SIZE - EMU_MAX_INSN;
+}
+
+/* The code bytes at the guest's RIP, from the host page the shadow maps them to (the page the
+ * CPU fetched them from); NULL when they may cross into the next page, or in 16-bit code. */
+static const u8 *code_bytes(struct vcpu *v, bool *m64)
+{
+	u64 code_la;
 	hpa_t code_hpa;
-	if ((code_la & (PAGE_SIZE - 1)) > PAGE_SIZE - EMU_MAX_INSN ||
-	    !mmu_shadow_hpa(code_la & ~(PAGE_SIZE - 1), &code_hpa))
+	if (!code_la_of(v, &code_la, m64) || !mmu_shadow_hpa(code_la & ~(PAGE_SIZE - 1), &code_hpa))
 		return NULL;
 	return (const u8 *)(uintptr_t)(code_hpa + (code_la & (PAGE_SIZE - 1)));
 }
@@ -318,6 +344,12 @@ static bool emulate(u64 gpa, u64 la, bool device)
 	struct vcpu *v = &vcpu0;
 	if (gpa != ~0ULL && fast_mov(v, gpa, la, device))
 		return true;
+	return run_emulator(v, gpa, la);
+}
+
+/* The general emulator for the instruction at RIP (emul/emulate.c emu_step). */
+static bool run_emulator(struct vcpu *v, u64 gpa, u64 la)
+{
 	struct mmio_ctx ctx = {
 		.ops = { .fetch = op_fetch, .read = op_read, .write = op_write,
 			 .pio_in = op_pio_in, .pio_out = op_pio_out },

@@ -384,21 +384,6 @@ u64 vcpu_breakpoint_match(u64 dr7, u64 addr, int size, bool write, bool io)
 	return hits;
 }
 
-u64 vcpu_get_gpr(struct vcpu *v, int r)
-{
-	return r == GPR_RSP ? vmcs_read(GUEST_RSP) : v->regs.gpr[r];
-}
-
-void vcpu_set_gpr(struct vcpu *v, int r, u64 value)
-{
-	if (!(v->efer & EFER_LMA))
-		value &= 0xffffffffULL;
-	if (r == GPR_RSP)
-		vmcs_write(GUEST_RSP, value);
-	else
-		v->regs.gpr[r] = value;
-}
-
 const char *vcpu_end_name(enum vcpu_end e)
 {
 	static const char *const names[] = {

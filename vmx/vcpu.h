@@ -181,8 +181,19 @@ void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
 void vcpu_inject_page_fault(u64 la, u32 ec);
 /* Sets the guest GPR named by register number r (32-bit guests: writes the low 32 bits
  * zero-extended, as the CPU does for 32-bit operands). */
-void vcpu_set_gpr(struct vcpu *v, int r, u64 value);
-u64 vcpu_get_gpr(struct vcpu *v, int r);
+static inline void vcpu_set_gpr(struct vcpu *v, int r, u64 value)
+{
+	if (!(v->efer & EFER_LMA))
+		value &= 0xffffffffULL;
+	if (r == GPR_RSP)
+		vmcs_write(GUEST_RSP, value);
+	else
+		v->regs.gpr[r] = value;
+}
+static inline u64 vcpu_get_gpr(struct vcpu *v, int r)
+{
+	return r == GPR_RSP ? vmcs_read(GUEST_RSP) : v->regs.gpr[r];
+}
 const char *vcpu_end_name(enum vcpu_end e);
 
 /* Assembly entry (vmx/entry.S): 0 after a VM exit; 1 VMfailValid; 2 VMfailInvalid. */

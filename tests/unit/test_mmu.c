@@ -373,6 +373,65 @@ static void test_off_mmio_slow_then_fast(void **state)
 	assert_int_equal(leaf_spte(la, NULL), e);
 }
 
+/* mmu_mmio_cached refuses, counting nothing and changing nothing. */
+static void expect_no_cached_answer(u64 la, u32 ec, u64 code_la, const char *why)
+{
+	u64 fast = mmu_stats.mmio_fast, spte = leaf_spte(la, NULL), gpa = 0;
+	hpa_t hpa = 0;
+	if (mmu_mmio_cached(la, ec, code_la, &gpa, &hpa))
+		fail_msg("mmu_mmio_cached(%#llx, ec %#x, code %#llx) answered (%s)", la, ec, code_la,
+			 why);
+	assert_int_equal(mmu_stats.mmio_fast, fast);
+	assert_int_equal(leaf_spte(la, NULL), spte);
+}
+
+/* The MMIO exit's fast path (vmx/insn.c mmio_fast_exit): mmu_mmio_cached answers from the leaf
+ * cache what mmu_page_fault would answer, and only while the cache, the spte's generation,
+ * the code page's leaf and the access allow it. */
+static void test_off_mmio_cached(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	u64 code = 0x5000, la = MMIO_GPA + 0x84, gpa;
+	hpa_t hpa;
+	fault_ok(code, 0);            /* the code page: a RAM leaf */
+	fault_ok(MMIO_GPA + 0x40, 0); /* the MMIO spte, by the slow path */
+	mmu_audit_enabled = false;    /* the fast path stays off while the audit runs: below */
+	assert_true(mmu_shadow_hpa(code, &hpa)); /* both leaves into the cache */
+	fault_ok(MMIO_GPA + 0x80, EC_P | EC_RSVD);
+	u64 fast = mmu_stats.mmio_fast;
+	assert_true(mmu_mmio_cached(la, EC_P | EC_RSVD, code + 0x10, &gpa, &hpa));
+	assert_int_equal(gpa, la);
+	assert_int_equal(hpa, HPA(code) + 0x10);
+	assert_int_equal(mmu_stats.mmio_fast, fast + 1);
+	assert_true(mmu_mmio_cached(la + 4, EC_P | EC_W | EC_RSVD, code, &gpa, &hpa));
+	assert_int_equal(gpa, la + 4);
+	/* The general path's answer is the same. */
+	struct mmu_verdict r = mmu_page_fault(la, EC_P | EC_RSVD);
+	assert_int_equal(r.what, MMU_EMULATE_DEVICE);
+	assert_int_equal(r.gpa, la);
+
+	expect_no_cached_answer(la, EC_P | EC_RSVD, 0x9000, "code page not in the cache");
+	expect_no_cached_answer(la, EC_P | EC_RSVD, MMIO_GPA + 0x10, "code in device memory");
+	expect_no_cached_answer(la, EC_P | EC_RSVD | PFEC_I, code, "a fetch");
+	mmu_audit_enabled = true;
+	expect_no_cached_answer(la, EC_P | EC_RSVD, code, "the audit on");
+	mmu_audit_enabled = false;
+
+	/* A memslot change elsewhere: the MMIO spte is stale until its next fault rebuilds it. */
+	add_slot(2, (64 * MiB) >> PAGE_SHIFT, 1, (hpa_t)(uintptr_t)host_pages(1), 0);
+	expect_no_cached_answer(la, EC_P | EC_RSVD, code, "a stale MMIO spte");
+	fault_ok(la, EC_P | EC_RSVD);
+	assert_true(mmu_shadow_hpa(code, &hpa));
+	fault_ok(la, EC_P | EC_RSVD);
+	assert_true(mmu_mmio_cached(la, EC_P | EC_RSVD, code, &gpa, &hpa));
+
+	/* The code page's leaf goes (a zap of every shadow page): no answer from the cache. */
+	mmu_zap_all_fast();
+	expect_no_cached_answer(la, EC_P | EC_RSVD, code, "after a zap-all");
+	mmu_audit_enabled = true;
+}
+
 static void test_off_mmio_stale_after_memslot_add(void **state)
 {
 	(void)state;
@@ -2225,6 +2284,28 @@ static void test_snd_smap_mmio_fast_path(void **state)
 	expect_audit_clean("smap mmio");
 }
 
+/* SMAP in the MMIO exit's fast path: a supervisor access to a user device page with
+ * RFLAGS.AC=0 is the guest's fault, which mmu_mmio_cached leaves to the walk. */
+static void test_snd_smap_mmio_cached(void **state)
+{
+	(void)state;
+	NEED_MMIO_SPTES();
+	setup_32_smap(true);
+	fault_ok(0xc000, EC_U);
+	fault_ok(0x6000, EC_U); /* the code page: user RAM */
+	mmu_audit_enabled = false;
+	hpa_t hpa;
+	u64 gpa;
+	assert_true(mmu_shadow_hpa(0x6000, &hpa));
+	fault_ok(0xc004, EC_P | EC_RSVD | EC_U);
+	expect_no_cached_answer(0xc008, EC_P | EC_RSVD, 0x6000, "SMAP, AC=0");
+	assert_true(mmu_mmio_cached(0xc008, EC_P | EC_RSVD | EC_AC, 0x6000, &gpa, &hpa));
+	assert_int_equal(gpa, MMIO_GPA + 8);
+	assert_true(mmu_mmio_cached(0xc00c, EC_P | EC_RSVD | EC_U, 0x6000, &gpa, &hpa));
+	assert_int_equal(gpa, MMIO_GPA + 0xc);
+	mmu_audit_enabled = true;
+}
+
 /* CR0.WP=0 with SMAP: the supervisor-only trick would hide later SMAP faults on a user page,
  * so such a write is emulated and the leaf keeps the user bit. */
 static void test_snd_smap_wp0_user_write_emulated(void **state)
@@ -2746,6 +2827,7 @@ int main(void)
 		T(test_off_ram_fault_maps_leaf),
 		T(test_off_second_fault_reuses),
 		T(test_off_mmio_slow_then_fast),
+		T(test_off_mmio_cached),
 		T(test_off_mmio_stale_after_memslot_add),
 		T(test_off_memslot_move_clears_old_leaves),
 		T(test_off_zap_all_reclaims_lazily),
@@ -2810,6 +2892,7 @@ int main(void)
 		T(test_pfb_random_32),
 		T(test_pfb_random_without_fill),
 		T(test_snd_smap_mmio_fast_path),
+		T(test_snd_smap_mmio_cached),
 		T(test_snd_smap_wp0_user_write_emulated),
 		T(test_snd_write_refault_after_unprotect_emulates),
 	};
