@@ -98,11 +98,6 @@ u64 vmcs_read(enum vmcs_field f)
 	return 0x93 | ((u64)cpl << 5);
 }
 
-void vcpu_set_gpr(struct vcpu *vc, int r, u64 value)
-{
-	vc->regs.gpr[r] = (vc->efer & EFER_LMA) ? value : (u32)value;
-}
-
 void vcpu_skip_instruction(void)
 {
 	skips++;
