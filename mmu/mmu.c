@@ -1579,19 +1579,21 @@ bool mmu_mmio_cached(u64 la, u32 ec, u64 code_la, u64 *gpa, hpa_t *code_hpa)
 {
 	if (mmu_audit_enabled || !root) /* the audit point of mmu_page_fault sees every fault */
 		return false;
+	/* The two entries are the two pages (a driver's loop: see leaf_cached), in either order. */
+	_Static_assert(LEAF_CACHE == 2, "mmu_mmio_cached looks for the two pages in two entries");
 	u64 page = la & ~(PAGE_SIZE - 1), code_page = code_la & ~(PAGE_SIZE - 1);
-	u32 ref = ~0u, code_ref = ~0u;
-	for (unsigned i = 0; i < LEAF_CACHE; i++) {
-		if (leaf_cache[i].root != root || leaf_cache[i].epoch != shadow_epoch)
-			continue;
-		if (leaf_cache[i].la_page == page)
-			ref = leaf_cache[i].ref;
-		if (leaf_cache[i].la_page == code_page)
-			code_ref = leaf_cache[i].ref;
-	}
-	if (ref == ~0u || code_ref == ~0u)
+	unsigned d;
+	if (leaf_cache[0].la_page == page && leaf_cache[1].la_page == code_page)
+		d = 0;
+	else if (leaf_cache[1].la_page == page && leaf_cache[0].la_page == code_page)
+		d = 1;
+	else
 		return false;
-	u64 code = *ref_ptr(code_ref);
+	if (leaf_cache[0].root != root || leaf_cache[1].root != root ||
+	    leaf_cache[0].epoch != shadow_epoch || leaf_cache[1].epoch != shadow_epoch)
+		return false;
+	u32 ref = leaf_cache[d].ref;
+	u64 code = *ref_ptr(leaf_cache[d ^ 1].ref);
 	if (!is_shadow_present(code) || is_mmio_spte(code) || is_apic_access(code))
 		return false;
 	*code_hpa = spte_hpa(code) | (code_la & (PAGE_SIZE - 1));

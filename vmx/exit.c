@@ -68,11 +68,52 @@ static void handle_external_interrupt(struct vcpu *v)
 		 vmcs_read(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK);
 }
 
+static void handle_page_fault(struct vcpu *v)
+{
+	u64 la = v->exit_qual;
+	u32 ec = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	/* SMAP depends on RFLAGS.AC, which the error code does not carry. */
+	if ((v->cr4 & CR4_SMAP) && (vmcs_read(GUEST_RFLAGS) & RFLAGS_AC))
+		ec |= PFEC_SW_AC;
+	/* A device register access through a current MMIO spte: answered in one call. */
+	if ((ec & PFEC_RSVD) && mmio_fast_exit(v, la, ec))
+		return;
+	struct mmu_verdict r = mmu_page_fault(la, ec);
+	switch (r.what) {
+	case MMU_HANDLED:
+		break;
+	case MMU_EMULATE_DEVICE:
+		mmio_emulate_device(r.gpa, la);
+		break;
+	case MMU_EMULATE:
+		v->ram_emulations++;
+		mmio_emulate(r.gpa, la);
+		break;
+	case MMU_EMULATE_PT_WRITE:
+		mmio_emulate_pt_write(r.gpa, la);
+		break;
+	case MMU_GUEST_FAULT:
+		vcpu_inject_page_fault(la, r.error_code);
+		break;
+	case MMU_BAD_TABLE:
+		vcpu_stop(v, END_GUEST_ERROR, "guest page walk for %#llx (rip=%#llx) reads a "
+			  "paging structure at %#llx, which is not RAM", la, v->last_rip, r.gpa);
+		break;
+	}
+}
+
 static void handle_exception(struct vcpu *v)
 {
 	u32 info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
 	u32 vec = info & INTR_INFO_VECTOR_MASK;
 	u32 type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+	/* The common exception exit first. Vector 14 is a hardware exception (an NMI is vector 2,
+	 * and INT n is not intercepted). */
+	if (vec == VEC_PF) {
+		intr_recover_nmi_blocking(info);
+		handle_page_fault(v);
+		return;
+	}
 	if (type == INTR_TYPE_NMI) { /* NMI exiting: the host's NMI, not the guest's */
 		if (!host_nmis++)
 			pr_warn("host NMI during guest run: counted and ignored (the run's end says "
@@ -98,38 +139,6 @@ static void handle_exception(struct vcpu *v)
 		vmcs_write(VM_ENTRY_INTR_INFO, (info & ~INTR_INFO_NMI_UNBLOCK));
 		if (t == INTR_TYPE_SW_EXCEPTION || t == INTR_TYPE_PRIV_SW_EXCEPTION)
 			vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
-		return;
-	}
-	if (vec == VEC_PF) {
-		u64 la = v->exit_qual;
-		u32 ec = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
-		/* SMAP depends on RFLAGS.AC, which the error code does not carry. */
-		if ((v->cr4 & CR4_SMAP) && (vmcs_read(GUEST_RFLAGS) & RFLAGS_AC))
-			ec |= PFEC_SW_AC;
-		if ((ec & PFEC_RSVD) && mmio_fast_exit(v, la, ec))
-			return;
-		struct mmu_verdict r = mmu_page_fault(la, ec);
-		switch (r.what) {
-		case MMU_HANDLED:
-			break;
-		case MMU_EMULATE_DEVICE:
-			mmio_emulate_device(r.gpa, la);
-			break;
-		case MMU_EMULATE:
-			v->ram_emulations++;
-			mmio_emulate(r.gpa, la);
-			break;
-		case MMU_EMULATE_PT_WRITE:
-			mmio_emulate_pt_write(r.gpa, la);
-			break;
-		case MMU_GUEST_FAULT:
-			vcpu_inject_page_fault(la, r.error_code);
-			break;
-		case MMU_BAD_TABLE:
-			vcpu_stop(v, END_GUEST_ERROR, "guest page walk for %#llx (rip=%#llx) reads a "
-				  "paging structure at %#llx, which is not RAM", la, v->last_rip, r.gpa);
-			break;
-		}
 		return;
 	}
 	vcpu_stop(v, END_GUEST_ERROR, "unexpected intercepted exception vector %u at rip=%#llx",

@@ -193,14 +193,9 @@ static struct {
 	struct emu_mov m;
 } mov_cache;
 
-/* The decode of the MOV at code (in the cache until the next call), or NULL. */
-static const struct emu_mov *decode_mov_cached(const u8 *code, bool m64)
+/* decode_mov_cached's miss: decodes, and caches what it accepts. */
+static __attribute__((noinline)) const struct emu_mov *decode_mov_fill(const u8 *code, bool m64)
 {
-	_Static_assert(EMU_MAX_INSN == 15, "insn_masks: bytes 0-7 and 7-14");
-	if (code == mov_cache.code && m64 == mov_cache.m64 &&
-	    (insn_word(code, 0) & mov_cache.masks[0]) == mov_cache.words[0] &&
-	    (insn_word(code, 1) & mov_cache.masks[1]) == mov_cache.words[1])
-		return &mov_cache.m;
 	struct emu_mov m;
 	if (!emu_decode_mov(code, m64, &m))
 		return NULL;
@@ -213,8 +208,22 @@ static const struct emu_mov *decode_mov_cached(const u8 *code, bool m64)
 	return &mov_cache.m;
 }
 
+/* The decode of the MOV at code (in the cache until the next call), or NULL. */
+static inline __attribute__((always_inline)) const struct emu_mov *
+decode_mov_cached(const u8 *code, bool m64)
+{
+	_Static_assert(EMU_MAX_INSN == 15, "insn_masks: bytes 0-7 and 7-14");
+	if (code == mov_cache.code && m64 == mov_cache.m64 &&
+	    (insn_word(code, 0) & mov_cache.masks[0]) == mov_cache.words[0] &&
+	    (insn_word(code, 1) & mov_cache.masks[1]) == mov_cache.words[1])
+		return &mov_cache.m;
+	return decode_mov_fill(code, m64);
+}
+
 /* fast_mov with the code bytes known: code, in 64-bit code when m64. */
-static bool fast_mov_at(struct vcpu *v, const u8 *code, bool m64, u64 gpa, u64 la, bool device)
+static inline __attribute__((always_inline)) bool fast_mov_at(struct vcpu *v, const u8 *code,
+								bool m64, u64 gpa, u64 la,
+								bool device)
 {
 	const struct emu_mov *m = decode_mov_cached(code, m64);
 	if (!m)
@@ -271,7 +280,8 @@ bool emulate_instruction(void)
 static bool emulate(u64 gpa, u64 la, bool device);
 
 static bool run_emulator(struct vcpu *v, u64 gpa, u64 la);
-static bool code_la_of(struct vcpu *v, u64 *code_la, bool *m64);
+static inline __attribute__((always_inline)) bool code_la_of(struct vcpu *v, u64 *code_la,
+								bool *m64);
 
 bool mmio_fast_exit(struct vcpu *v, u64 la, u32 ec)
 {
@@ -297,7 +307,8 @@ bool mmio_emulate_device(u64 gpa, u64 la)
 
 /* The linear address of the guest's instruction at RIP, and whether it is 64-bit code; false
  * in 16-bit code and when its bytes may cross into the next page (or wrap EIP). */
-static bool code_la_of(struct vcpu *v, u64 *code_la, bool *m64)
+static inline __attribute__((always_inline)) bool code_la_of(struct vcpu *v, u64 *code_la,
+								bool *m64)
 {
 	u64 cs_ar = vmcs_read(GUEST_CS_AR);
 	*m64 = x86_code64(v->efer, cs_ar);

@@ -68,7 +68,7 @@ static bool nmi_blocked(void)
 		(INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI)) || debug_trap_pending();
 }
 
-void intr_recover_nmi_blocking(u32 exit_intr_info)
+void intr_recover_nmi_blocking_slow(u32 exit_intr_info)
 {
 	if (!((vmx_caps.pin >> 32) & PIN_VIRTUAL_NMIS) || !(exit_intr_info & INTR_INFO_VALID) ||
 	    !(exit_intr_info & INTR_INFO_NMI_UNBLOCK) ||

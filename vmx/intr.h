@@ -32,6 +32,11 @@ void handle_nmi_window(struct vcpu *v);
  * set again before the entry, or a pending NMI would come in before the handler returned
  * (SDM 27.2.3, KVM's vmx_recover_nmi_blocking). Not for #DF, nor for an exit during event
  * delivery (bit 12 undefined there). */
-void intr_recover_nmi_blocking(u32 exit_intr_info);
+void intr_recover_nmi_blocking_slow(u32 exit_intr_info);
+static inline void intr_recover_nmi_blocking(u32 exit_intr_info)
+{
+	if (exit_intr_info & INTR_INFO_NMI_UNBLOCK) /* rare: tested inline on every exception */
+		intr_recover_nmi_blocking_slow(exit_intr_info);
+}
 
 #endif
