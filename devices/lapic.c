@@ -39,7 +39,6 @@ static const u32 lvt_writable[LVT_COUNT] = {
  */
 static struct lapic {
 	struct lapic_config cfg;
-	u64 base;        /* IA32_APIC_BASE */
 	u8 xapic_id;     /* ID register bits 31:24 (xAPIC mode) */
 	u32 ldr, dfr, svr; /* TPR, IRR, ISR and TMR live in regs[] (below) */
 	u32 esr;         /* as read */
@@ -91,12 +90,7 @@ static int vec_highest(const u32 *map)
 
 /* ---- Modes ---- */
 
-enum lapic_mode lapic_mode(void)
-{
-	if (!(la.base & APIC_BASE_EN))
-		return LAPIC_MODE_DISABLED;
-	return (la.base & APIC_BASE_EXTD) ? LAPIC_MODE_X2APIC : LAPIC_MODE_XAPIC;
-}
+u64 lapic_base; /* IA32_APIC_BASE: written by set_base only */
 
 static bool x2apic_mode(void) { return lapic_mode() == LAPIC_MODE_X2APIC; }
 
@@ -105,7 +99,7 @@ static bool sw_enabled(void)
 	return lapic_mode() != LAPIC_MODE_DISABLED && (la.svr & APIC_SVR_ENABLE);
 }
 
-u64 lapic_window_base(void) { return la.base & ~(LAPIC_WINDOW_SIZE - 1); }
+u64 lapic_window_base(void) { return lapic_base & ~(LAPIC_WINDOW_SIZE - 1); }
 
 /* x2APIC logical ID (SDM 11.12.10.2): cluster ID[19:4] in bits 31:16, 1 << ID[3:0] below. */
 static u32 x2apic_ldr(void) { return ((X2APIC_ID >> 4) << 16) | (1u << (X2APIC_ID & 0xf)); }
@@ -675,7 +669,7 @@ static u64 base_reserved(void)
 static void set_base(u64 value)
 {
 	u64 old_window = lapic_window_base();
-	la.base = value;
+	lapic_base = value;
 	if (la.moved && lapic_window_base() != old_window)
 		la.moved(lapic_window_base());
 }
@@ -701,7 +695,7 @@ static bool write_base(u64 v)
 		reset_registers();
 	if (new == LAPIC_MODE_X2APIC && old == LAPIC_MODE_XAPIC)
 		la.xapic_id = (u8)X2APIC_ID; /* the legacy ID is the x2APIC ID's low 8 bits */
-	set_base((v & ~APIC_BASE_BSP) | (la.base & APIC_BASE_BSP));
+	set_base((v & ~APIC_BASE_BSP) | (lapic_base & APIC_BASE_BSP));
 	return true;
 }
 
@@ -709,7 +703,7 @@ bool lapic_rdmsr(u32 msr, u64 *value, u64 now)
 {
 	timer_catch_up(now);
 	switch (msr) {
-	case LAPIC_MSR_APIC_BASE: *value = la.base; return true;
+	case LAPIC_MSR_APIC_BASE: *value = lapic_base; return true;
 	case LAPIC_MSR_TSC_DEADLINE: *value = deadline_mode() ? la.tsc_deadline : 0; return true;
 	}
 	if (!is_x2apic_msr(msr))

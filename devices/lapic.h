@@ -91,7 +91,15 @@ bool lapic_owns_msr(u32 msr);
 bool lapic_rdmsr(u32 msr, u64 *value, u64 now);
 bool lapic_wrmsr(u32 msr, u64 value, u64 now);
 
-enum lapic_mode lapic_mode(void);
+/* IA32_APIC_BASE as the guest last wrote it (read-only outside lapic.c). */
+extern u64 lapic_base;
+/* Inline: every CPUID exit asks (vmx/exit_cpuid.c). */
+static inline enum lapic_mode lapic_mode(void)
+{
+	if (!(lapic_base & APIC_BASE_EN))
+		return LAPIC_MODE_DISABLED;
+	return (lapic_base & APIC_BASE_EXTD) ? LAPIC_MODE_X2APIC : LAPIC_MODE_XAPIC;
+}
 /* The guest-physical address of the register window (IA32_APIC_BASE bits 12 and up). */
 u64 lapic_window_base(void);
 

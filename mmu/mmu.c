@@ -169,6 +169,14 @@ static struct gwalk_ctx gctx;
 /* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
  * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
 static u64 shadow_epoch;
+/* mmu_entry_root (mmu.h): the root's address while mmu_before_entry has nothing to do; every
+ * change of what it tests (the root, the obsolete list, the valid generation, a pending audit
+ * or root refill) clears it first (entry_work), and the audit checks that it stays true. */
+hpa_t mmu_entry_root;
+static inline void entry_work(void)
+{
+	mmu_entry_root = 0;
+}
 static int walk_pages_left;   /* what the current walk may still allocate (mmu_topup) */
 static bool audit_pending;    /* audit at the next root load (a new root, a memslot change) */
 static bool audit_whole_pending; /* that audit covers the whole tables (a memslot change) */
@@ -360,8 +368,10 @@ static u64 empty_of(const struct sp *s)
 /* A present PDPTE of s was cleared: with pf_bypass a root must not keep it clear (above). */
 static void pdpte_cleared(const struct sp *s)
 {
-	if (pf_bypass && (s->role & ROLE_PAE_ROOT))
+	if (pf_bypass && (s->role & ROLE_PAE_ROOT)) {
+		entry_work();
 		root_refill = true;
+	}
 }
 
 static void spte_clear(u32 ref)
@@ -500,8 +510,10 @@ static void sp_release(struct sp *s)
 {
 	unhash(s);
 	s->in_use = 0;
-	if (s == root)
+	if (s == root) {
+		entry_work();
 		root = NULL;
+	}
 	list_add(&free_list, s);
 	mmu_stats.sp_in_use--;
 }
@@ -535,6 +547,7 @@ void mmu_reclaim(void)
 void mmu_zap_all_fast(void)
 {
 	memset(mmio_la_seen, 0, sizeof(mmio_la_seen)); /* no MMIO spte is reachable now */
+	entry_work();
 	shadow_epoch++;
 	mmu_valid_gen++;
 	list_splice(&active_list, &obsolete_list);
@@ -1066,6 +1079,7 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 	pending.valid = false;
 	if (reset)
 		mmu_zap_all_fast(); /* permissions in sptes depend on these bits */
+	entry_work();
 	root = NULL; /* looked up again (cached) and, for PAE-format roots, refilled */
 	return 0;
 }
@@ -1079,6 +1093,7 @@ int mmu_set_guest_cr3(u64 cr3)
 		memcpy(gctx.pdpte, pdpte, sizeof(pdpte));
 	}
 	gctx.cr3 = cr3;
+	entry_work();
 	root = NULL; /* looked up again (cached) and, for PAE-format roots, refilled */
 	return 0;
 }
@@ -1125,13 +1140,19 @@ static void fill_pae_root(struct sp *r)
 
 static void audit_point(const char *where);
 
+/* True when mmu_before_entry has nothing to do but return the root. */
+static bool entry_ready(void)
+{
+	return !obsolete_list.count && root && !audit_pending && !root_refill && !is_obsolete(root);
+}
+
 hpa_t mmu_before_entry(void)
 {
 	if (obsolete_list.count)
 		mmu_reclaim();
-	if (root && !audit_pending && !root_refill && !is_obsolete(root))
-		return (hpa_t)(uintptr_t)root->spt;
-	return mmu_load_root();
+	hpa_t r = entry_ready() ? (hpa_t)(uintptr_t)root->spt : mmu_load_root();
+	mmu_entry_root = entry_ready() ? r : 0;
+	return r;
 }
 
 /* The root for the guest's paging state, built when it is missing or obsolete. */
@@ -1157,6 +1178,7 @@ hpa_t mmu_load_root(void)
 {
 	if (!root || is_obsolete(root) || root_refill) {
 		mmu_topup(); /* nothing is held yet; it may zap all, and the root is built below */
+		entry_work();
 		root_refill = false; /* get_root refills a PAE-format root's missing PDPTEs */
 		root = get_root();
 		audit_pending = true;
@@ -1833,6 +1855,7 @@ static void zap_slot_range(const struct memslot *m)
 static void after_change(void)
 {
 	mmu_stats.memslot_changes++;
+	entry_work();
 	audit_pending = true;
 	audit_whole_pending = true; /* MMIO sptes' currency changed without an spte write */
 	if (mmio_gen_of(guest_memslots.generation) == 0) {
@@ -2098,11 +2121,24 @@ static u64 audit_table(const struct sp *s, u64 la_base)
 	return bad;
 }
 
+/* mmu_entry_root is a promise that nothing waits before the next entry (entry_work). */
+static u64 audit_entry_root(void)
+{
+	if (mmu_entry_root && (!entry_ready() || mmu_entry_root != (hpa_t)(uintptr_t)root->spt)) {
+		pr_err("audit: mmu_entry_root %#llx, but mmu_before_entry has work (root %p, %llu "
+		       "obsolete pages, audit %d, refill %d)", mmu_entry_root, (void *)root,
+		       obsolete_list.count, audit_pending, root_refill);
+		return 1;
+	}
+	return 0;
+}
+
 u64 mmu_audit(const char *where)
 {
+	u64 bad = audit_entry_root();
 	if (!root)
-		return 0;
-	u64 bad = audit_table(root, 0);
+		return bad;
+	bad += audit_table(root, 0);
 	if (bad)
 		pr_err("audit at %s: %llu bad sptes", where, bad);
 	else
@@ -2162,7 +2198,7 @@ static void audit_point(const char *where)
 	bool whole = audit_whole_pending || ++mmu_audit_points % every == 0;
 	audit_whole_pending = false;
 	mmu_audits_done++;
-	u64 bad = whole ? mmu_audit(where) : audit_changed(root, 0);
+	u64 bad = whole ? mmu_audit(where) : audit_changed(root, 0) + audit_entry_root();
 	if (whole)
 		mmu_audits_whole++;
 	if (bad)

@@ -54,6 +54,16 @@ hpa_t mmu_load_root(void);
 /* Before a VM entry: frees a batch of obsolete shadow pages if any wait (mmu_reclaim), then
  * returns the root (mmu_load_root), with only two checks when nothing needs doing. */
 hpa_t mmu_before_entry(void);
+/* The root's address while mmu_before_entry has nothing to do (no obsolete page waits, the
+ * root is loaded, current and needs no refill, no audit waits); 0 otherwise. */
+extern hpa_t mmu_entry_root;
+/* mmu_before_entry, with its common case (nothing to do) inline: the run loop calls it before
+ * every entry. */
+static inline hpa_t mmu_root_for_entry(void)
+{
+	hpa_t r = mmu_entry_root;
+	return r ? r : mmu_before_entry();
+}
 
 /* What the caller of mmu_page_fault must do (KVM's RET_PF_*): the MMU never calls up. */
 enum mmu_fault {

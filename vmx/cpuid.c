@@ -338,31 +338,8 @@ void cpuid_guest_view(const struct cpuid_model *m, const struct cpuid_guest *g, 
 }
 
 /* Leaves cluster at 0, 0x40000000 and 0x80000000: fold the top bits in, spread subleaves. */
-static u32 cache_index(u32 leaf, u32 sub)
-{
-	return (leaf + (leaf >> 27) + sub * 5) & (CPUID_CACHE_SIZE - 1);
-}
-
-static bool same_guest(const struct cpuid_guest *a, const struct cpuid_guest *b)
-{
-	return a->cr4 == b->cr4 && a->xcr0 == b->xcr0 && a->apic_disabled == b->apic_disabled;
-}
-
-bool cpuid_cache_get(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
-		     struct cpuid_regs *r)
-{
-	const struct cpuid_cache_entry *e = &c->e[cache_index(leaf, sub)];
-	if (e->valid && e->leaf == leaf && e->sub == sub && same_guest(&e->g, g)) {
-		*r = e->r;
-		c->hits++;
-		return true;
-	}
-	c->misses++;
-	return false;
-}
-
 void cpuid_cache_put(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
 		     const struct cpuid_regs *r)
 {
-	c->e[cache_index(leaf, sub)] = (struct cpuid_cache_entry){ leaf, sub, *g, *r, true };
+	c->e[cpuid_cache_index(leaf, sub)] = (struct cpuid_cache_entry){ leaf, sub, *g, *r, true };
 }

@@ -73,9 +73,25 @@ struct cpuid_cache {
 	struct cpuid_cache_entry e[CPUID_CACHE_SIZE];
 	u64 hits, misses;
 };
-/* True, with the cached answer in *r, when (leaf, sub, *g) was answered before. */
-bool cpuid_cache_get(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
-		     struct cpuid_regs *r);
+static inline u32 cpuid_cache_index(u32 leaf, u32 sub)
+{
+	return (leaf + (leaf >> 27) + sub * 5) & (CPUID_CACHE_SIZE - 1);
+}
+/* True, with the cached answer in *r, when (leaf, sub, *g) was answered before. Inline: every
+ * CPUID exit asks. */
+static inline bool cpuid_cache_get(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf,
+				   u32 sub, struct cpuid_regs *r)
+{
+	const struct cpuid_cache_entry *e = &c->e[cpuid_cache_index(leaf, sub)];
+	if (e->valid && e->leaf == leaf && e->sub == sub && e->g.cr4 == g->cr4 &&
+	    e->g.xcr0 == g->xcr0 && e->g.apic_disabled == g->apic_disabled) {
+		*r = e->r;
+		c->hits++;
+		return true;
+	}
+	c->misses++;
+	return false;
+}
 void cpuid_cache_put(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
 		     const struct cpuid_regs *r);
 

@@ -329,14 +329,6 @@ void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
 	va_end(ap);
 }
 
-void vcpu_skip_instruction(void)
-{
-	u64 rip = vcpu0.last_rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	/* Outside 64-bit code EIP wraps at 4 GiB (CS.L only counts in IA-32e mode). */
-	if (!(vcpu0.efer & EFER_LMA) || !x86_code64(vcpu0.efer, vmcs_read(GUEST_CS_AR)))
-		rip &= 0xffffffffULL; /* (no VMREAD of CS outside IA-32e mode) */
-	vcpu_complete_instruction(rip, vmcs_read(GUEST_RFLAGS));
-}
 
 
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
@@ -449,7 +441,7 @@ void vcpu_run(struct vcpu *v)
 	/* Every step below is a cheap check when it has nothing to do (docs/vmx.md, "What runs
 	 * before every entry"): this loop is the fixed cost of every exit. */
 	while (v->end == END_NONE) {
-		hpa_t root = mmu_before_entry();
+		hpa_t root = mmu_root_for_entry();
 		if (root != v->root_hpa) {
 			v->root_hpa = root;
 			vmcs_write(GUEST_CR3, root);

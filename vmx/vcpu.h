@@ -126,9 +126,6 @@ void vcpu_print_summary(struct vcpu *v, u32 code);
 void vcpu_run(struct vcpu *v);
 /* Stops the guest at the next exit-handler return, with a reason line. */
 void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...) __printf(3, 4);
-/* Completes the exiting instruction: RIP past it (VM_EXIT_INSTRUCTION_LEN), through
- * vcpu_complete_instruction below. */
-void vcpu_skip_instruction(void);
 /* After an instruction the hypervisor completed (skipped or emulated), with RFLAGS as the
  * instruction left it: ends STI/MOV-SS blocking and owes the guest its single-step #DB when
  * TF is set. */
@@ -155,6 +152,17 @@ static inline void vcpu_complete_instruction(u64 next_rip, u64 rflags)
 	if (rflags & RFLAGS_RF) /* cleared after any completed instruction (SDM 18.3.1.1) */
 		vmcs_write(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
 	vcpu_instruction_done(rflags);
+}
+/* Completes the exiting instruction: RIP past it (VM_EXIT_INSTRUCTION_LEN), through
+ * vcpu_complete_instruction. Inline: every exit for an instruction the hypervisor completes
+ * runs it. */
+static inline void vcpu_skip_instruction(void)
+{
+	u64 rip = vcpu0.last_rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	/* Outside 64-bit code EIP wraps at 4 GiB (CS.L only counts in IA-32e mode). */
+	if (!(vcpu0.efer & EFER_LMA) || !x86_code64(vcpu0.efer, vmcs_read(GUEST_CS_AR)))
+		rip &= 0xffffffffULL; /* (no VMREAD of CS outside IA-32e mode) */
+	vcpu_complete_instruction(rip, vmcs_read(GUEST_RFLAGS));
 }
 /* A data access (or, with io, a port access) the hypervisor did for the guest instead of the
  * CPU: returns the guest's enabled data/I/O breakpoints (DR0-DR3, DR7, CR4.DE) it matches, as

@@ -3,13 +3,14 @@
  * fuzz_hypercall.c - the hypercall handler (vmx/exit_vmcall.c, handle_vmcall) over the real
  * MMU (mmu/mmu.c, memslot.c, gwalk.c), with the host faked as in tests/unit (fake_host.c:
  * pmm on the heap, log, panic; fake_vmx.c: guest_phys_read/write through the memslots,
- * mmio_emulate and #PF injection recorded). The three VMX calls handle_vmcall makes are faked
- * here: vmcs_read (only GUEST_SS_AR, for the CPL), vcpu_set_gpr, vcpu_skip_instruction.
+ * mmio_emulate and #PF injection recorded). The VMCS accesses handle_vmcall makes are faked
+ * here: vmcs_read of GUEST_SS_AR (the CPL) and of what vcpu_skip_instruction (vmx/vcpu.h,
+ * inline) reads, and vmcs_write of GUEST_RIP, counted as the RIP advances.
  *
  * Each input is one guest life: 1 MiB of guest RAM as slot 0, a 4-page "device window" as
  * slot 1 (not created by the guest), paging off or 32-bit paging with an identity map of
  * 4 MiB pages (PD at gpa 0x1000), then a sequence of exits, each followed by what the run
- * loop does (mmu_reclaim, then mmu_load_root before the next entry):
+ * loop does (mmu_root_for_entry, checked against mmu_load_root, before the next entry):
  *   - a VMCALL with the call number and RBX/RCX/RDX/RSI from the input (long mode or not, CPL
  *     0 or not), checked against a model of docs/hypercalls.md;
  *   - a #PF exit at a linear address from the input, with the error code the CPU would give
@@ -90,16 +91,24 @@ enum { HC_VERSION, HC_ADD, HC_DELETE, HC_MOVE, HC_RESIZE, HC_STAT, HC_AUDIT, HC_
 /* ---- The VMX side handle_vmcall uses ---- */
 
 static struct vcpu v;
+struct vcpu vcpu0; /* vcpu_skip_instruction's: RIP 0, 32-bit code */
 static int cpl, skips;
 
 u64 vmcs_read(enum vmcs_field f)
 {
-	CHECK(f == GUEST_SS_AR, "vmcs_read(%#x): only GUEST_SS_AR is faked", (unsigned)f);
-	return 0x93 | ((u64)cpl << 5);
+	switch (f) {
+	case GUEST_SS_AR: return 0x93 | ((u64)cpl << 5);
+	case VM_EXIT_INSTRUCTION_LEN: return 3; /* VMCALL */
+	case GUEST_RFLAGS: return RFLAGS_FIXED;
+	case GUEST_INTERRUPTIBILITY: return 0;
+	default: CHECK(false, "vmcs_read(%#x) is not faked", (unsigned)f); return 0;
+	}
 }
 
-void vcpu_skip_instruction(void)
+void vmcs_write(enum vmcs_field f, u64 value)
 {
+	CHECK(f == GUEST_RIP, "vmcs_write(%#x) is not faked", (unsigned)f);
+	CHECK(value == 3, "RIP %#llx after a 3-byte VMCALL at 0", value);
 	skips++;
 }
 
@@ -493,6 +502,17 @@ static void page_fault(u64 la, u8 bits)
  * kind (b0 & 7): 0, 6: page fault; 1-4: memslot calls; 5: call number (b0 >> 3) | b9 << 5:
  * 0 and 5-7 and unknown ones; 7: a memslot call (b0 >> 3 & 3) + 1 at CPL 1-3.
  */
+/* What the run loop does before an entry (vmx/vcpu.c): the inline test of mmu_entry_root,
+ * else mmu_before_entry (a batch of reclaim, the root). The root it gives must be the one
+ * mmu_load_root would: a stale mmu_entry_root would run the guest on an old root. */
+static void entry_root(void)
+{
+	hpa_t r = 0, want = 0;
+	GUARDED(r = mmu_root_for_entry());
+	GUARDED(want = mmu_load_root());
+	CHECK(r == want, "mmu_root_for_entry %#llx, mmu_load_root %#llx", r, want);
+}
+
 static void run_exit(struct fz *f, bool lma)
 {
 	u8 kind = fz_u8(f), idb = fz_u8(f);
@@ -502,7 +522,7 @@ static void run_exit(struct fz *f, bool lma)
 	u8 hi = fz_u8(f);
 	struct call c = { .a = { id_of(idb), gpa_of(g), size_of(sz), flags_of(fl) } };
 
-	GUARDED(mmu_load_root()); /* VM entry */
+	entry_root(); /* VM entry */
 	cpl = 0;
 	switch (kind & 7) {
 	case 0:
@@ -527,8 +547,7 @@ static void run_exit(struct fz *f, bool lma)
 		vmcall(&c, lma);
 	}
 	audit("after exit");
-	GUARDED(mmu_reclaim());
-	GUARDED(mmu_load_root());
+	entry_root();
 	audit("after root load");
 	for (int i = 0; i < nslots; i++)
 		check_marks(&slots[i], "exit");

@@ -2357,7 +2357,7 @@ static void test_snd_write_refault_after_unprotect_emulates(void **state)
 /* ======================================================================================== */
 
 /* What the CPU does with an access at la (error-code bits ec: EC_W, EC_U) on the shadow
- * tables of the root the next VM entry loads (mmu_before_entry), with CR0.WP=1 (always on
+ * tables of the root the next VM entry loads (mmu_root_for_entry), with CR0.WP=1 (always on
  * under the hypervisor), under the #PF filter vmx/vcpu.c sets: with mmu_pf_bypass_active(),
  * a fault with P=0 goes to the guest without an exit. SDM Vol. 3A 4.5 and 4.7, Vol. 3C 25.2.
  * Data accesses only (the I/D rule is vmx/vcpu.c's, checked in Bochs). */
@@ -2365,7 +2365,7 @@ enum hw_outcome { HW_OK, HW_DIRECT, HW_EXIT };
 
 static enum hw_outcome hw_walk(u64 la, u32 ec_access, u32 *ec, u64 *hpa)
 {
-	u64 *t = (u64 *)(uintptr_t)mmu_before_entry(), e = 0;
+	u64 *t = (u64 *)(uintptr_t)mmu_root_for_entry(), e = 0;
 	int level = depth;
 	*ec = ec_access & (EC_W | EC_U);
 	if (depth == 3) { /* a PAE-format root: 4 PDPTEs */
