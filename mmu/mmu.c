@@ -1477,6 +1477,8 @@ static void prefetch_around(u32 ref)
 	}
 }
 
+u64 mmu_mmio_last_page = ~0ULL;
+
 /* A current MMIO spte that allows the access: the device's gpa in *gpa. */
 static bool mmio_fast_path(u32 ref, u64 la, u32 ec, u64 *gpa)
 {
@@ -1495,6 +1497,7 @@ static bool mmio_fast_path(u32 ref, u64 la, u32 ec, u64 *gpa)
 	if (ec & PFEC_I)
 		return false;
 	mmu_stats.mmio_fast++;
+	mmu_mmio_last_page = la & ~(PAGE_SIZE - 1);
 	*gpa = (mmio_spte_gfn(spte) << PAGE_SHIFT) | (la & 0xfff);
 	return true;
 }

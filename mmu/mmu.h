@@ -102,6 +102,10 @@ struct mmu_verdict mmu_page_fault(u64 la, u32 ec);
  * False, having changed nothing, when anything else may be going on (a page not cached, a
  * stale or refusing spte, the audit on): then mmu_page_fault decides. */
 bool mmu_mmio_cached(u64 la, u32 ec, u64 code_la, u64 *gpa, hpa_t *code_hpa);
+/* The linear page of the last access answered from a current MMIO spte (~0: none yet): a
+ * hint only, for the caller of mmu_mmio_cached to skip it at once on an RSVD fault elsewhere
+ * (a TRAP spte, pf_bypass: most RSVD faults of a guest that builds page tables). */
+extern u64 mmu_mmio_last_page;
 
 /* APIC virtualization (vmx/apicv.c): guest frame gfn, the local APIC's register window, is
  * mapped to host page hpa, the APIC-access page, in every shadow leaf that maps it (with the

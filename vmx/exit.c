@@ -75,8 +75,10 @@ static void handle_page_fault(struct vcpu *v)
 	/* SMAP depends on RFLAGS.AC, which the error code does not carry. */
 	if ((v->cr4 & CR4_SMAP) && (vmcs_read(GUEST_RFLAGS) & RFLAGS_AC))
 		ec |= PFEC_SW_AC;
-	/* A device register access through a current MMIO spte: answered in one call. */
-	if ((ec & PFEC_RSVD) && mmio_fast_exit(v, la, ec))
+	/* A device register access through a current MMIO spte: answered in one call. The page
+	 * test keeps the RSVD faults of not-yet-built sptes (TRAP) off that path. */
+	if ((ec & PFEC_RSVD) && (la & ~(PAGE_SIZE - 1)) == mmu_mmio_last_page &&
+	    mmio_fast_exit(v, la, ec))
 		return;
 	struct mmu_verdict r = mmu_page_fault(la, ec);
 	switch (r.what) {
