@@ -1140,7 +1140,8 @@ static void fill_pae_root(struct sp *r)
 
 static void audit_point(const char *where);
 
-/* True when mmu_before_entry has nothing to do but return the root. */
+/* True when mmu_before_entry has nothing to do but return the root (what mmu_entry_root
+ * promises; the audit checks it). */
 static bool entry_ready(void)
 {
 	return !obsolete_list.count && root && !audit_pending && !root_refill && !is_obsolete(root);
@@ -1150,9 +1151,7 @@ hpa_t mmu_before_entry(void)
 {
 	if (obsolete_list.count)
 		mmu_reclaim();
-	hpa_t r = entry_ready() ? (hpa_t)(uintptr_t)root->spt : mmu_load_root();
-	mmu_entry_root = entry_ready() ? r : 0;
-	return r;
+	return mmu_load_root(); /* it sets mmu_entry_root when nothing is left to do */
 }
 
 /* The root for the guest's paging state, built when it is missing or obsolete. */
@@ -1187,7 +1186,11 @@ hpa_t mmu_load_root(void)
 		audit_pending = false;
 		audit_point("root load");
 	}
-	return (hpa_t)(uintptr_t)root->spt;
+	/* The root is loaded and current, no audit waits: the next entries may skip
+	 * mmu_before_entry unless obsolete pages wait or a PDPTE was cleared meanwhile. */
+	hpa_t r = (hpa_t)(uintptr_t)root->spt;
+	mmu_entry_root = obsolete_list.count || root_refill ? 0 : r;
+	return r;
 }
 
 /* ---- walking and building the shadow ---- */

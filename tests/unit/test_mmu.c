@@ -404,6 +404,8 @@ static void test_off_mmio_cached(void **state)
 	assert_int_equal(gpa, la);
 	assert_int_equal(hpa, HPA(code) + 0x10);
 	assert_int_equal(mmu_stats.mmio_fast, fast + 1);
+	/* the hint vmx/ tests first: the page of the last answered MMIO access */
+	assert_int_equal(mmu_mmio_last_page, MMIO_GPA);
 	assert_true(mmu_mmio_cached(la + 4, EC_P | EC_W | EC_RSVD, code, &gpa, &hpa));
 	assert_int_equal(gpa, la + 4);
 	/* The general path's answer is the same. */
