@@ -87,8 +87,12 @@ vmx_exit:
 	movq %rax, R(7)
 	movq %cr2, %rax
 	movq %rax, CR2_OFF(%rdi)
-	xorl %eax, %eax
-	jmp 5b
+	call vmx_exit_landing           /* the exit handled; 1: resume the guest now */
+	testl %eax, %eax
+	jz 5b                           /* 0: back to vcpu_run */
+	movq (%rsp), %rdi
+	movl $1, %esi                   /* launched: VMRESUME */
+	jmp 6b
 
 	.bss
 	.align 8

@@ -11,6 +11,7 @@
 #include "vmx/intr.h"
 #include "vmx/xsave.h"
 #include "vmx/trace.h"
+#include "vmx/resume.h"
 
 typedef void (*exit_handler)(struct vcpu *v);
 
@@ -261,7 +262,7 @@ static void handle_failed_entry(struct vcpu *v, u32 reason)
 		  reason);
 }
 
-void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
+static inline __attribute__((always_inline)) void handle_exit(struct vcpu *v, u64 exit_tsc)
 {
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
 	u32 basic = reason & EXIT_REASON_BASIC_MASK;
@@ -296,6 +297,15 @@ void vmx_handle_exit(struct vcpu *v, u64 exit_tsc)
 	       vmx_exit_reason_name(basic), vmcs_read(EXIT_QUALIFICATION), v->last_rip);
 	vcpu_stop(v, END_GUEST_ERROR, "unhandled VM exit %u (%s)", basic,
 		  vmx_exit_reason_name(basic));
+}
+
+int vmx_exit_landing(void)
+{
+	u64 exit_tsc = rdtsc();
+	struct vcpu *v = &vcpu0;
+	v->launched = true;
+	handle_exit(v, exit_tsc);
+	return vcpu_resume_now(v);
 }
 
 static void dump_segment(const char *name, enum vmcs_field sel)

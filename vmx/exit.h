@@ -4,9 +4,11 @@
 
 #include "vmx/vcpu.h"
 
-/* Reads the exit reason, counts and traces it (exit_tsc: host TSC at the exit) and calls its
- * handler; unknown reasons stop the guest. */
-void vmx_handle_exit(struct vcpu *v, u64 exit_tsc);
+/* Called by vmx/entry.S at every VM exit, with the guest's registers stored: handles the exit
+ * (dispatch by reason, counters, the trace ring, the handler, re-injection of an interrupted
+ * event), then asks vcpu_resume_now whether the guest can be resumed at once. 1: resume;
+ * 0: return to vcpu_run's loop, which does the work before the next entry. */
+int vmx_exit_landing(void);
 /* Explains a failed VMLAUNCH/VMRESUME (st from vmx_enter) and stops the guest. */
 void vmx_report_entry_error(struct vcpu *v, int st);
 /* Prints the guest-state fields a failed entry depends on. */

@@ -17,6 +17,7 @@
 #include "vmx/trace.h"
 #include "vmx/debug_hooks.h"
 #include "vmx/intr.h"
+#include "vmx/resume.h"
 #include "devices/intc.h"
 #include "devices/irq.h"
 #include "drivers/power.h"
@@ -25,8 +26,6 @@
 struct vcpu vcpu0;
 
 /* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
-#define PREEMPTION_POLL 0x400000
-#define PREEMPTION_MIN_TICKS 2048 /* the guest runs at least this long between timer exits */
 
 extern char vmx_exit[];
 
@@ -417,68 +416,48 @@ void vcpu_print_summary(struct vcpu *v, u32 code)
 	console_puts(buf); /* printed whatever loglevel= says: scripts depend on it */
 }
 
-/* The preemption timer fires at the next device deadline (so timer interrupts arrive on time
- * even in a guest that makes no exits), and at least every PREEMPTION_POLL units to poll the
- * consoles. It counts TSC >> VMX_MISC[4:0]. */
-static inline u32 preemption_ticks(u64 now, u32 shift)
-{
-	u64 deadline = intr_deadline;
-	if (deadline == IRQ_NONE)
-		return PREEMPTION_POLL;
-	/* Never 0: a zero timer exits before the guest runs a single instruction, and a timer
-	 * that is always due (a periodic count of 1) would then starve it. */
-	u64 t = deadline <= now ? 0 : (deadline - now) >> shift;
-	u64 min = PREEMPTION_MIN_TICKS >> shift ? PREEMPTION_MIN_TICKS >> shift : 1;
-	t = MAX(t, min);
-	return t < PREEMPTION_POLL ? (u32)t : PREEMPTION_POLL;
-}
+/* The run loop's state that vcpu_resume_now reads (vmx/resume.h). */
+u64 vcpu_next_poll;
+u32 vcpu_preempt_shift;
+bool vcpu_resume_ok;
 
 void vcpu_run(struct vcpu *v)
 {
 	bool preempt = vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER;
 	u32 shift = (u32)(vmx_caps.misc & 0x1f);
-	u64 next_poll = 0;
+	vcpu_preempt_shift = shift;
+	vcpu_next_poll = 0;
 	/* Every step below is a cheap check when it has nothing to do (docs/vmx.md, "What runs
 	 * before every entry"): this loop is the fixed cost of every exit. */
 	while (v->end == END_NONE) {
-		hpa_t root = mmu_root_for_entry();
-		if (root != v->root_hpa) {
-			v->root_hpa = root;
-			vmcs_write(GUEST_CR3, root);
-		}
+		vcpu_load_root(v);
 		/* The consoles (monitor escape, GDB) are polled every vcpu_console_poll_ticks, and at
 		 * once after an exit that may stop the guest for a debugger (v->poll_now). */
 		u64 now = rdtsc();
-		if (now >= next_poll || v->poll_now) {
+		if (now >= vcpu_next_poll || v->poll_now) {
 			v->poll_now = false;
-			next_poll = now + vcpu_console_poll_ticks;
+			vcpu_next_poll = now + vcpu_console_poll_ticks;
 			vmx_debug_hooks->before_entry(v); /* the monitor, then the GDB stub */
 			if (v->end != END_NONE)
 				break;
 			now = rdtsc(); /* a debugger may have held the guest */
 		}
-		u64 vnow = now + v->tsc_offset;
-		if (!intr_quiet(vnow))
-			intr_before_entry(v, vnow);
-		if (preempt)
-			vmcs_write(VMX_PREEMPTION_TIMER, preemption_ticks(vnow, shift));
+		vcpu_finish_entry(v, now + v->tsc_offset, preempt);
 		if (v->strict_entry && !vmx_debug_hooks->check_entry()) {
 			vcpu_stop(v, END_ENTRY_FAILURE, "strict entry check: the VMCS breaks a VM-entry "
 				  "rule before the entry at rip=%#llx (entry_check=1)",
 				  vmcs_read(GUEST_RIP));
 			break;
 		}
-		if (v->apicv) /* for apicv_vectoring: what a delivery during the run changes */
-			v->intr_status_entry = (u16)vmcs_read(GUEST_INTR_STATUS);
+		vcpu_resume_ok = preempt && !v->strict_entry;
 		trace_entry_done(rdtsc());
+		/* Returns after an exit that left work for this loop (or a failed entry); the exits
+		 * in between were handled and resumed at the exit landing (vmx_exit_landing). */
 		int st = vmx_enter(&v->regs, v->launched);
-		u64 exit_tsc = rdtsc();
 		if (st) {
 			vmx_report_entry_error(v, st);
 			break;
 		}
-		v->launched = true;
-		vmx_handle_exit(v, exit_tsc);
 	}
 	vuart_flush();
 }

@@ -50,7 +50,7 @@ enum vcpu_end {
  *   GUEST_CR0/CR4/EFER hold vcpu_real_cr0/cr4/efer() of them, and the MMU's paging state
  *   (mmu_set_guest_paging) follows them (vcpu_update_paging, vcpu_update_cr3);
  * - root_hpa equals GUEST_CR3 in the VMCS while the guest runs;
- * - last_rip and exit_qual describe the current exit only (read once in vmx_handle_exit);
+ * - last_rip and exit_qual describe the current exit only (read once in vmx_exit_landing);
  * - end != END_NONE means the run loop stops before the next entry; end_detail and
  *   exit_code are set with it (vcpu_stop).
  */
@@ -204,7 +204,10 @@ static inline u64 vcpu_get_gpr(struct vcpu *v, int r)
 }
 const char *vcpu_end_name(enum vcpu_end e);
 
-/* Assembly entry (vmx/entry.S): 0 after a VM exit; 1 VMfailValid; 2 VMfailInvalid. */
+/* Assembly entry (vmx/entry.S): 0 after a VM exit that the exit landing (vmx/exit.c
+ * vmx_exit_landing) handled and left to the run loop, the exits before it handled and
+ * resumed at the landing; 1 VMfailValid; 2 VMfailInvalid (of this entry or of a resume at
+ * the landing). */
 int vmx_enter(struct guest_regs *regs, int launched);
 
 #endif
