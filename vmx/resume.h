@@ -70,10 +70,15 @@ static inline int vcpu_resume_now(struct vcpu *v)
 {
 	if (!vcpu_resume_ok || v->end != END_NONE || v->poll_now)
 		return 0;
-	vcpu_load_root(v);
+	/* The poll's time first: a return to the loop must leave the root's work (a batch of
+	 * reclaim) to the loop, or one exit would reclaim twice. */
 	u64 now = rdtsc();
 	if (now >= vcpu_next_poll)
 		return 0;
+	if (mmu_entry_root != v->root_hpa) { /* the MMU has work, or the root changed */
+		vcpu_load_root(v);
+		now = rdtsc();
+	}
 	vcpu_finish_entry(v, now + v->tsc_offset, true);
 	trace_entry_done(rdtsc());
 	return 1;

@@ -191,3 +191,15 @@ def test_quick_linux_workloads_on_both_platforms():
         f"lbench printed no CPUINFO flags: {out}"
     strings = {"rep_good", "erms", "fsrm"}
     assert not strings & set(diff["flags_bare_only"] + diff["flags_hv_only"]), diff
+
+
+def test_quick_bench_reclaim_bound_per_exit(quick_run):
+    """The obsolete-page reclaim after a zap-all frees a bounded batch per exit (docs/mmu.md:
+    a budget of sptes cleared and entries scanned, at most 16 pages), whichever way the exit
+    goes back to the guest: resumed at the exit landing, or through the run loop when a
+    console poll is due (the loop must not reclaim a second batch for the same exit)."""
+    _, results = quick_run
+    doc = json.loads(results.read_text())
+    figs = {f["operation"]: f for f in doc["figures"]}
+    f = figs["zap_freed_per_exit"]
+    assert max(f["runs"]) <= 16, f"pages freed by one exit: {f['runs']} (detail {f['detail']})"
