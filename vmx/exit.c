@@ -163,7 +163,23 @@ static void handle_task_switch(struct vcpu *v)
 		  vmcs_read(EXIT_QUALIFICATION));
 }
 
-static const exit_handler handlers[EXIT_REASON_MAX] = {
+/* An exit reason without a handler (or beyond the table): a clear stop. */
+static void handle_unknown(struct vcpu *v)
+{
+	u32 basic = (u32)vmcs_read(VM_EXIT_REASON) & EXIT_REASON_BASIC_MASK;
+	pr_err("unhandled VM exit: reason %u (%s) qualification %#llx rip=%#llx", basic,
+	       vmx_exit_reason_name(basic), vmcs_read(EXIT_QUALIFICATION), v->last_rip);
+	vcpu_stop(v, END_GUEST_ERROR, "unhandled VM exit %u (%s)", basic,
+		  vmx_exit_reason_name(basic));
+}
+
+/* Every slot has a handler (the last one: reasons beyond the table), so the dispatch needs no
+ * test; the range initializer's default is overridden by the entries below (GCC, as Linux's
+ * system call tables do). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+static const exit_handler handlers[EXIT_REASON_MAX + 1] = {
+	[0 ... EXIT_REASON_MAX] = handle_unknown,
 	[EXIT_EXCEPTION_NMI] = handle_exception,
 	[EXIT_EXTERNAL_INTERRUPT] = handle_external_interrupt,
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
@@ -203,6 +219,7 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_MONITOR_TRAP_FLAG] = handle_debugger_exit,
 	[EXIT_PREEMPTION_TIMER] = handle_debugger_exit,
 };
+#pragma GCC diagnostic pop
 
 /*
  * An exit in the middle of delivering an event (IDT-vectoring information valid, SDM 27.2.4),
@@ -276,27 +293,20 @@ static inline __attribute__((always_inline)) void handle_exit(struct vcpu *v, u6
 		handle_failed_entry(v, reason);
 		return;
 	}
-	if (basic < EXIT_REASON_MAX && handlers[basic]) {
-		handlers[basic](v);
-		/* Exits caused by an instruction never happen during event delivery (SDM 27.2.4:
-		 * IDT-vectoring information is for exceptions, interrupts, task switches and the
-		 * like), so the common ones skip the VMREAD. */
-		if (basic >= 64 || !(BIT(basic) & INSTRUCTION_EXITS))
-			reinject_vectoring(v, basic);
-		/* A monitor trap (GDB's single step) stops the guest for GDB: poll before the next
-		 * entry (handle_exception does the same for #DB/#BP; a page fault, the common
-		 * exception exit, does not need it). A preemption-timer exit does not force a
-		 * poll: most fire a device's deadline (every guest timer tick), and the run loop
-		 * polls anyway once vcpu_console_poll_ticks have passed, which is always the case
-		 * at the timer's console-poll period (PREEMPTION_POLL, tens of ms, > 1 ms). */
-		if (basic == EXIT_MONITOR_TRAP_FLAG)
-			v->poll_now = true;
-		return;
-	}
-	pr_err("unhandled VM exit: reason %u (%s) qualification %#llx rip=%#llx", basic,
-	       vmx_exit_reason_name(basic), vmcs_read(EXIT_QUALIFICATION), v->last_rip);
-	vcpu_stop(v, END_GUEST_ERROR, "unhandled VM exit %u (%s)", basic,
-		  vmx_exit_reason_name(basic));
+	handlers[slot](v);
+	/* Exits caused by an instruction never happen during event delivery (SDM 27.2.4:
+	 * IDT-vectoring information is for exceptions, interrupts, task switches and the
+	 * like), so the common ones skip the VMREAD. */
+	if (basic >= 64 || !(BIT(basic) & INSTRUCTION_EXITS))
+		reinject_vectoring(v, basic);
+	/* A monitor trap (GDB's single step) stops the guest for GDB: poll before the next
+	 * entry (handle_exception does the same for #DB/#BP; a page fault, the common
+	 * exception exit, does not need it). A preemption-timer exit does not force a
+	 * poll: most fire a device's deadline (every guest timer tick), and the run loop
+	 * polls anyway once vcpu_console_poll_ticks have passed, which is always the case
+	 * at the timer's console-poll period (PREEMPTION_POLL, tens of ms, > 1 ms). */
+	if (basic == EXIT_MONITOR_TRAP_FLAG)
+		v->poll_now = true;
 }
 
 int vmx_exit_landing(void)
