@@ -193,13 +193,22 @@ def test_quick_linux_workloads_on_both_platforms():
     assert not strings & set(diff["flags_bare_only"] + diff["flags_hv_only"]), diff
 
 
-def test_quick_bench_reclaim_bound_per_exit(quick_run):
+
+def test_reclaim_frees_at_most_16_pages_per_exit():
     """The obsolete-page reclaim after a zap-all frees a bounded batch per exit (docs/mmu.md:
-    a budget of sptes cleared and entries scanned, at most 16 pages), whichever way the exit
-    goes back to the guest: resumed at the exit landing, or through the run loop when a
-    console poll is due (the loop must not reclaim a second batch for the same exit)."""
-    _, results = quick_run
-    doc = json.loads(results.read_text())
-    figs = {f["operation"]: f for f in doc["figures"]}
+    at most 16 pages), whichever way the exit goes back to the guest: resumed at the exit
+    landing, or through the run loop when a console poll is due (the loop must not reclaim a
+    second batch for the same exit). The zap benchmark at its full size (10,000 pages; the
+    quick one's windows between two HC_GET_STAT calls take more than one exit), one pass:
+    ~10 s."""
+    out = BUILD / "systest" / "bench-zap"
+    results = out / "results.json"
+    results.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench.py"), "--only", "zap", "--runs", "1",
+           "--jobs", "1", "--out", str(out)]
+    p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0 and results.is_file(), f"bench.py --only zap:\n{p.stdout}{p.stderr}"
+    figs = {f["operation"]: f for f in json.loads(results.read_text())["figures"]}
     f = figs["zap_freed_per_exit"]
-    assert max(f["runs"]) <= 16, f"pages freed by one exit: {f['runs']} (detail {f['detail']})"
+    assert f["figure"] <= 16, f"pages freed by one exit: {f['runs']}\n{p.stdout}"
