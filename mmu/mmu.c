@@ -169,6 +169,7 @@ static struct gwalk_ctx gctx;
 /* Bumped whenever a present spte is removed or replaced (and at a zap-all): a translation
  * read from the shadow tables stays true while it is unchanged (existing_leaf's cache). */
 static u64 shadow_epoch;
+static struct sp *prev_root; /* the root before the last CR3 write (mmu_set_guest_cr3) */
 /* mmu_entry_root (mmu.h): the root's address while mmu_before_entry has nothing to do; every
  * change of what it tests (the root, the obsolete list, the valid generation, a pending audit
  * or root refill) clears it first (entry_work), and the audit checks that it stays true. */
@@ -1084,6 +1085,9 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 	return 0;
 }
 
+static gfn_t long4_root_gfn(void);
+static u32 long4_root_role(void);
+
 int mmu_set_guest_cr3(u64 cr3)
 {
 	if (gctx.mode == GWALK_PAE) {
@@ -1094,7 +1098,21 @@ int mmu_set_guest_cr3(u64 cr3)
 	}
 	gctx.cr3 = cr3;
 	entry_work();
+	struct sp *back = prev_root;
+	prev_root = root;
 	root = NULL; /* looked up again (cached) and, for PAE-format roots, refilled */
+	/* A 4-level guest switching back to the root it left last (Linux's page-table
+	 * isolation: every kernel entry and exit): that root, without the cache's lookup, and
+	 * the next entry without mmu_before_entry when nothing else waits. */
+	if (gctx.mode == GWALK_LONG4 && back && back->in_use && !is_obsolete(back) &&
+	    back->gfn == long4_root_gfn() && back->role == long4_root_role()) {
+		root = back;
+		mmu_stats.sp_reused++;
+		if (mmu_audit_enabled)
+			audit_pending = true; /* the root load's audit point */
+		else if (!obsolete_list.count && !root_refill)
+			mmu_entry_root = (hpa_t)(uintptr_t)root->spt;
+	}
 	return 0;
 }
 
@@ -1155,13 +1173,17 @@ hpa_t mmu_before_entry(void)
 }
 
 /* The root for the guest's paging state, built when it is missing or obsolete. */
+/* The root the guest's CR3 selects in 4-level paging (its key in the cache). */
+static gfn_t long4_root_gfn(void) { return (gctx.cr3 & PTE_ADDR_64) >> PAGE_SHIFT; }
+static u32 long4_root_role(void) { return role_of(4, false, 0, ACC_ALL); }
+
 static struct sp *get_root(void)
 {
 	switch (gctx.mode) {
 	case GWALK_NONE:
 		return sp_get(0, ROLE_DIRECT | ROLE_PAE_ROOT | 3 | mode_bits());
 	case GWALK_LONG4:
-		return sp_get((gctx.cr3 & PTE_ADDR_64) >> PAGE_SHIFT, role_of(4, false, 0, ACC_ALL));
+		return sp_get(long4_root_gfn(), long4_root_role());
 	default: { /* 32-bit and PAE guests: the root is keyed by CR3 itself */
 		struct sp *r = sp_get(gctx.cr3 & CR3_PAE_PDPT_ADDR, ROLE_PAE_ROOT | 3 | mode_bits());
 		/* A cached 32-bit root whose 4 quadrant entries are present is complete (a freed

@@ -1569,6 +1569,62 @@ static void test_long4_map(void **state)
 	expect_audit_clean("long4");
 }
 
+/* Page-table isolation's switch between two PML4s that share their lower tables: a CR3 write
+ * back to the root left last takes it without the cache's lookup, and with nothing else
+ * waiting, the next entry needs no mmu_before_entry; an obsolete one is not taken. */
+#define L4_PML4B 0x34000ULL
+#define L4_PML4C 0x35000ULL
+static void test_long4_cr3_back_to_previous_root(void **state)
+{
+	(void)state;
+	build_long4();
+	*g64(L4_PML4B + 8) = *g64(L4_PML4 + 8);
+	set_paging(paging_long4());
+	fault_ok(L4_BASE + 0x4010, 0);
+	hpa_t ra = mmu_root_for_entry();
+	assert_int_equal(mmu_set_guest_cr3(L4_PML4B), 0);
+	fault_ok(L4_BASE + 0x4010, 0);
+	hpa_t rb = mmu_root_for_entry();
+	assert_true(rb != ra);
+	u64 created = mmu_stats.sp_created, audits = mmu_audits_done;
+
+	mmu_audit_enabled = false;
+	assert_int_equal(mmu_set_guest_cr3(L4_PML4), 0);
+	assert_int_equal(mmu_entry_root, ra); /* the next entry goes straight in */
+	assert_int_equal(mmu_root_for_entry(), ra);
+	expect_ram_leaf(L4_BASE + 0x4010, 0x1c4010); /* A's shadow, as it was */
+	assert_int_equal(mmu_stats.sp_created, created);
+
+	mmu_audit_enabled = true; /* the root load's audit point still comes */
+	assert_int_equal(mmu_set_guest_cr3(L4_PML4B), 0);
+	assert_int_equal(mmu_entry_root, 0);
+	assert_int_equal(mmu_root_for_entry(), rb);
+	assert_true(mmu_audits_done > audits);
+	assert_int_equal(mmu_stats.sp_created, created);
+
+	/* A third PML4 is not the root left last (A): looked up, and built. */
+	mmu_audit_enabled = false;
+	*g64(L4_PML4C + 8) = *g64(L4_PML4 + 8);
+	assert_int_equal(mmu_set_guest_cr3(L4_PML4C), 0);
+	assert_int_equal(mmu_entry_root, 0);
+	hpa_t rc = mmu_root_for_entry();
+	assert_true(rc != ra && rc != rb);
+	assert_int_equal(mmu_stats.sp_created, created + 1);
+	mmu_audit_enabled = true;
+
+	/* After a zap-all, the root left last is obsolete: a new one is built. */
+	mmu_audit_enabled = false;
+	mmu_zap_all_fast();
+	assert_int_equal(mmu_set_guest_cr3(L4_PML4), 0);
+	assert_int_equal(mmu_entry_root, 0);
+	(void)mmu_root_for_entry(); /* (its page may be a freed old one's) */
+	assert_true(mmu_stats.sp_created > created);
+	mmu_audit_enabled = true;
+	fault_ok(L4_BASE + 0x4010, 0);
+	expect_ram_leaf(L4_BASE + 0x4010, 0x1c4010);
+	expect_audit_clean("cr3 back");
+}
+
 /* A 1 GiB page: each 2 MiB of it gets its own direct PT. */
 static void test_long4_1g_page(void **state)
 {
@@ -2864,6 +2920,7 @@ int main(void)
 		T(test_pae_pdptes_cached_until_cr3_write),
 		T(test_pae_write_to_page_directory_then_access),
 		T(test_long4_map),
+		T(test_long4_cr3_back_to_previous_root),
 		T(test_long4_1g_page),
 		T(test_long4_pte_write_fixed_in_place),
 		T(test_long4_write_flood_zaps),
