@@ -942,7 +942,6 @@ static void set_notrap(u32 ref)
 	}
 }
 
-
 static void track_write(u64 gpa, u64 len)
 {
 	gfn_t gfn = gpa >> PAGE_SHIFT;
@@ -1087,6 +1086,7 @@ int mmu_set_guest_paging(const struct mmu_paging *p)
 
 static gfn_t long4_root_gfn(void);
 static u32 long4_root_role(void);
+static void root_ready(void);
 
 int mmu_set_guest_cr3(u64 cr3)
 {
@@ -1110,8 +1110,8 @@ int mmu_set_guest_cr3(u64 cr3)
 		mmu_stats.sp_reused++;
 		if (mmu_audit_enabled)
 			audit_pending = true; /* the root load's audit point */
-		else if (!obsolete_list.count && !root_refill)
-			mmu_entry_root = (hpa_t)(uintptr_t)root->spt;
+		else
+			root_ready();
 	}
 	return 0;
 }
@@ -1165,6 +1165,13 @@ static bool entry_ready(void)
 	return !obsolete_list.count && root && !audit_pending && !root_refill && !is_obsolete(root);
 }
 
+/* The root is loaded and current, no audit waits: the next entries may skip
+ * mmu_before_entry unless obsolete pages wait or a PDPTE was cleared meanwhile. */
+static void root_ready(void)
+{
+	mmu_entry_root = obsolete_list.count || root_refill ? 0 : (hpa_t)(uintptr_t)root->spt;
+}
+
 hpa_t mmu_before_entry(void)
 {
 	if (obsolete_list.count)
@@ -1172,11 +1179,11 @@ hpa_t mmu_before_entry(void)
 	return mmu_load_root(); /* it sets mmu_entry_root when nothing is left to do */
 }
 
-/* The root for the guest's paging state, built when it is missing or obsolete. */
 /* The root the guest's CR3 selects in 4-level paging (its key in the cache). */
 static gfn_t long4_root_gfn(void) { return (gctx.cr3 & PTE_ADDR_64) >> PAGE_SHIFT; }
 static u32 long4_root_role(void) { return role_of(4, false, 0, ACC_ALL); }
 
+/* The root for the guest's paging state, built when it is missing or obsolete. */
 static struct sp *get_root(void)
 {
 	switch (gctx.mode) {
@@ -1208,11 +1215,8 @@ hpa_t mmu_load_root(void)
 		audit_pending = false;
 		audit_point("root load");
 	}
-	/* The root is loaded and current, no audit waits: the next entries may skip
-	 * mmu_before_entry unless obsolete pages wait or a PDPTE was cleared meanwhile. */
-	hpa_t r = (hpa_t)(uintptr_t)root->spt;
-	mmu_entry_root = obsolete_list.count || root_refill ? 0 : r;
-	return r;
+	root_ready();
+	return (hpa_t)(uintptr_t)root->spt;
 }
 
 /* ---- walking and building the shadow ---- */

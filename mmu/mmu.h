@@ -52,7 +52,8 @@ bool mmu_init(u64 pool_pages, u32 guest_phys_bits, const struct mmu_cpu *cpu);
  * builds it. Returns its host-physical address (GUEST_CR3). */
 hpa_t mmu_load_root(void);
 /* Before a VM entry: frees a batch of obsolete shadow pages if any wait (mmu_reclaim), then
- * returns the root (mmu_load_root), with only two checks when nothing needs doing. */
+ * returns the root (mmu_load_root). The run loop calls it through mmu_root_for_entry, below,
+ * only when there is something to do. */
 hpa_t mmu_before_entry(void);
 /* The root's address while mmu_before_entry has nothing to do (no obsolete page waits, the
  * root is loaded, current and needs no refill, no audit waits); 0 otherwise. */

@@ -337,7 +337,6 @@ void cpuid_guest_view(const struct cpuid_model *m, const struct cpuid_guest *g, 
 	}
 }
 
-/* Leaves cluster at 0, 0x40000000 and 0x80000000: fold the top bits in, spread subleaves. */
 void cpuid_cache_put(struct cpuid_cache *c, const struct cpuid_guest *g, u32 leaf, u32 sub,
 		     const struct cpuid_regs *r)
 {

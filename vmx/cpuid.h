@@ -73,6 +73,7 @@ struct cpuid_cache {
 	struct cpuid_cache_entry e[CPUID_CACHE_SIZE];
 	u64 hits, misses;
 };
+/* Leaves cluster at 0, 0x40000000 and 0x80000000: fold the top bits in, spread subleaves. */
 static inline u32 cpuid_cache_index(u32 leaf, u32 sub)
 {
 	return (leaf + (leaf >> 27) + sub * 5) & (CPUID_CACHE_SIZE - 1);

@@ -1,7 +1,7 @@
 /* resume.h - what the run loop (vmx/vcpu.c vcpu_run) does before an entry when it has nothing
  * else to do, shared with the exit landing (vmx/exit.c vmx_exit_landing), which resumes the
- * guest at once after an exit that left nothing for the loop (docs/vmx.md, "The exit
- * landing"). */
+ * guest at once after an exit that left nothing for the loop (docs/vmx.md, "Entry and exit"
+ * and "What runs before every entry"). */
 #ifndef VMX_RESUME_H
 #define VMX_RESUME_H
 
@@ -11,6 +11,7 @@
 #include "mmu/mmu.h"
 #include "arch/asm.h"
 
+/* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
 #define PREEMPTION_POLL 0x400000
 #define PREEMPTION_MIN_TICKS 2048 /* the guest runs at least this long between timer exits */
 
@@ -50,8 +51,8 @@ static inline void vcpu_load_root(struct vcpu *v)
 }
 
 /* The entry's last steps, after the consoles' poll: interrupts (evaluated only when something
- * may have changed: intr_quiet), the preemption timer, the APIC's interrupt status, the
- * exit's cost. vnow: the guest's TSC. */
+ * may have changed: intr_quiet), the preemption timer, the APIC's interrupt status (the
+ * caller then completes the exit's cost, trace_entry_done). vnow: the guest's TSC. */
 static inline void vcpu_finish_entry(struct vcpu *v, u64 vnow, bool preempt)
 {
 	if (!intr_quiet(vnow))

@@ -25,8 +25,6 @@
 
 struct vcpu vcpu0;
 
-/* Preemption-timer period (in units of 2^VMX_MISC[4:0] TSC ticks) between console polls. */
-
 extern char vmx_exit[];
 
 /* Computes a control field from its capability MSR; a wanted control the CPU lacks is fatal. */
@@ -328,8 +326,6 @@ void vcpu_stop(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
 	va_end(ap);
 }
 
-
-
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
 {
 	u32 info = vector | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
@@ -424,11 +420,11 @@ bool vcpu_resume_ok;
 void vcpu_run(struct vcpu *v)
 {
 	bool preempt = vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER;
-	u32 shift = (u32)(vmx_caps.misc & 0x1f);
-	vcpu_preempt_shift = shift;
+	vcpu_preempt_shift = (u32)(vmx_caps.misc & 0x1f);
 	vcpu_next_poll = 0;
 	/* Every step below is a cheap check when it has nothing to do (docs/vmx.md, "What runs
-	 * before every entry"): this loop is the fixed cost of every exit. */
+	 * before every entry"): the fixed cost of every exit, here or at the exit landing
+	 * (vmx/resume.h vcpu_resume_now), which runs the same steps but the consoles' poll. */
 	while (v->end == END_NONE) {
 		vcpu_load_root(v);
 		/* The consoles (monitor escape, GDB) are polled every vcpu_console_poll_ticks, and at
